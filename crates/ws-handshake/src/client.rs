@@ -1,0 +1,352 @@
+use std::io::Write;
+
+use http::header::{
+    HeaderMap, HeaderValue, CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
+    SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use http::{StatusCode, Uri};
+
+use crate::extensions::{parse_extensions, Extension};
+use crate::headers::{has_token, list_items, single, to_header_map, Single};
+use crate::key::{accept_key, generate_key, is_valid_key};
+use crate::request::HeaderLimits;
+use crate::Parse;
+
+/// How a client opens a WebSocket.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Bounds on the response head.
+    pub limits: HeaderLimits,
+    /// Subprotocols to offer, most preferred first (`Sec-WebSocket-Protocol`).
+    pub subprotocols: Vec<String>,
+    /// Extensions to offer (`Sec-WebSocket-Extensions`).
+    pub extensions: Vec<Extension>,
+    /// An `Origin` header to send, as a browser would.
+    pub origin: Option<String>,
+    /// More headers for the request (authorization, cookies, ...).
+    pub extra_headers: HeaderMap,
+}
+
+impl ClientConfig {
+    /// Sets the subprotocols to offer.
+    pub fn subprotocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, protocols: I) -> Self {
+        self.subprotocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the `Origin` header.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Adds an extension offer.
+    pub fn extension(mut self, extension: Extension) -> Self {
+        self.extensions.push(extension);
+        self
+    }
+
+    /// Adds a header to the request.
+    pub fn extra_header(mut self, name: http::HeaderName, value: HeaderValue) -> Self {
+        self.extra_headers.append(name, value);
+        self
+    }
+}
+
+/// A request URI that cannot be used to open a WebSocket.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The URI does not parse.
+    #[error("invalid URI: {0}")]
+    InvalidUri(String),
+    /// The scheme is not `ws` or `wss`.
+    #[error("unsupported URI scheme {0:?}: use ws:// or wss://")]
+    Scheme(String),
+    /// The URI has no host.
+    #[error("the URI has no host")]
+    NoHost,
+    /// A header given for the request is not a valid header value.
+    #[error("invalid header value for {0}")]
+    Header(&'static str),
+}
+
+/// Where a `ws://` or `wss://` URI points ([RFC 6455 section 3]).
+///
+/// [RFC 6455 section 3]: https://www.rfc-editor.org/rfc/rfc6455#section-3
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The host to resolve and connect to, without brackets for IPv6 literals;
+    /// also the TLS server name.
+    pub host: String,
+    /// The port, 80 or 443 unless the URI says otherwise.
+    pub port: u16,
+    /// Whether the scheme is `wss` (TLS).
+    pub tls: bool,
+    /// The `Host` header value: the host, with brackets for IPv6, and the port
+    /// when it is not the scheme's default.
+    pub host_header: String,
+    /// The request target: path and query, `/` when empty.
+    pub path_and_query: String,
+}
+
+impl Target {
+    /// Reads a WebSocket URI.
+    ///
+    /// ```
+    /// let target = ws_handshake::Target::from_uri(&"wss://[::1]:8443/chat?room=1".parse().unwrap()).unwrap();
+    /// assert_eq!((target.host.as_str(), target.port, target.tls), ("::1", 8443, true));
+    /// assert_eq!(target.host_header, "[::1]:8443");
+    /// assert_eq!(target.path_and_query, "/chat?room=1");
+    /// ```
+    pub fn from_uri(uri: &Uri) -> Result<Target, ClientError> {
+        let tls = match uri.scheme_str() {
+            Some(scheme) if scheme.eq_ignore_ascii_case("ws") => false,
+            Some(scheme) if scheme.eq_ignore_ascii_case("wss") => true,
+            Some(scheme) => return Err(ClientError::Scheme(scheme.to_owned())),
+            None => return Err(ClientError::Scheme(String::new())),
+        };
+        let host_in_uri = uri.host().filter(|host| !host.is_empty()).ok_or(ClientError::NoHost)?;
+        let host = host_in_uri.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let default_port = if tls { 443 } else { 80 };
+        let port = uri.port_u16().unwrap_or(default_port);
+        let host_header =
+            if port == default_port { host_in_uri.to_owned() } else { format!("{host_in_uri}:{port}") };
+        let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let path_and_query = if path_and_query.is_empty() { "/".to_owned() } else { path_and_query.to_owned() };
+        Ok(Target { host, port, tls, host_header, path_and_query })
+    }
+}
+
+/// Why a client refuses the server's handshake response ([RFC 6455 section 4.1]).
+///
+/// [RFC 6455 section 4.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// The bytes are not an HTTP/1.x response.
+    #[error("malformed HTTP response: {0}")]
+    Malformed(String),
+    /// The head is longer than [`HeaderLimits::max_header_bytes`].
+    #[error("response head longer than {limit} bytes")]
+    HeaderTooLarge {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// More header fields than [`HeaderLimits::max_headers`].
+    #[error("more than {limit} response header fields")]
+    TooManyHeaders {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The server answered with something other than 101: it refused the
+    /// upgrade. Carries what it said.
+    #[error("the server refused the upgrade with {status}")]
+    Status {
+        /// The status the server sent.
+        status: StatusCode,
+        /// Its headers.
+        headers: HeaderMap,
+        /// The body bytes that had arrived with the head, up to its `Content-Length`.
+        body: Vec<u8>,
+    },
+    /// `Upgrade` does not name `websocket`.
+    #[error("the response's Upgrade header does not name websocket")]
+    Upgrade,
+    /// `Connection` does not list `upgrade`.
+    #[error("the response's Connection header does not contain upgrade")]
+    Connection,
+    /// `Sec-WebSocket-Accept` is missing, duplicated or does not match our key.
+    #[error("Sec-WebSocket-Accept is missing or does not match the key we sent")]
+    AcceptKey,
+    /// The server selected a subprotocol we did not offer (or several).
+    #[error("the server selected subprotocol {0:?}, which we did not offer")]
+    Subprotocol(String),
+    /// The server answered with an extension we did not offer, or a malformed
+    /// `Sec-WebSocket-Extensions`.
+    #[error("the server selected extension {0:?}, which we did not offer")]
+    Extension(String),
+}
+
+/// The server's acceptance of our handshake.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The whole 101 response head.
+    pub response: http::Response<()>,
+    /// The subprotocol the server selected, one of ours.
+    pub subprotocol: Option<String>,
+    /// The extensions the server selected, with their parameters, each one we offered.
+    pub extensions: Vec<Extension>,
+}
+
+/// A client's opening handshake in progress: what we sent, so the response
+/// can be checked against it.
+#[derive(Debug, Clone)]
+pub struct ClientHandshake {
+    expected_accept: String,
+    subprotocols: Vec<String>,
+    extension_names: Vec<String>,
+    limits: HeaderLimits,
+}
+
+impl ClientHandshake {
+    /// Builds the request for a `ws://` or `wss://` URI and returns the
+    /// handshake state and the request bytes to send ([RFC 6455 section 4.1]).
+    ///
+    /// [RFC 6455 section 4.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+    pub fn new(uri: &str, config: &ClientConfig) -> Result<(ClientHandshake, Vec<u8>), ClientError> {
+        let uri: Uri = uri.parse().map_err(|error: http::uri::InvalidUri| ClientError::InvalidUri(error.to_string()))?;
+        let mut request = http::Request::new(());
+        *request.uri_mut() = uri;
+        ClientHandshake::from_request(&request, config)
+    }
+
+    /// Builds the request from an `http::Request` whose URI is a `ws://` or
+    /// `wss://` URI: its headers are sent as given, and the WebSocket headers
+    /// it lacks (`Host`, `Upgrade`, `Connection`, `Sec-WebSocket-Key`,
+    /// `Sec-WebSocket-Version`, and the config's offers) are added. A valid
+    /// `Sec-WebSocket-Key` in the request is kept (for tests that need a known
+    /// key); otherwise a fresh random one is made.
+    pub fn from_request<B>(
+        request: &http::Request<B>,
+        config: &ClientConfig,
+    ) -> Result<(ClientHandshake, Vec<u8>), ClientError> {
+        let target = Target::from_uri(request.uri())?;
+        let given = request.headers();
+        let key = match single(given, &SEC_WEBSOCKET_KEY) {
+            Single::One(key) if is_valid_key(key) => String::from_utf8_lossy(key).into_owned(),
+            _ => generate_key(),
+        };
+        let mut headers = HeaderMap::new();
+        if !given.contains_key(HOST) {
+            headers.insert(HOST, HeaderValue::from_str(&target.host_header).map_err(|_| ClientError::Header("Host"))?);
+        }
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+        headers.insert(SEC_WEBSOCKET_KEY, HeaderValue::from_str(&key).expect("base64 is a header value"));
+        headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        if !config.subprotocols.is_empty() {
+            let value = config.subprotocols.join(", ");
+            headers.append(
+                SEC_WEBSOCKET_PROTOCOL,
+                HeaderValue::from_str(&value).map_err(|_| ClientError::Header("Sec-WebSocket-Protocol"))?,
+            );
+        }
+        if !config.extensions.is_empty() {
+            let value = config.extensions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            headers.append(
+                SEC_WEBSOCKET_EXTENSIONS,
+                HeaderValue::from_str(&value).map_err(|_| ClientError::Header("Sec-WebSocket-Extensions"))?,
+            );
+        }
+        if let Some(origin) = &config.origin {
+            headers.insert(ORIGIN, HeaderValue::from_str(origin).map_err(|_| ClientError::Header("Origin"))?);
+        }
+        for (name, value) in config.extra_headers.iter().chain(given.iter()) {
+            let replaced_by_us = [UPGRADE, CONNECTION, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION].contains(name);
+            if !replaced_by_us {
+                headers.append(name, value.clone());
+            }
+        }
+
+        let mut bytes = Vec::with_capacity(256);
+        let _ = write!(bytes, "GET {} HTTP/1.1\r\n", target.path_and_query);
+        for (name, value) in &headers {
+            bytes.extend_from_slice(name.as_str().as_bytes());
+            bytes.extend_from_slice(b": ");
+            bytes.extend_from_slice(value.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"\r\n");
+
+        let subprotocols = list_items(&headers, &SEC_WEBSOCKET_PROTOCOL).map(str::to_owned).collect();
+        let mut extension_names = Vec::new();
+        for value in headers.get_all(SEC_WEBSOCKET_EXTENSIONS) {
+            if let Ok(offers) = value.to_str().map_err(drop).and_then(|text| parse_extensions(text).map_err(drop)) {
+                extension_names.extend(offers.into_iter().map(|offer| offer.name));
+            }
+        }
+        let handshake =
+            ClientHandshake { expected_accept: accept_key(key.as_bytes()), subprotocols, extension_names, limits: config.limits };
+        Ok((handshake, bytes))
+    }
+
+    /// The `Sec-WebSocket-Accept` value the server must answer with.
+    pub fn expected_accept(&self) -> &str {
+        &self.expected_accept
+    }
+
+    /// Parses and checks the server's response head from the start of `input`
+    /// ([RFC 6455 section 4.1], the client's checks).
+    ///
+    /// On success, returns the acceptance and the length of the head: bytes
+    /// after it are the first WebSocket frames, already sent by the server.
+    ///
+    /// [RFC 6455 section 4.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+    pub fn parse_response(&self, input: &[u8]) -> Result<Parse<(Accepted, usize)>, ResponseError> {
+        let mut header_slots = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
+        let mut parsed = httparse::Response::new(&mut header_slots);
+        let head_len = match parsed.parse(input) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => {
+                if input.len() > self.limits.max_header_bytes {
+                    return Err(ResponseError::HeaderTooLarge { limit: self.limits.max_header_bytes });
+                }
+                return Ok(Parse::NeedMore);
+            }
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(ResponseError::TooManyHeaders { limit: self.limits.max_headers })
+            }
+            Err(error) => return Err(ResponseError::Malformed(error.to_string())),
+        };
+        if head_len > self.limits.max_header_bytes {
+            return Err(ResponseError::HeaderTooLarge { limit: self.limits.max_header_bytes });
+        }
+        let code = parsed.code.ok_or_else(|| ResponseError::Malformed("no status code".into()))?;
+        let status = StatusCode::from_u16(code).map_err(|error| ResponseError::Malformed(error.to_string()))?;
+        let headers = to_header_map(parsed.headers).map_err(|error| ResponseError::Malformed(error.to_string()))?;
+        if status != StatusCode::SWITCHING_PROTOCOLS {
+            let body = &input[head_len..];
+            let declared = headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
+            let body = declared.map_or(body, |len| &body[..len.min(body.len())]).to_vec();
+            return Err(ResponseError::Status { status, headers, body });
+        }
+        if !has_token(&headers, &UPGRADE, "websocket") {
+            return Err(ResponseError::Upgrade);
+        }
+        if !has_token(&headers, &CONNECTION, "upgrade") {
+            return Err(ResponseError::Connection);
+        }
+        match single(&headers, &SEC_WEBSOCKET_ACCEPT) {
+            Single::One(value) if value == self.expected_accept.as_bytes() => {}
+            _ => return Err(ResponseError::AcceptKey),
+        }
+        let subprotocol = {
+            let mut selected = list_items(&headers, &SEC_WEBSOCKET_PROTOCOL);
+            match (selected.next(), selected.next()) {
+                (None, _) => None,
+                (Some(one), None) if self.subprotocols.iter().any(|offered| offered == one) => Some(one.to_owned()),
+                (Some(one), _) => return Err(ResponseError::Subprotocol(one.to_owned())),
+            }
+        };
+        let mut extensions = Vec::new();
+        for value in headers.get_all(SEC_WEBSOCKET_EXTENSIONS) {
+            let text = value.to_str().map_err(|_| ResponseError::Extension(String::from_utf8_lossy(value.as_bytes()).into_owned()))?;
+            let parsed = parse_extensions(text).map_err(|_| ResponseError::Extension(text.to_owned()))?;
+            for extension in parsed {
+                if !self.extension_names.iter().any(|offered| offered.eq_ignore_ascii_case(&extension.name)) {
+                    return Err(ResponseError::Extension(extension.name));
+                }
+                extensions.push(extension);
+            }
+        }
+        let mut response = http::Response::new(());
+        *response.status_mut() = status;
+        *response.version_mut() = http::Version::HTTP_11;
+        *response.headers_mut() = headers;
+        Ok(Parse::Complete((Accepted { response, subprotocol, extensions }, head_len)))
+    }
+}

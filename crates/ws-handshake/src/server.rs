@@ -1,0 +1,310 @@
+use std::fmt;
+use std::sync::Arc;
+
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, ALLOW, CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT,
+    SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use http::{Method, StatusCode, Version};
+
+use crate::extensions::{parse_extensions, Extension};
+use crate::headers::{has_token, list_items, single, Single};
+use crate::key::{accept_key, is_valid_key};
+use crate::request::HeaderLimits;
+use crate::response::write_response;
+
+/// Who may open a WebSocket, judged by the `Origin` header that browsers send
+/// ([RFC 6455 section 10.2]). Non-browser clients usually send no `Origin`.
+///
+/// [RFC 6455 section 10.2]: https://www.rfc-editor.org/rfc/rfc6455#section-10.2
+#[derive(Clone, Default)]
+pub enum OriginPolicy {
+    /// Any origin, and none (the default; authenticate in the application).
+    #[default]
+    Any,
+    /// Only requests whose `Origin` equals one of these (ASCII case-insensitive,
+    /// e.g. `https://example.com`). Requests without `Origin` are accepted,
+    /// since they do not come from a browser.
+    AllowList(Vec<String>),
+    /// A function of the `Origin` value (`None` when absent) that answers
+    /// whether to accept.
+    Custom(Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>),
+}
+
+impl OriginPolicy {
+    /// Whether a request with this `Origin` value is accepted.
+    pub fn allows(&self, origin: Option<&str>) -> bool {
+        match self {
+            OriginPolicy::Any => true,
+            OriginPolicy::AllowList(list) => {
+                origin.is_none_or(|origin| list.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)))
+            }
+            OriginPolicy::Custom(check) => check(origin),
+        }
+    }
+}
+
+impl fmt::Debug for OriginPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OriginPolicy::Any => f.write_str("Any"),
+            OriginPolicy::AllowList(list) => f.debug_tuple("AllowList").field(list).finish(),
+            OriginPolicy::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+/// How a server answers opening handshakes.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Bounds on the request head.
+    pub limits: HeaderLimits,
+    /// The subprotocols we speak, most preferred first. The first one the
+    /// client also offers is selected; none in common selects none (the
+    /// handshake still succeeds, [RFC 6455 section 4.2.2]).
+    ///
+    /// [RFC 6455 section 4.2.2]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2.2
+    pub subprotocols: Vec<String>,
+    /// Who may connect, by `Origin`.
+    pub origin: OriginPolicy,
+    /// Headers added to every 101 response (cookies, server name, ...).
+    pub extra_headers: HeaderMap,
+}
+
+impl ServerConfig {
+    /// Sets the supported subprotocols, most preferred first.
+    pub fn subprotocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, protocols: I) -> Self {
+        self.subprotocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the origin policy.
+    pub fn origin(mut self, policy: OriginPolicy) -> Self {
+        self.origin = policy;
+        self
+    }
+
+    /// Sets the header limits.
+    pub fn limits(mut self, limits: HeaderLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Adds a header to every 101 response.
+    pub fn extra_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.extra_headers.append(name, value);
+        self
+    }
+}
+
+/// Why a server refuses an opening handshake. Each variant carries the HTTP
+/// status to answer with ([`RequestError::status`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The bytes are not an HTTP/1.x request. 400.
+    #[error("malformed HTTP request: {0}")]
+    Malformed(String),
+    /// The head is longer than [`HeaderLimits::max_header_bytes`]. 431.
+    #[error("request head longer than {limit} bytes")]
+    HeaderTooLarge {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// More header fields than [`HeaderLimits::max_headers`]. 431.
+    #[error("more than {limit} request header fields")]
+    TooManyHeaders {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The method is not GET. 405.
+    #[error("method {0} not allowed: a WebSocket handshake is a GET")]
+    MethodNotAllowed(Method),
+    /// The request is HTTP/1.0 (or older). 400.
+    #[error("{0:?} request: a WebSocket handshake needs HTTP/1.1 or later")]
+    HttpVersion(Version),
+    /// `Host` is missing or duplicated. 400.
+    #[error("the Host header must appear exactly once")]
+    Host,
+    /// The request does not ask for an upgrade to WebSocket at all (no
+    /// `Upgrade: websocket`): a plain HTTP request. 426, with `Upgrade: websocket`.
+    #[error("not a WebSocket upgrade request (no `Upgrade: websocket` header)")]
+    NotUpgrade,
+    /// `Connection` does not list `upgrade`. 400.
+    #[error("the Connection header does not contain the token `upgrade`")]
+    ConnectionNotUpgrade,
+    /// `Sec-WebSocket-Key` is missing, duplicated or not base64 of 16 bytes. 400.
+    #[error("Sec-WebSocket-Key must appear once and be the base64 of 16 bytes")]
+    Key,
+    /// `Sec-WebSocket-Version` is missing or duplicated. 400.
+    #[error("the Sec-WebSocket-Version header must appear exactly once")]
+    VersionMissing,
+    /// `Sec-WebSocket-Version` is not 13. 426, with `Sec-WebSocket-Version: 13`.
+    #[error("unsupported WebSocket version {0:?}: this server speaks version 13")]
+    UnsupportedVersion(String),
+    /// `Sec-WebSocket-Extensions` does not follow the grammar. 400.
+    #[error("malformed Sec-WebSocket-Extensions header: {0}")]
+    Extensions(String),
+    /// The origin policy refused the request's `Origin`. 403.
+    #[error("origin {0:?} is not allowed")]
+    Origin(Option<String>),
+    /// The application refused the request with this status and reason.
+    #[error("rejected: {status} {reason}")]
+    Rejected {
+        /// The status to answer with.
+        status: StatusCode,
+        /// A short text for the response body.
+        reason: String,
+    },
+}
+
+impl RequestError {
+    /// The HTTP status to answer this request with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            RequestError::HeaderTooLarge { .. } | RequestError::TooManyHeaders { .. } => {
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+            }
+            RequestError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            RequestError::NotUpgrade | RequestError::UnsupportedVersion(_) => StatusCode::UPGRADE_REQUIRED,
+            RequestError::Origin(_) => StatusCode::FORBIDDEN,
+            RequestError::Rejected { status, .. } => *status,
+            RequestError::Malformed(_)
+            | RequestError::HttpVersion(_)
+            | RequestError::Host
+            | RequestError::ConnectionNotUpgrade
+            | RequestError::Key
+            | RequestError::VersionMissing
+            | RequestError::Extensions(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The rejection response: the status, the headers the status calls for
+    /// (`Allow`, `Upgrade`, `Sec-WebSocket-Version`), `Connection: close`, and
+    /// the error's message as a short plain-text body.
+    pub fn response(&self) -> (http::Response<()>, String) {
+        let body = format!("{self}\n");
+        let mut response = http::Response::new(());
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        match self {
+            RequestError::MethodNotAllowed(_) => {
+                headers.insert(ALLOW, HeaderValue::from_static("GET"));
+            }
+            RequestError::NotUpgrade => {
+                headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+            }
+            RequestError::UnsupportedVersion(_) => {
+                headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+            }
+            _ => {}
+        }
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        (response, body)
+    }
+
+    /// Appends the whole rejection response (head and body) to `out`.
+    pub fn write_response(&self, out: &mut Vec<u8>) {
+        let (response, body) = self.response();
+        write_response(&response, body.as_bytes(), out);
+    }
+}
+
+/// An accepted opening handshake: what the 101 response says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accept {
+    /// The `Sec-WebSocket-Accept` value.
+    pub accept_key: String,
+    /// The selected subprotocol, if the client offered one we speak.
+    pub subprotocol: Option<String>,
+    /// The extensions the client offered, in its order of preference
+    /// ([RFC 6455 section 9.1]). Whoever implements an extension picks from
+    /// these and sets [`Accept::extensions`].
+    ///
+    /// [RFC 6455 section 9.1]: https://www.rfc-editor.org/rfc/rfc6455#section-9.1
+    pub offered_extensions: Vec<Extension>,
+    /// The `Sec-WebSocket-Extensions` value of the response; none by default.
+    pub extensions: Option<String>,
+}
+
+impl Accept {
+    /// The 101 Switching Protocols response, with `config`'s extra headers.
+    pub fn response(&self, config: &ServerConfig) -> http::Response<()> {
+        let mut response = http::Response::new(());
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+        // Base64 is always a valid header value.
+        headers.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&self.accept_key).expect("base64"));
+        if let Some(protocol) = self.subprotocol.as_deref().and_then(|p| HeaderValue::from_str(p).ok()) {
+            headers.insert(SEC_WEBSOCKET_PROTOCOL, protocol);
+        }
+        if let Some(extensions) = self.extensions.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+            headers.insert(SEC_WEBSOCKET_EXTENSIONS, extensions);
+        }
+        for (name, value) in &config.extra_headers {
+            headers.append(name, value.clone());
+        }
+        response
+    }
+}
+
+/// Validates a WebSocket opening handshake request ([RFC 6455 section 4.2.1])
+/// and decides the response ([RFC 6455 section 4.2.2]).
+///
+/// Checks, in order: the method is GET, HTTP/1.1 or later, `Host` present
+/// once, `Upgrade` lists `websocket`, `Connection` lists `upgrade`,
+/// `Sec-WebSocket-Key` is base64 of 16 bytes, `Sec-WebSocket-Version` is 13,
+/// the origin policy allows `Origin`, and `Sec-WebSocket-Extensions` parses.
+/// The request may come from [`crate::parse_request`] or from another HTTP
+/// server (hyper, axum): only the head is read.
+///
+/// [RFC 6455 section 4.2.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
+/// [RFC 6455 section 4.2.2]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2.2
+pub fn accept<B>(request: &http::Request<B>, config: &ServerConfig) -> Result<Accept, RequestError> {
+    if request.method() != Method::GET {
+        return Err(RequestError::MethodNotAllowed(request.method().clone()));
+    }
+    if request.version() < Version::HTTP_11 {
+        return Err(RequestError::HttpVersion(request.version()));
+    }
+    let headers = request.headers();
+    if !matches!(single(headers, &HOST), Single::One(_)) {
+        return Err(RequestError::Host);
+    }
+    if !has_token(headers, &UPGRADE, "websocket") {
+        return Err(RequestError::NotUpgrade);
+    }
+    if !has_token(headers, &CONNECTION, "upgrade") {
+        return Err(RequestError::ConnectionNotUpgrade);
+    }
+    let key = match single(headers, &SEC_WEBSOCKET_KEY) {
+        Single::One(key) if is_valid_key(key) => key,
+        _ => return Err(RequestError::Key),
+    };
+    match single(headers, &SEC_WEBSOCKET_VERSION) {
+        Single::One(b"13") => {}
+        Single::One(other) => {
+            return Err(RequestError::UnsupportedVersion(String::from_utf8_lossy(other).into_owned()))
+        }
+        Single::Missing | Single::Duplicated => return Err(RequestError::VersionMissing),
+    }
+    let origin = headers.get(ORIGIN).map(|value| value.to_str().unwrap_or(""));
+    if !config.origin.allows(origin) {
+        return Err(RequestError::Origin(origin.map(str::to_owned)));
+    }
+    let mut offered_extensions = Vec::new();
+    for value in headers.get_all(SEC_WEBSOCKET_EXTENSIONS) {
+        let text = value.to_str().map_err(|error| RequestError::Extensions(error.to_string()))?;
+        offered_extensions.extend(parse_extensions(text).map_err(|error| RequestError::Extensions(error.to_string()))?);
+    }
+    let subprotocol = config
+        .subprotocols
+        .iter()
+        .find(|ours| list_items(headers, &SEC_WEBSOCKET_PROTOCOL).any(|theirs| theirs == ours.as_str()))
+        .cloned();
+    Ok(Accept { accept_key: accept_key(key), subprotocol, offered_extensions, extensions: None })
+}
