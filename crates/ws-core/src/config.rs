@@ -1,0 +1,117 @@
+use std::time::Duration;
+
+/// The limits and behaviour of a connection. Every limit has a safe default;
+/// the defaults suit a server facing the internet.
+///
+/// ```
+/// use std::time::Duration;
+/// let config = ws_core::Config::default()
+///     .max_message_size(1 << 20)
+///     .keepalive(Duration::from_secs(20), Duration::from_secs(20));
+/// assert_eq!(config.max_message_size, 1 << 20);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The largest frame payload accepted. A longer frame fails the connection
+    /// with 1009 as soon as its header arrives, before any of it is buffered.
+    /// Default 16 MiB.
+    pub max_frame_size: usize,
+    /// The largest message accepted, summed over its fragments. A message that
+    /// would grow past it fails the connection with 1009 as soon as the
+    /// header of the frame that crosses the limit arrives. Default 64 MiB.
+    pub max_message_size: usize,
+    /// The most fragments one message may have; a flood of tiny fragments
+    /// past it fails the connection with 1009. Default 100,000.
+    pub max_fragments: usize,
+    /// Backpressure: while more than this many bytes wait to be written,
+    /// `send_*` refuse with [`crate::SendError::BufferFull`] (a message is
+    /// always accepted into an empty buffer, whatever its size), and automatic
+    /// pongs are coalesced into one. Default 16 MiB.
+    pub max_buffered_output: usize,
+    /// Split outgoing data messages into frames of at most this many payload
+    /// bytes. `None` (the default) sends each message as one frame.
+    pub fragment_size: Option<usize>,
+    /// Answer pings with pongs automatically ([RFC 6455 section 5.5.2]).
+    /// Default true.
+    ///
+    /// [RFC 6455 section 5.5.2]: https://www.rfc-editor.org/rfc/rfc6455#section-5.5.2
+    pub auto_pong: bool,
+    /// Send a ping this often; `None` (the default) sends none.
+    pub keepalive_interval: Option<Duration>,
+    /// Fail the connection with 1011 when a keepalive ping gets no pong within
+    /// this time. Default 20 s.
+    pub keepalive_timeout: Duration,
+    /// How long to wait, once a close frame is sent, for the close handshake
+    /// to finish and the transport to be closed before giving up on the peer.
+    /// Default 10 s.
+    pub close_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_fragments: 100_000,
+            max_buffered_output: 16 << 20,
+            fragment_size: None,
+            auto_pong: true,
+            keepalive_interval: None,
+            keepalive_timeout: Duration::from_secs(20),
+            close_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// Sets [`Config::max_frame_size`].
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::max_message_size`].
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::max_fragments`].
+    pub fn max_fragments(mut self, count: usize) -> Self {
+        self.max_fragments = count;
+        self
+    }
+
+    /// Sets [`Config::max_buffered_output`].
+    pub fn max_buffered_output(mut self, bytes: usize) -> Self {
+        self.max_buffered_output = bytes;
+        self
+    }
+
+    /// Sets [`Config::fragment_size`]; zero is taken as one byte.
+    pub fn fragment_size(mut self, bytes: Option<usize>) -> Self {
+        self.fragment_size = bytes.map(|bytes| bytes.max(1));
+        self
+    }
+
+    /// Sets [`Config::auto_pong`].
+    pub fn auto_pong(mut self, enabled: bool) -> Self {
+        self.auto_pong = enabled;
+        self
+    }
+
+    /// Pings every `interval` and fails the connection when a pong does not
+    /// come back within `timeout`.
+    pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.keepalive_interval = Some(interval);
+        self.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::close_timeout`].
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+}

@@ -1,0 +1,756 @@
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use ws_frame::{
+    apply_mask, decode_close_payload, encode_close_payload, CloseCode, Decode, FrameHeader, OpCode, ReceiveRules,
+    Role, Utf8Validator, MAX_HEADER_LEN,
+};
+
+use crate::{CloseFrame, Config, Message, ProtocolError, SendError, Utf8Bytes};
+
+/// Output above this many bytes makes automatic pongs coalesce into one, so a
+/// peer that floods pings without reading cannot grow our buffer.
+const PONG_COALESCE_THRESHOLD: usize = 64 * 1024;
+
+/// Buffers whose capacity grew past this are released once empty.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// What a connection reports to its driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A message arrived: a whole text or binary message, or a ping, pong or
+    /// close frame (already answered when an answer is due).
+    Message(Message),
+    /// The peer broke the protocol; the connection was failed with
+    /// [`ProtocolError::close_code`] and is closing. Also reported, with
+    /// [`ProtocolError::UnexpectedEof`], when the transport ends without a
+    /// close handshake.
+    Error(ProtocolError),
+    /// The connection is over: drop the transport. Always the last event.
+    Closed(Closed),
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    /// The code of the peer's close frame; 1005 if it had none; 1006 if the
+    /// peer sent no close frame ([RFC 6455 section 7.1.5]).
+    ///
+    /// [RFC 6455 section 7.1.5]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.5
+    pub code: CloseCode,
+    /// The reason of the peer's close frame.
+    pub reason: Utf8Bytes,
+    /// Whether both close frames were exchanged without either side failing
+    /// the connection ([RFC 6455 section 7.1.4]).
+    ///
+    /// [RFC 6455 section 7.1.4]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.4
+    pub clean: bool,
+}
+
+/// The coarse state of a connection ([RFC 6455 section 4.1, 7]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// A close frame was sent or received; the close handshake is under way.
+    Closing,
+    /// The connection is over.
+    Closed,
+}
+
+/// A frame whose header was read and whose payload is still arriving.
+#[derive(Debug)]
+struct IncomingFrame {
+    header: FrameHeader,
+    remaining: u64,
+    offset: usize,
+}
+
+/// A fragmented data message being reassembled.
+#[derive(Debug)]
+struct IncomingMessage {
+    text: bool,
+    data: BytesMut,
+    utf8: Utf8Validator,
+    fragments: usize,
+}
+
+#[derive(Debug, Default)]
+struct Keepalive {
+    next_ping: Option<Instant>,
+    pong_deadline: Option<Instant>,
+    awaited_payload: Option<[u8; 8]>,
+    pings_sent: u64,
+}
+
+/// A WebSocket connection after the opening handshake, as a sans-IO state
+/// machine ([RFC 6455 sections 5 to 7]).
+///
+/// It performs no I/O and reads no clock. The driver (an adapter such as
+/// `ws-tokio`, a test, or a blocking loop) moves bytes and time in and out:
+///
+/// * **Input**: [`receive`](Self::receive) (or [`receive_buffer`](Self::receive_buffer)
+///   to read straight into the connection's buffer) with bytes from the
+///   transport, [`receive_eof`](Self::receive_eof) when the transport ends, and
+///   [`handle_timeout`](Self::handle_timeout) when the deadline from
+///   [`poll_timeout`](Self::poll_timeout) passes.
+/// * **Commands**: [`send`](Self::send), [`send_text`](Self::send_text),
+///   [`send_binary`](Self::send_binary), [`send_ping`](Self::send_ping),
+///   [`send_pong`](Self::send_pong), [`close`](Self::close). They queue
+///   frames and fail with a typed [`SendError`], never a panic.
+/// * **Output**: [`poll_event`](Self::poll_event) (messages, errors, the end),
+///   [`transmit`](Self::transmit) and [`advance_transmit`](Self::advance_transmit)
+///   (bytes to write), [`should_close_transport`](Self::should_close_transport)
+///   and [`poll_timeout`](Self::poll_timeout).
+///
+/// # The driving loop
+///
+/// ```text
+/// loop {
+///     while let Some(event) = conn.poll_event() { handle it; stop after Event::Closed }
+///     write conn.transmit() to the transport; conn.advance_transmit(n)
+///     if conn.should_close_transport() { shut the transport down for writing }
+///     deadline = conn.poll_timeout(now)
+///     wait for: readable bytes -> conn.receive(bytes) / EOF -> conn.receive_eof()
+///               deadline       -> conn.handle_timeout(now)
+///               a command      -> conn.send_*(..)
+/// }
+/// ```
+///
+/// Frames are parsed lazily, one event per [`poll_event`](Self::poll_event)
+/// call, so received messages share the receive buffer instead of being copied,
+/// and a driver that stops polling stops the parsing. Pings are answered, and a
+/// received close is answered with a close, as the events are polled.
+///
+/// ```
+/// use ws_core::{Config, Connection, Event, Message, Role};
+///
+/// let mut client = Connection::new(Role::Client, Config::default());
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// client.send_text("hello").unwrap();
+/// let bytes = client.transmit().to_vec();
+/// client.advance_transmit(bytes.len());
+/// server.receive(&bytes);
+/// assert_eq!(server.poll_event(), Some(Event::Message(Message::text("hello"))));
+/// assert_eq!(server.poll_event(), None);
+/// ```
+///
+/// [RFC 6455 sections 5 to 7]: https://www.rfc-editor.org/rfc/rfc6455#section-5
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    rules: ReceiveRules,
+
+    input: BytesMut,
+    frame: Option<IncomingFrame>,
+    message: Option<IncomingMessage>,
+    control: BytesMut,
+    eof_received: bool,
+
+    output: BytesMut,
+    pending_pong: Option<Bytes>,
+    rng: Option<SmallRng>,
+
+    close_sent: bool,
+    close_received: Option<Option<CloseFrame>>,
+    failed: bool,
+    transport_close: bool,
+    closed: bool,
+    events: VecDeque<Event>,
+
+    close_deadline: Option<Instant>,
+    keepalive: Keepalive,
+}
+
+/// What one parsing step achieved.
+enum Step {
+    Event(Event),
+    Progress,
+    NeedMore,
+}
+
+impl Connection {
+    /// A connection in the open state, for the given role.
+    pub fn new(role: Role, config: Config) -> Self {
+        Connection {
+            role,
+            config,
+            rules: ReceiveRules::new(role),
+            input: BytesMut::new(),
+            frame: None,
+            message: None,
+            control: BytesMut::new(),
+            eof_received: false,
+            output: BytesMut::new(),
+            pending_pong: None,
+            rng: None,
+            close_sent: false,
+            close_received: None,
+            failed: false,
+            transport_close: false,
+            closed: false,
+            events: VecDeque::new(),
+            close_deadline: None,
+            keepalive: Keepalive::default(),
+        }
+    }
+
+    // ----- getters -----
+
+    /// Our role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The coarse state.
+    pub fn state(&self) -> State {
+        if self.closed {
+            State::Closed
+        } else if self.close_sent || self.close_received.is_some() {
+            State::Closing
+        } else {
+            State::Open
+        }
+    }
+
+    /// Bytes queued for the transport and not yet written.
+    pub fn buffered_amount(&self) -> usize {
+        self.output.len()
+    }
+
+    /// Whether more data would be refused with [`SendError::BufferFull`]:
+    /// a driver waits for the buffer to drain before taking more messages.
+    pub fn is_output_full(&self) -> bool {
+        self.output.len() >= self.config.max_buffered_output
+    }
+
+    // ----- input -----
+
+    /// Appends bytes read from the transport. Nothing is parsed until
+    /// [`poll_event`](Self::poll_event) is called.
+    pub fn receive(&mut self, data: &[u8]) {
+        if !self.discarding() {
+            self.input.extend_from_slice(data);
+        }
+    }
+
+    /// The buffer received bytes go into, for drivers that read straight into
+    /// it (append only; what is there already is unparsed input). Saves the
+    /// copy [`receive`](Self::receive) makes.
+    pub fn receive_buffer(&mut self) -> &mut BytesMut {
+        if self.discarding() {
+            self.input.clear();
+        }
+        &mut self.input
+    }
+
+    /// Reports the end of the transport's input (TCP FIN, or a read error).
+    /// Complete frames already received are still delivered by
+    /// [`poll_event`](Self::poll_event); then, if no close handshake happened,
+    /// [`ProtocolError::UnexpectedEof`] (1006), and finally [`Event::Closed`].
+    pub fn receive_eof(&mut self) {
+        self.eof_received = true;
+    }
+
+    /// Tells the connection that `now` has reached the deadline it gave in
+    /// [`poll_timeout`](Self::poll_timeout): sends a keepalive ping, fails the
+    /// connection on a missing pong, or gives up on a close handshake.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if self.close_deadline.is_some_and(|deadline| deadline <= now) {
+            self.transport_close = true;
+            self.finish_closed();
+            return;
+        }
+        if self.keepalive.pong_deadline.is_some_and(|deadline| deadline <= now) {
+            self.keepalive.pong_deadline = None;
+            self.fail(ProtocolError::KeepaliveTimeout);
+            self.events.push_back(Event::Error(ProtocolError::KeepaliveTimeout));
+            // The peer is unresponsive: do not wait for it to close.
+            self.transport_close = true;
+            self.finish_closed();
+            return;
+        }
+        if let (Some(next), Some(interval)) = (self.keepalive.next_ping, self.config.keepalive_interval) {
+            if next <= now && !self.close_sent {
+                self.keepalive.pings_sent += 1;
+                let payload = self.keepalive.pings_sent.to_be_bytes();
+                self.write_frame(OpCode::Ping, true, &payload);
+                if self.keepalive.pong_deadline.is_none() {
+                    self.keepalive.pong_deadline = Some(now + self.config.keepalive_timeout);
+                    self.keepalive.awaited_payload = Some(payload);
+                }
+                self.keepalive.next_ping = Some(now + interval);
+            }
+        }
+    }
+
+    // ----- commands -----
+
+    /// Queues a message of any kind; a [`Message::Close`] starts the close handshake.
+    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        match message {
+            Message::Text(text) => self.send_data(OpCode::Text, text.as_str().as_bytes()),
+            Message::Binary(data) => self.send_data(OpCode::Binary, &data),
+            Message::Ping(data) => self.send_ping(&data),
+            Message::Pong(data) => self.send_pong(&data),
+            Message::Close(Some(close)) => self.close(close.code, close.reason.as_str()),
+            Message::Close(None) => self.send_close(None),
+        }
+    }
+
+    /// Queues a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_data(OpCode::Text, text.as_bytes())
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_data(OpCode::Binary, data)
+    }
+
+    /// Queues a ping (at most 125 bytes of payload).
+    pub fn send_ping(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Ping, data)
+    }
+
+    /// Queues an unsolicited pong, a one-way heartbeat (at most 125 bytes).
+    pub fn send_pong(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Pong, data)
+    }
+
+    /// Starts the close handshake ([RFC 6455 section 7.1.2]), or answers the
+    /// peer's close. The code must be one that may be sent (not 1005, 1006,
+    /// 1015, ...) and the reason at most 123 bytes.
+    ///
+    /// [RFC 6455 section 7.1.2]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.2
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.send_close(Some((code, reason)))
+    }
+
+    // ----- output -----
+
+    /// The next event, parsing as much received input as it needs.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
+        }
+        if self.closed {
+            return None;
+        }
+        loop {
+            if self.discarding() {
+                self.input.clear();
+                break;
+            }
+            match self.step() {
+                Ok(Step::Event(event)) => return Some(event),
+                Ok(Step::Progress) => {}
+                Ok(Step::NeedMore) => break,
+                Err(error) => {
+                    self.fail(error.clone());
+                    return Some(Event::Error(error));
+                }
+            }
+        }
+        if self.eof_received {
+            if self.close_received.is_none() && !self.failed {
+                self.failed = true;
+                self.events.push_back(Event::Error(ProtocolError::UnexpectedEof));
+            }
+            self.transport_close = true;
+            self.finish_closed();
+        }
+        self.events.pop_front()
+    }
+
+    /// The bytes waiting to be written to the transport.
+    #[must_use]
+    pub fn transmit(&self) -> &[u8] {
+        &self.output
+    }
+
+    /// Takes all waiting bytes at once, for drivers that hand owned buffers to
+    /// the transport.
+    #[must_use]
+    pub fn take_transmit(&mut self) -> Bytes {
+        let bytes = self.output.split().freeze();
+        self.after_drain();
+        bytes
+    }
+
+    /// Marks the first `written` bytes of [`transmit`](Self::transmit) as written.
+    pub fn advance_transmit(&mut self, written: usize) {
+        self.output.advance(written.min(self.output.len()));
+        if self.output.is_empty() {
+            self.after_drain();
+        }
+    }
+
+    /// Whether the driver should now shut the transport down for writing
+    /// (TCP FIN): everything is written and the close handshake says so. The
+    /// server closes the TCP connection first ([RFC 6455 section 7.1.1]); a
+    /// client waits for the server to (up to [`Config::close_timeout`]). The
+    /// driver keeps reading until end of input or [`Event::Closed`].
+    ///
+    /// [RFC 6455 section 7.1.1]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.1
+    #[must_use]
+    pub fn should_close_transport(&self) -> bool {
+        self.transport_close && self.output.is_empty()
+    }
+
+    /// When the driver must call [`handle_timeout`](Self::handle_timeout)
+    /// next, given that it is `now`; `None` when no timer is needed. Timers
+    /// that became due to start (keepalive, the close timeout) start at `now`,
+    /// so call this right after every input and command.
+    #[must_use]
+    pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        if self.close_sent && self.close_deadline.is_none() {
+            self.close_deadline = Some(now + self.config.close_timeout);
+        }
+        if let Some(interval) = self.config.keepalive_interval {
+            if self.keepalive.next_ping.is_none() && !self.close_sent {
+                self.keepalive.next_ping = Some(now + interval);
+            }
+        }
+        let ping = if self.close_sent { None } else { self.keepalive.next_ping };
+        [self.close_deadline, ping, self.keepalive.pong_deadline].into_iter().flatten().min()
+    }
+
+    /// Frees the receive and transmit buffers if they are empty, so an idle
+    /// connection holds no buffer memory. Drivers call it before waiting.
+    pub fn release_idle_buffers(&mut self) {
+        if self.input.is_empty() && self.input.capacity() > 0 {
+            self.input = BytesMut::new();
+        }
+        if self.output.is_empty() && self.output.capacity() > 0 {
+            self.output = BytesMut::new();
+        }
+        if self.control.capacity() > 0 && self.frame.is_none() {
+            self.control = BytesMut::new();
+        }
+    }
+
+    // ----- internals: receiving -----
+
+    /// Input is ignored once the connection failed or the peer's close arrived
+    /// ([RFC 6455 section 7.1.7], [RFC 6455 section 5.5.1]).
+    fn discarding(&self) -> bool {
+        self.failed || self.close_received.is_some() || self.closed
+    }
+
+    fn step(&mut self) -> Result<Step, ProtocolError> {
+        if self.frame.is_some() {
+            return self.step_payload();
+        }
+        let (header, header_len) = match FrameHeader::decode(&self.input, &self.rules)? {
+            Decode::Complete(decoded) => decoded,
+            Decode::NeedMore { .. } => return Ok(Step::NeedMore),
+        };
+        if header.opcode.is_data() {
+            self.check_data_frame(&header)?;
+        }
+        self.input.advance(header_len);
+        let len = header.payload_len as usize; // bounded by max_frame_size or 125
+        let whole = self.input.len() >= len;
+
+        // Fast path: a whole unfragmented message or control frame is in the
+        // buffer. Hand out a slice of the buffer itself.
+        if whole && (header.opcode.is_control() || (header.fin && self.message.is_none())) {
+            let mut payload = self.input.split_to(len);
+            if let Some(key) = header.mask {
+                apply_mask(&mut payload, key, 0);
+            }
+            let event = match header.opcode {
+                OpCode::Text => {
+                    check_utf8_whole(&payload)?;
+                    Message::Text(Utf8Bytes::from_validated(payload.freeze()))
+                }
+                OpCode::Binary => Message::Binary(payload.freeze()),
+                control => return self.handle_control(control, payload.freeze()).map(Step::Event),
+            };
+            return Ok(Step::Event(Event::Message(event)));
+        }
+
+        if header.opcode.is_control() {
+            self.control.clear();
+        } else if header.opcode != OpCode::Continuation {
+            self.message = Some(IncomingMessage {
+                text: header.opcode == OpCode::Text,
+                data: BytesMut::new(),
+                utf8: Utf8Validator::new(),
+                fragments: 0,
+            });
+        }
+        if let Some(message) = self.message.as_mut().filter(|_| header.opcode.is_data()) {
+            message.fragments += 1;
+        }
+        self.frame = Some(IncomingFrame { header, remaining: header.payload_len, offset: 0 });
+        Ok(Step::Progress)
+    }
+
+    /// Fragmentation rules and limits, checked from the header alone so that
+    /// nothing of an oversized frame is buffered ([RFC 6455 section 5.4]).
+    fn check_data_frame(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        match (header.opcode, &self.message) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Text | OpCode::Binary, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            _ => {}
+        }
+        if header.payload_len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooBig { size: header.payload_len, limit: self.config.max_frame_size });
+        }
+        let so_far = self.message.as_ref().map_or(0, |message| message.data.len() as u64);
+        let size = so_far + header.payload_len;
+        if size > self.config.max_message_size as u64 {
+            return Err(ProtocolError::MessageTooBig { size, limit: self.config.max_message_size });
+        }
+        if let Some(message) = &self.message {
+            if message.fragments >= self.config.max_fragments {
+                return Err(ProtocolError::TooManyFragments { limit: self.config.max_fragments });
+            }
+        }
+        Ok(())
+    }
+
+    fn step_payload(&mut self) -> Result<Step, ProtocolError> {
+        let frame = self.frame.as_mut().expect("step_payload with a frame");
+        let available = (self.input.len() as u64).min(frame.remaining) as usize;
+        if available == 0 && frame.remaining > 0 {
+            return Ok(Step::NeedMore);
+        }
+        let mut chunk = self.input.split_to(available);
+        if let Some(key) = frame.header.mask {
+            apply_mask(&mut chunk, key, frame.offset);
+        }
+        frame.offset += available;
+        frame.remaining -= available as u64;
+        let done = frame.remaining == 0;
+        let header = frame.header;
+
+        if header.opcode.is_control() {
+            self.control.extend_from_slice(&chunk);
+            if !done {
+                return Ok(Step::NeedMore);
+            }
+            self.frame = None;
+            let payload = self.control.split().freeze();
+            return self.handle_control(header.opcode, payload).map(Step::Event);
+        }
+
+        let message = self.message.as_mut().expect("a data frame belongs to a message");
+        if message.text {
+            // Fail fast: invalid bytes are reported as soon as they arrive,
+            // not at the end of the frame or message (RFC 6455 section 8.1).
+            message.utf8.feed(&chunk)?;
+        }
+        if message.data.is_empty() {
+            message.data = chunk;
+        } else {
+            message.data.extend_from_slice(&chunk);
+        }
+        if !done {
+            return Ok(if self.input.is_empty() { Step::NeedMore } else { Step::Progress });
+        }
+        self.frame = None;
+        if !header.fin {
+            return Ok(Step::Progress);
+        }
+        let mut message = self.message.take().expect("checked above");
+        let data = message.data.split().freeze();
+        let event = if message.text {
+            message.utf8.finish()?;
+            Message::Text(Utf8Bytes::from_validated(data))
+        } else {
+            Message::Binary(data)
+        };
+        Ok(Step::Event(Event::Message(event)))
+    }
+
+    fn handle_control(&mut self, opcode: OpCode, payload: Bytes) -> Result<Event, ProtocolError> {
+        match opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && !self.close_sent {
+                    if self.output.len() > PONG_COALESCE_THRESHOLD {
+                        // Only the most recent ping needs an answer (RFC 6455 section 5.5.3).
+                        self.pending_pong = Some(payload.clone());
+                    } else {
+                        self.write_frame(OpCode::Pong, true, &payload);
+                    }
+                }
+                Ok(Event::Message(Message::Ping(payload)))
+            }
+            OpCode::Pong => {
+                if self.keepalive.awaited_payload.is_some_and(|awaited| awaited[..] == payload[..]) {
+                    self.keepalive.awaited_payload = None;
+                    self.keepalive.pong_deadline = None;
+                }
+                Ok(Event::Message(Message::Pong(payload)))
+            }
+            OpCode::Close => {
+                let close = decode_close_payload(&payload)?
+                    .map(|(code, reason)| CloseFrame { code, reason: Utf8Bytes::from(reason) });
+                self.close_received = Some(close.clone());
+                self.message = None;
+                if !self.close_sent {
+                    // Echo the peer's code (RFC 6455 section 5.5.1); an empty close gets an empty one.
+                    let echo = close.as_ref().map(|frame| (frame.code, frame.reason.as_str()));
+                    let mut payload = [0u8; 125];
+                    let len = encode_close_payload(echo, &mut payload).expect("a decoded close payload re-encodes");
+                    self.write_frame(OpCode::Close, true, &payload[..len]);
+                    self.close_sent = true;
+                }
+                self.handshake_done();
+                Ok(Event::Message(Message::Close(close)))
+            }
+            _ => unreachable!("handle_control is only called with control opcodes"),
+        }
+    }
+
+    /// Both close frames are exchanged (or we failed): the server closes the
+    /// transport first; the client waits for it.
+    fn handshake_done(&mut self) {
+        if self.role == Role::Server {
+            self.transport_close = true;
+        }
+    }
+
+    /// Fails the connection ([RFC 6455 section 7.1.7]): sends a close frame
+    /// with the error's code unless one was sent, and discards all further input.
+    ///
+    /// [RFC 6455 section 7.1.7]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.7
+    fn fail(&mut self, error: ProtocolError) {
+        self.failed = true;
+        self.frame = None;
+        self.message = None;
+        self.input.clear();
+        if !self.close_sent && error != ProtocolError::UnexpectedEof {
+            let mut payload = [0u8; 125];
+            let len = encode_close_payload(Some((error.close_code(), "")), &mut payload)
+                .expect("protocol error codes may be sent");
+            self.write_frame(OpCode::Close, true, &payload[..len]);
+            self.close_sent = true;
+        }
+        self.handshake_done();
+    }
+
+    fn finish_closed(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let (code, reason) = match &self.close_received {
+            Some(Some(frame)) => (frame.code, frame.reason.clone()),
+            Some(None) => (CloseCode::NO_STATUS_RECEIVED, Utf8Bytes::default()),
+            None => (CloseCode::ABNORMAL, Utf8Bytes::default()),
+        };
+        let clean = self.close_sent && self.close_received.is_some() && !self.failed;
+        self.events.push_back(Event::Closed(Closed { code, reason, clean }));
+    }
+
+    // ----- internals: sending -----
+
+    fn check_can_send(&self, len: usize) -> Result<(), SendError> {
+        if self.close_sent || self.closed {
+            return Err(SendError::Closed);
+        }
+        if !self.output.is_empty() && self.output.len() + len > self.config.max_buffered_output {
+            return Err(SendError::BufferFull { buffered: self.output.len() });
+        }
+        Ok(())
+    }
+
+    fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        self.check_can_send(payload.len())?;
+        match self.config.fragment_size {
+            Some(size) if payload.len() > size => {
+                let mut chunks = payload.chunks(size).peekable();
+                let mut frame_opcode = opcode;
+                while let Some(chunk) = chunks.next() {
+                    self.write_frame(frame_opcode, chunks.peek().is_none(), chunk);
+                    frame_opcode = OpCode::Continuation;
+                }
+            }
+            _ => self.write_frame(opcode, true, payload),
+        }
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        if payload.len() > 125 {
+            return Err(SendError::ControlTooLong(payload.len()));
+        }
+        self.check_can_send(payload.len())?;
+        self.write_frame(opcode, true, payload);
+        Ok(())
+    }
+
+    fn send_close(&mut self, close: Option<(CloseCode, &str)>) -> Result<(), SendError> {
+        if self.close_sent || self.closed {
+            return Err(SendError::Closed);
+        }
+        let mut payload = [0u8; 125];
+        let len = encode_close_payload(close, &mut payload)?;
+        self.write_frame(OpCode::Close, true, &payload[..len]);
+        self.close_sent = true;
+        self.message = None;
+        if self.close_received.is_some() {
+            self.handshake_done();
+        }
+        Ok(())
+    }
+
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        let mask = match self.role {
+            Role::Client => Some(self.rng.get_or_insert_with(|| SmallRng::from_rng(&mut rand::rng())).random()),
+            Role::Server => None,
+        };
+        let header = FrameHeader { fin, mask, ..FrameHeader::new(opcode, payload.len() as u64) };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        self.output.reserve(head_len + payload.len());
+        self.output.extend_from_slice(&head[..head_len]);
+        let start = self.output.len();
+        self.output.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut self.output[start..], key, 0);
+        }
+    }
+
+    fn after_drain(&mut self) {
+        if let Some(pong) = self.pending_pong.take() {
+            if !self.close_sent {
+                self.write_frame(OpCode::Pong, true, &pong);
+            }
+        }
+        if self.output.is_empty() && self.output.capacity() > KEEP_CAPACITY {
+            self.output = BytesMut::new();
+        }
+    }
+}
+
+/// Validates a whole text payload; on failure, finds the first bad byte.
+fn check_utf8_whole(payload: &[u8]) -> Result<(), ProtocolError> {
+    if simdutf8::basic::from_utf8(payload).is_ok() {
+        return Ok(());
+    }
+    let mut validator = Utf8Validator::new();
+    validator.feed(payload)?;
+    validator.finish()?;
+    Ok(())
+}

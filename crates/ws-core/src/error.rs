@@ -1,0 +1,100 @@
+use ws_frame::{ClosePayloadError, CloseCode, FrameError, Utf8Error};
+
+/// Why the peer's bytes failed the connection. Each variant names the close
+/// code we sent, see [`ProtocolError::close_code`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A frame header broke a rule of [RFC 6455 section 5.2]. 1002.
+    ///
+    /// [RFC 6455 section 5.2]: https://www.rfc-editor.org/rfc/rfc6455#section-5.2
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// A continuation frame arrived with no fragmented message to continue. 1002.
+    #[error("continuation frame without a message to continue")]
+    UnexpectedContinuation,
+    /// A text or binary frame arrived in the middle of a fragmented message. 1002.
+    #[error("new data frame inside a fragmented message")]
+    ExpectedContinuation,
+    /// A text message (or close reason) is not valid UTF-8. 1007.
+    #[error(transparent)]
+    InvalidUtf8(#[from] Utf8Error),
+    /// A close frame's payload is invalid. 1002, or 1007 for a bad reason.
+    #[error("invalid close frame: {0}")]
+    ClosePayload(#[from] ClosePayloadError),
+    /// A frame is larger than [`crate::Config::max_frame_size`]. 1009.
+    #[error("frame of {size} bytes exceeds the limit of {limit} bytes")]
+    FrameTooBig {
+        /// The frame's payload length.
+        size: u64,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A message grew past [`crate::Config::max_message_size`]. 1009.
+    #[error("message of at least {size} bytes exceeds the limit of {limit} bytes")]
+    MessageTooBig {
+        /// The message's size once the offending frame is added.
+        size: u64,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A message has more fragments than [`crate::Config::max_fragments`]. 1009.
+    #[error("message with more than {limit} fragments")]
+    TooManyFragments {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// No pong answered a keepalive ping in time. 1011.
+    #[error("no pong to a keepalive ping within the keepalive timeout")]
+    KeepaliveTimeout,
+    /// The transport ended without a close handshake ([RFC 6455 section 7.1.5]:
+    /// reported as 1006, nothing is sent).
+    ///
+    /// [RFC 6455 section 7.1.5]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.5
+    #[error("the connection was closed without a close handshake")]
+    UnexpectedEof,
+}
+
+impl ProtocolError {
+    /// The close code the connection was failed with.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            ProtocolError::Frame(error) => error.close_code(),
+            ProtocolError::UnexpectedContinuation | ProtocolError::ExpectedContinuation => CloseCode::PROTOCOL_ERROR,
+            ProtocolError::InvalidUtf8(_) => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::ClosePayload(error) => error.close_code(),
+            ProtocolError::FrameTooBig { .. }
+            | ProtocolError::MessageTooBig { .. }
+            | ProtocolError::TooManyFragments { .. } => CloseCode::MESSAGE_TOO_BIG,
+            ProtocolError::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
+            ProtocolError::UnexpectedEof => CloseCode::ABNORMAL,
+        }
+    }
+}
+
+/// Why a command was refused. Nothing was queued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// A close frame was already sent, or the connection is closed: nothing
+    /// more may be sent ([RFC 6455 section 5.5.1]).
+    ///
+    /// [RFC 6455 section 5.5.1]: https://www.rfc-editor.org/rfc/rfc6455#section-5.5.1
+    #[error("the connection is closing or closed; nothing more can be sent")]
+    Closed,
+    /// More than [`crate::Config::max_buffered_output`] bytes wait to be
+    /// written: write them out first.
+    #[error("the output buffer is full ({buffered} bytes waiting); flush before sending more")]
+    BufferFull {
+        /// Bytes waiting to be written.
+        buffered: usize,
+    },
+    /// A ping or pong payload over 125 bytes ([RFC 6455 section 5.5]).
+    ///
+    /// [RFC 6455 section 5.5]: https://www.rfc-editor.org/rfc/rfc6455#section-5.5
+    #[error("control frame payload of {0} bytes; at most 125 are allowed")]
+    ControlTooLong(usize),
+    /// The close code may not be sent or the reason is over 123 bytes.
+    #[error(transparent)]
+    Close(#[from] ClosePayloadError),
+}

@@ -1,0 +1,35 @@
+//! The WebSocket connection, [RFC 6455 sections 5 to 7], as a sans-IO state
+//! machine: bytes in, events out, commands in, bytes out, time passed in.
+//!
+//! ```text
+//!   ws-tokio / ws-async-std     move bytes and time between a socket and a Connection
+//!            |
+//!         ws-core  <-- you are here: framing, fragmentation, control frames,
+//!        /       \     the close handshake, limits, keepalive
+//!  ws-handshake   ws-frame
+//! ```
+//!
+//! Everything a connection decides lives here, so that every runtime, and a
+//! plain blocking loop, behaves the same: [`Connection`] documents the loop
+//! that drives it. The opening handshake is `ws-handshake`'s; a connection
+//! starts after it.
+//!
+//! Errors say what to do: a [`ProtocolError`] names the close code the
+//! connection was failed with, a [`SendError`] why a command was refused.
+//!
+//! [RFC 6455 sections 5 to 7]: https://www.rfc-editor.org/rfc/rfc6455#section-5
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod config;
+mod connection;
+mod error;
+mod message;
+mod utf8_bytes;
+
+pub use config::Config;
+pub use connection::{Closed, Connection, Event, State};
+pub use error::{ProtocolError, SendError};
+pub use message::{CloseFrame, Message};
+pub use utf8_bytes::Utf8Bytes;
+pub use ws_frame::{CloseCode, Role};

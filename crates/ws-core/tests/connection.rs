@@ -1,0 +1,443 @@
+//! The connection's rules, each checked for one role and direction.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use ws_core::{CloseCode, CloseFrame, Config, Connection, Event, Message, ProtocolError, Role, SendError, State};
+use ws_frame::{FrameError, FrameHeader, OpCode};
+
+fn error_of(events: &[Event]) -> &ProtocolError {
+    events
+        .iter()
+        .find_map(|event| match event {
+            Event::Error(error) => Some(error),
+            _ => None,
+        })
+        .expect("an error event")
+}
+
+fn closed_of(events: &[Event]) -> &ws_core::Closed {
+    match events.last() {
+        Some(Event::Closed(closed)) => closed,
+        other => panic!("expected Closed last, got {other:?}"),
+    }
+}
+
+#[test]
+fn server_receives_masked_text_message() {
+    let mut server = server();
+    let events = feed(&mut server, &frame_to(Role::Server, OpCode::Text, true, b"Hello"));
+    assert_eq!(events, [Event::Message(Message::text("Hello"))]);
+}
+
+#[test]
+fn client_receives_unmasked_binary_message() {
+    let mut client = client();
+    let events = feed(&mut client, &frame_to(Role::Client, OpCode::Binary, true, &[0, 1, 2]));
+    assert_eq!(events, [Event::Message(Message::binary(vec![0, 1, 2]))]);
+}
+
+#[test]
+fn server_fails_on_unmasked_frame() {
+    let mut server = server();
+    let events = feed(&mut server, &frame_to(Role::Client, OpCode::Text, true, b"Hello"));
+    assert_eq!(error_of(&events), &ProtocolError::Frame(FrameError::UnmaskedFrame));
+    let frames = sent(&mut server);
+    assert_eq!(close_code_of(&frames[0]), Some(1002));
+    assert!(server.should_close_transport(), "a failing server closes TCP at once");
+}
+
+#[test]
+fn client_fails_on_masked_frame() {
+    let mut client = client();
+    let events = feed(&mut client, &frame_to(Role::Server, OpCode::Text, true, b"Hello"));
+    assert_eq!(error_of(&events), &ProtocolError::Frame(FrameError::MaskedFrame));
+    assert_eq!(close_code_of(&sent(&mut client)[0]), Some(1002));
+    assert!(!client.should_close_transport(), "a failing client waits for the server to close TCP");
+}
+
+#[test]
+fn server_fails_on_reserved_bits_and_opcodes() {
+    let mut server = server();
+    let header = FrameHeader { rsv2: true, mask: Some([1, 2, 3, 4]), ..FrameHeader::new(OpCode::Text, 0) };
+    let events = feed(&mut server, &raw_frame(header, b""));
+    assert_eq!(error_of(&events), &ProtocolError::Frame(FrameError::ReservedBits(0x20)));
+
+    let mut server = common::server();
+    let events = feed(&mut server, &[0x83, 0x80, 1, 2, 3, 4]);
+    assert_eq!(error_of(&events), &ProtocolError::Frame(FrameError::ReservedOpcode(3)));
+    assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1002));
+}
+
+#[test]
+fn server_reassembles_fragments_with_a_ping_between_them() {
+    let mut server = server();
+    let mut bytes = frame_to(Role::Server, OpCode::Text, false, b"Hel");
+    bytes.extend(frame_to(Role::Server, OpCode::Ping, true, b"mid"));
+    bytes.extend(frame_to(Role::Server, OpCode::Continuation, false, b"l"));
+    bytes.extend(frame_to(Role::Server, OpCode::Continuation, true, b"o"));
+    let events = feed(&mut server, &bytes);
+    assert_eq!(
+        events,
+        [Event::Message(Message::ping(&b"mid"[..])), Event::Message(Message::text("Hello"))]
+    );
+    let frames = sent(&mut server);
+    assert_eq!((frames[0].opcode, frames[0].payload.as_slice()), (OpCode::Pong, &b"mid"[..]));
+}
+
+#[test]
+fn server_fails_on_continuation_without_a_message() {
+    let mut server = server();
+    let events = feed(&mut server, &frame_to(Role::Server, OpCode::Continuation, true, b"x"));
+    assert_eq!(error_of(&events), &ProtocolError::UnexpectedContinuation);
+    assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1002));
+}
+
+#[test]
+fn server_fails_on_new_data_frame_inside_fragmented_message() {
+    let mut server = server();
+    let mut bytes = frame_to(Role::Server, OpCode::Text, false, b"a");
+    bytes.extend(frame_to(Role::Server, OpCode::Binary, true, b"b"));
+    let events = feed(&mut server, &bytes);
+    assert_eq!(error_of(&events), &ProtocolError::ExpectedContinuation);
+    assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1002));
+}
+
+#[test]
+fn server_fails_fast_on_invalid_utf8_before_the_frame_ends() {
+    let mut server = server();
+    let mut payload = b"valid start ".to_vec();
+    payload.extend_from_slice(&[0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5]);
+    payload.extend_from_slice(&[0xf4, 0x90, 0x80, 0x80]); // beyond U+10FFFF
+    payload.extend_from_slice(&[b'x'; 100]);
+    let bytes = frame_to(Role::Server, OpCode::Text, true, &payload);
+    // Deliver everything up to and including the second bad byte, not the rest.
+    let bad_at = bytes.len() - 100 - 3;
+    let events = feed(&mut server, &bytes[..bad_at - 1]);
+    assert!(events.is_empty(), "still valid so far: {events:?}");
+    let events = feed(&mut server, &bytes[bad_at - 1..bad_at + 1]);
+    assert!(matches!(error_of(&events), ProtocolError::InvalidUtf8(_)));
+    assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1007));
+}
+
+#[test]
+fn server_fails_on_invalid_utf8_in_a_later_fragment() {
+    let mut server = server();
+    let mut bytes = frame_to(Role::Server, OpCode::Text, false, b"ok");
+    bytes.extend(frame_to(Role::Server, OpCode::Continuation, false, &[0xc0, 0xaf]));
+    let events = feed(&mut server, &bytes);
+    assert!(matches!(error_of(&events), ProtocolError::InvalidUtf8(_)));
+}
+
+#[test]
+fn server_accepts_a_character_split_across_fragments() {
+    let mut server = server();
+    let euro = "€".as_bytes();
+    let mut bytes = frame_to(Role::Server, OpCode::Text, false, &euro[..1]);
+    bytes.extend(frame_to(Role::Server, OpCode::Continuation, true, &euro[1..]));
+    assert_eq!(feed(&mut server, &bytes), [Event::Message(Message::text("€"))]);
+}
+
+#[test]
+fn server_answers_ping_with_identical_pong() {
+    let mut server = server();
+    let events = feed(&mut server, &frame_to(Role::Server, OpCode::Ping, true, b"are you there"));
+    assert_eq!(events, [Event::Message(Message::ping(&b"are you there"[..]))]);
+    let frames = sent(&mut server);
+    assert_eq!(frames.len(), 1);
+    assert_eq!((frames[0].opcode, frames[0].payload.as_slice()), (OpCode::Pong, &b"are you there"[..]));
+}
+
+#[test]
+fn client_answers_ping_with_a_masked_pong() {
+    let mut client = client();
+    feed(&mut client, &frame_to(Role::Client, OpCode::Ping, true, b"p"));
+    let frames = sent(&mut client);
+    assert!(frames[0].masked);
+    assert_eq!(frames[0].payload, b"p");
+}
+
+#[test]
+fn client_delivers_unsolicited_pong_and_answers_nothing() {
+    let mut client = client();
+    let events = feed(&mut client, &frame_to(Role::Client, OpCode::Pong, true, b"beat"));
+    assert_eq!(events, [Event::Message(Message::pong(&b"beat"[..]))]);
+    assert!(sent(&mut client).is_empty());
+}
+
+#[test]
+fn server_output_stays_bounded_under_a_ping_flood() {
+    let mut server = server();
+    let ping = frame_to(Role::Server, OpCode::Ping, true, &[7u8; 125]);
+    for _ in 0..20_000 {
+        server.receive(&ping);
+        drain(&mut server);
+    }
+    assert!(server.buffered_amount() < 70 * 1024, "buffered {}", server.buffered_amount());
+    // Draining the buffer lets the coalesced pong out.
+    let n = server.transmit().len();
+    server.advance_transmit(n);
+    assert_eq!(sent(&mut server).len(), 1);
+}
+
+#[test]
+fn server_echoes_the_close_code_and_closes_the_transport_first() {
+    let mut server = server();
+    let mut payload = 4000u16.to_be_bytes().to_vec();
+    payload.extend_from_slice(b"bye");
+    let events = feed(&mut server, &frame_to(Role::Server, OpCode::Close, true, &payload));
+    assert_eq!(events, [Event::Message(Message::close(CloseCode(4000), "bye"))]);
+    assert_eq!(server.state(), State::Closing);
+    let frames = sent(&mut server);
+    assert_eq!(close_code_of(&frames[0]), Some(4000));
+    assert!(server.should_close_transport());
+    server.receive_eof();
+    let events = drain(&mut server);
+    assert_eq!(closed_of(&events), &ws_core::Closed { code: CloseCode(4000), reason: "bye".into(), clean: true });
+    assert_eq!(server.state(), State::Closed);
+}
+
+#[test]
+fn server_answers_an_empty_close_with_an_empty_close() {
+    let mut server = server();
+    feed(&mut server, &frame_to(Role::Server, OpCode::Close, true, b""));
+    let frames = sent(&mut server);
+    assert_eq!(frames[0].opcode, OpCode::Close);
+    assert!(frames[0].payload.is_empty());
+    server.receive_eof();
+    assert_eq!(closed_of(&drain(&mut server)).code, CloseCode::NO_STATUS_RECEIVED);
+}
+
+#[test]
+fn client_waits_for_tcp_close_after_close_handshake() {
+    let mut client = client();
+    client.close(CloseCode::NORMAL, "done").unwrap();
+    let frames = sent(&mut client);
+    assert_eq!(close_code_of(&frames[0]), Some(1000));
+    assert!(frames[0].masked);
+    let events = feed(&mut client, &frame_to(Role::Client, OpCode::Close, true, &1000u16.to_be_bytes()));
+    assert_eq!(events, [Event::Message(Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, ""))))]);
+    assert!(!client.should_close_transport(), "the server closes TCP first");
+    assert!(sent(&mut client).is_empty(), "no second close frame");
+    client.receive_eof();
+    let events = drain(&mut client);
+    assert!(closed_of(&events).clean);
+}
+
+#[test]
+fn client_gives_up_on_the_server_after_the_close_timeout() {
+    let mut client = Connection::new(Role::Client, Config::default().close_timeout(Duration::from_secs(3)));
+    let start = Instant::now();
+    client.close(CloseCode::NORMAL, "").unwrap();
+    let deadline = client.poll_timeout(start).expect("close timer armed");
+    assert_eq!(deadline, start + Duration::from_secs(3));
+    client.handle_timeout(start + Duration::from_secs(1));
+    assert!(drain(&mut client).is_empty());
+    client.handle_timeout(deadline);
+    let events = drain(&mut client);
+    let closed = closed_of(&events);
+    assert!(!closed.clean);
+    assert_eq!(closed.code, CloseCode::ABNORMAL);
+    let _ = client.take_transmit();
+    assert!(client.should_close_transport());
+    assert_eq!(client.poll_timeout(deadline), None);
+}
+
+#[test]
+fn server_fails_on_invalid_close_payloads() {
+    let cases: [(&[u8], u16); 4] = [
+        (&[0x03], 1002),                  // one byte
+        (&[0x03, 0xed], 1002),            // 1005 may not be sent
+        (&[0x0b, 0xb7], 1002),            // 2999 is reserved for the protocol
+        (&[0x03, 0xe8, 0xff, 0xfe], 1007), // reason not UTF-8
+    ];
+    for (payload, expected) in cases {
+        let mut server = server();
+        let events = feed(&mut server, &frame_to(Role::Server, OpCode::Close, true, payload));
+        assert!(matches!(error_of(&events), ProtocolError::ClosePayload(_)), "{payload:?}");
+        assert_eq!(close_code_of(&sent(&mut server)[0]), Some(expected), "{payload:?}");
+    }
+}
+
+#[test]
+fn commands_after_close_are_refused_with_a_typed_error() {
+    let mut server = server();
+    server.close(CloseCode::GOING_AWAY, "restart").unwrap();
+    assert_eq!(server.send_text("late"), Err(SendError::Closed));
+    assert_eq!(server.send_ping(b""), Err(SendError::Closed));
+    assert_eq!(server.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
+    assert_eq!(sent(&mut server).len(), 1);
+}
+
+#[test]
+fn close_with_a_reserved_code_or_long_reason_is_refused() {
+    let mut client = client();
+    assert!(matches!(client.close(CloseCode::ABNORMAL, ""), Err(SendError::Close(_))));
+    assert!(matches!(client.close(CloseCode::NORMAL, &"x".repeat(124)), Err(SendError::Close(_))));
+    assert_eq!(client.send_ping(&[0; 126]), Err(SendError::ControlTooLong(126)));
+    assert_eq!(client.state(), State::Open);
+}
+
+#[test]
+fn server_reports_eof_without_close_as_1006_after_delivering_what_arrived() {
+    let mut server = server();
+    let mut bytes = frame_to(Role::Server, OpCode::Text, true, b"one");
+    bytes.extend(frame_to(Role::Server, OpCode::Binary, true, b"two"));
+    bytes.extend(&frame_to(Role::Server, OpCode::Text, true, b"three")[..4]); // cut mid-frame
+    server.receive(&bytes);
+    server.receive_eof();
+    let events = drain(&mut server);
+    assert_eq!(events[0], Event::Message(Message::text("one")));
+    assert_eq!(events[1], Event::Message(Message::binary(&b"two"[..])));
+    assert_eq!(events[2], Event::Error(ProtocolError::UnexpectedEof));
+    assert_eq!(closed_of(&events).code, CloseCode::ABNORMAL);
+    assert_eq!(events.len(), 4);
+}
+
+#[test]
+fn server_fails_on_a_frame_over_the_limit_from_its_header_alone() {
+    let mut server = Connection::new(Role::Server, Config::default().max_frame_size(1024));
+    let header = FrameHeader { mask: Some([1, 2, 3, 4]), ..FrameHeader::new(OpCode::Binary, 1 << 40) };
+    let mut head = [0u8; 14];
+    let n = header.encode(&mut head);
+    let events = feed(&mut server, &head[..n]);
+    assert_eq!(error_of(&events), &ProtocolError::FrameTooBig { size: 1 << 40, limit: 1024 });
+    assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1009));
+}
+
+#[test]
+fn server_fails_when_fragments_grow_a_message_past_the_limit() {
+    let mut server = Connection::new(Role::Server, Config::default().max_message_size(10));
+    let mut bytes = frame_to(Role::Server, OpCode::Binary, false, &[0; 6]);
+    bytes.extend(frame_to(Role::Server, OpCode::Continuation, true, &[0; 6]));
+    let events = feed(&mut server, &bytes);
+    assert_eq!(error_of(&events), &ProtocolError::MessageTooBig { size: 12, limit: 10 });
+    assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1009));
+}
+
+#[test]
+fn server_fails_on_a_flood_of_tiny_fragments() {
+    let mut server = Connection::new(Role::Server, Config::default().max_fragments(100));
+    let mut bytes = frame_to(Role::Server, OpCode::Binary, false, b"x");
+    for _ in 0..200 {
+        bytes.extend(frame_to(Role::Server, OpCode::Continuation, false, b""));
+    }
+    let events = feed(&mut server, &bytes);
+    assert_eq!(error_of(&events), &ProtocolError::TooManyFragments { limit: 100 });
+}
+
+#[test]
+fn client_masks_each_frame_with_a_fresh_key() {
+    let mut client = client();
+    for _ in 0..8 {
+        client.send_binary(b"same").unwrap();
+    }
+    let frames = sent(&mut client);
+    let keys: std::collections::HashSet<_> = frames.iter().map(|frame| frame.mask).collect();
+    assert!(keys.len() >= 7, "keys repeat: {keys:?}");
+    assert!(frames.iter().all(|frame| frame.payload == b"same"));
+}
+
+#[test]
+fn server_sends_unmasked_frames() {
+    let mut server = server();
+    server.send_text("hi").unwrap();
+    let frames = sent(&mut server);
+    assert!(!frames[0].masked);
+}
+
+#[test]
+fn client_sends_keepalive_pings_and_fails_without_a_pong() {
+    let config = Config::default().keepalive(Duration::from_secs(10), Duration::from_secs(5));
+    let mut client = Connection::new(Role::Client, config);
+    let start = Instant::now();
+    let first = client.poll_timeout(start).unwrap();
+    assert_eq!(first, start + Duration::from_secs(10));
+    client.handle_timeout(first);
+    let ping = sent(&mut client);
+    assert_eq!(ping[0].opcode, OpCode::Ping);
+    let deadline = client.poll_timeout(first).unwrap();
+    assert_eq!(deadline, first + Duration::from_secs(5));
+    client.handle_timeout(deadline);
+    let events = drain(&mut client);
+    assert_eq!(error_of(&events), &ProtocolError::KeepaliveTimeout);
+    assert_eq!(close_code_of(&sent(&mut client)[0]), Some(1011));
+    assert!(client.should_close_transport());
+}
+
+#[test]
+fn server_keepalive_is_satisfied_by_the_matching_pong() {
+    let config = Config::default().keepalive(Duration::from_secs(10), Duration::from_secs(5));
+    let mut server = Connection::new(Role::Server, config);
+    let start = Instant::now();
+    let first = server.poll_timeout(start).unwrap();
+    server.handle_timeout(first);
+    let ping = sent(&mut server).remove(0);
+    feed(&mut server, &frame_to(Role::Server, OpCode::Pong, true, &ping.payload));
+    // The next deadline is the next ping, not a pong timeout.
+    assert_eq!(server.poll_timeout(first), Some(first + Duration::from_secs(10)));
+    server.handle_timeout(first + Duration::from_secs(6));
+    assert!(drain(&mut server).is_empty());
+}
+
+#[test]
+fn server_splits_outgoing_messages_into_configured_fragments() {
+    let mut server = Connection::new(Role::Server, Config::default().fragment_size(Some(4)));
+    server.send_text("0123456789").unwrap();
+    let frames = sent(&mut server);
+    let shape: Vec<_> = frames.iter().map(|f| (f.opcode, f.fin, f.payload.len())).collect();
+    assert_eq!(
+        shape,
+        [(OpCode::Text, false, 4), (OpCode::Continuation, false, 4), (OpCode::Continuation, true, 2)]
+    );
+}
+
+#[test]
+fn server_refuses_data_while_the_output_buffer_is_full() {
+    let mut server = Connection::new(Role::Server, Config::default().max_buffered_output(100));
+    server.send_binary(&[0; 150]).unwrap(); // an empty buffer takes any message
+    assert!(server.is_output_full());
+    assert!(matches!(server.send_binary(&[0; 10]), Err(SendError::BufferFull { .. })));
+    let n = server.transmit().len();
+    server.advance_transmit(n);
+    server.send_binary(&[0; 10]).unwrap();
+}
+
+#[test]
+fn server_ignores_data_after_the_peers_close() {
+    let mut server = server();
+    let mut bytes = frame_to(Role::Server, OpCode::Close, true, &1000u16.to_be_bytes());
+    bytes.extend(frame_to(Role::Server, OpCode::Text, true, b"late"));
+    let events = feed(&mut server, &bytes);
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn client_and_server_exchange_a_close_handshake_through_a_pair() {
+    let mut client = client();
+    let mut server = server();
+    client.send_text("last words").unwrap();
+    client.close(CloseCode::NORMAL, "bye").unwrap();
+    let events = transfer(&mut client, &mut server, 3);
+    assert_eq!(events[0], Event::Message(Message::text("last words")));
+    assert!(matches!(events[1], Event::Message(Message::Close(Some(_)))));
+    let events = transfer(&mut server, &mut client, 1);
+    assert!(matches!(events[0], Event::Message(Message::Close(Some(_)))));
+    assert!(server.should_close_transport());
+    client.receive_eof();
+    server.receive_eof();
+    assert!(closed_of(&drain(&mut client)).clean);
+    assert!(closed_of(&drain(&mut server)).clean);
+}
+
+#[test]
+fn idle_connection_releases_its_buffers() {
+    let mut server = server();
+    feed(&mut server, &frame_to(Role::Server, OpCode::Binary, true, &[1; 4096]));
+    server.send_binary(&[2; 4096]).unwrap();
+    let _ = server.take_transmit();
+    server.release_idle_buffers();
+    assert_eq!(server.receive_buffer().capacity(), 0);
+}
