@@ -1,0 +1,45 @@
+use ws_core::{ProtocolError, SendError};
+use ws_handshake::{ClientError, RequestError, ResponseError};
+
+/// Everything that can go wrong on a WebSocket over tokio. Each variant says
+/// what the peer was told, where anything was.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The transport failed (connection reset, broken pipe, DNS, ...).
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The server refused a client's opening handshake; the client was
+    /// answered with [`RequestError::status`].
+    #[error("handshake refused: {0}")]
+    Request(#[from] RequestError),
+    /// The server's handshake response was refused by us, the client.
+    #[error("bad handshake response: {0}")]
+    Response(#[from] ResponseError),
+    /// The URI cannot be connected to.
+    #[error(transparent)]
+    Uri(#[from] ClientError),
+    /// The opening handshake did not finish within the handshake timeout.
+    #[error("the opening handshake did not finish in time")]
+    HandshakeTimeout,
+    /// The transport ended during the opening handshake.
+    #[error("the connection ended during the opening handshake")]
+    HandshakeEof,
+    /// The peer broke the protocol; the connection was failed with
+    /// [`ProtocolError::close_code`].
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    /// A message could not be sent (the connection is closing, the buffer is full, ...).
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// TLS could not be set up.
+    #[error("TLS error: {0}")]
+    Tls(String),
+}
+
+impl Error {
+    /// Whether this error ends the connection (as opposed to refusing one command).
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, Error::Send(SendError::BufferFull { .. } | SendError::ControlTooLong(_) | SendError::Close(_)))
+    }
+}

@@ -1,0 +1,388 @@
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll, Waker};
+use std::time::Instant;
+
+use futures_core::Stream;
+use futures_sink::Sink;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
+
+use ws_core::{CloseCode, Closed, Config, Connection, Event, Message, Role, State};
+
+use crate::Error;
+
+/// Read at least this much at a time; more while a large frame is arriving.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// A WebSocket connection over an async byte stream: a thin driver that moves
+/// bytes and time between the stream and a [`ws_core::Connection`].
+///
+/// It is a [`Stream`] of received messages and a [`Sink`] of messages to send.
+/// Reading drives the whole connection: pings are answered, the close
+/// handshake completes and timers fire even if the application only reads.
+/// The stream ends (`None`) when the connection is closed; a protocol
+/// violation by the peer is reported once as an `Err` before that.
+///
+/// An idle connection (waiting to read, nothing to write) holds no read or
+/// write buffer.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), ws_tokio::Error> {
+/// use futures_util::{SinkExt, StreamExt};
+/// use ws_tokio::Message;
+///
+/// let (mut socket, _response) = ws_tokio::connect("ws://127.0.0.1:9001/").await?;
+/// socket.send(Message::text("hello")).await?;
+/// while let Some(message) = socket.next().await {
+///     println!("{:?}", message?);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct WebSocket<S> {
+    io: S,
+    conn: Connection,
+    timer: Option<Pin<Box<Sleep>>>,
+    read_eof: bool,
+    write_shutdown: bool,
+    closed: Option<Closed>,
+    subprotocol: Option<String>,
+}
+
+impl<S> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("role", &self.conn.role())
+            .field("state", &self.conn.state())
+            .field("subprotocol", &self.subprotocol)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// Wraps a stream on which the opening handshake is already done (for
+    /// example a connection that hyper upgraded). `leftover` holds bytes read
+    /// past the handshake, which already belong to the WebSocket.
+    pub fn from_upgraded(io: S, role: Role, config: Config, leftover: &[u8]) -> Self {
+        let mut conn = Connection::new(role, config);
+        conn.receive(leftover);
+        WebSocket { io, conn, timer: None, read_eof: false, write_shutdown: false, closed: None, subprotocol: None }
+    }
+
+    pub(crate) fn with_subprotocol(mut self, subprotocol: Option<String>) -> Self {
+        self.subprotocol = subprotocol;
+        self
+    }
+
+    /// The subprotocol agreed in the handshake, if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// The state of the connection.
+    pub fn state(&self) -> State {
+        self.conn.state()
+    }
+
+    /// How the connection ended, once the stream has returned `None`.
+    pub fn closed(&self) -> Option<&Closed> {
+        self.closed.as_ref()
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// The underlying stream, mutably. Reading or writing it directly breaks
+    /// the framing.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
+    /// Receives the next message; `None` once the connection is closed.
+    ///
+    /// Cancel safety: cancel-safe. A message is only taken out of the
+    /// connection when this returns it.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        poll_fn(|cx| self.poll_next_message(cx, None)).await
+    }
+
+    /// Sends a message and flushes it to the stream.
+    ///
+    /// Cancel safety: not cancel-safe. If cancelled, the message may have been
+    /// queued and partly written; it is then still sent by later calls.
+    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_ready_to_send(cx, None)).await?;
+        self.conn.send(message)?;
+        poll_fn(|cx| self.poll_flush_out(cx, None)).await
+    }
+
+    /// Closes the connection with a code and reason ([RFC 6455 section 7]),
+    /// then waits for the close handshake to finish, dropping any messages
+    /// that arrive meanwhile. If the connection is already closing, it waits.
+    ///
+    /// Cancel safety: cancel-safe; the close frame stays queued and a later
+    /// read or close finishes the handshake.
+    ///
+    /// [RFC 6455 section 7]: https://www.rfc-editor.org/rfc/rfc6455#section-7
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if self.conn.state() == State::Open {
+            self.conn.close(code, reason)?;
+        }
+        poll_fn(|cx| self.poll_close_handshake(cx)).await
+    }
+
+    /// Splits the socket into a reader and a writer that can be used from
+    /// two tasks at once. See [`crate::WebSocketReader`].
+    pub fn split(self) -> (crate::WebSocketReader<S>, crate::WebSocketWriter<S>) {
+        crate::split::split(self)
+    }
+
+    // ----- the driver -----
+
+    /// Drives the connection until it yields a message or ends. `write_cx`,
+    /// when given, is used for polling writes (the split halves share them).
+    pub(crate) fn poll_next_message(
+        &mut self,
+        cx: &mut Context<'_>,
+        write_waker: Option<&Waker>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        loop {
+            if self.closed.is_some() {
+                return Poll::Ready(None);
+            }
+            match self.conn.poll_event() {
+                Some(Event::Message(message)) => {
+                    // Answers (pongs, close echoes) go out without waiting for a send.
+                    if let Poll::Ready(Err(error)) = self.poll_transmit(cx, write_waker) {
+                        self.transport_failed();
+                        return Poll::Ready(Some(Err(error.into())));
+                    }
+                    return Poll::Ready(Some(Ok(message)));
+                }
+                Some(Event::Error(error)) => {
+                    // Send the close frame now, in case the application stops reading.
+                    let _ = self.poll_transmit(cx, write_waker);
+                    return Poll::Ready(Some(Err(error.into())));
+                }
+                Some(Event::Closed(closed)) => {
+                    self.closed = Some(closed);
+                    self.timer = None;
+                    return Poll::Ready(None);
+                }
+                None => {}
+            }
+
+            if let Poll::Ready(Err(error)) = self.poll_transmit(cx, write_waker) {
+                self.transport_failed();
+                return Poll::Ready(Some(Err(error.into())));
+            }
+            if self.conn.should_close_transport() && !self.write_shutdown {
+                // Ignore errors: the peer may already be gone, and the read
+                // side reports the end either way.
+                if self.poll_shutdown(cx, write_waker).is_ready() {
+                    self.write_shutdown = true;
+                }
+            }
+            if self.poll_timer(cx) {
+                continue;
+            }
+            if self.read_eof {
+                // The connection has been told; it yields Closed next.
+                continue;
+            }
+            match self.poll_read(cx) {
+                Poll::Ready(Ok(0)) => {
+                    self.read_eof = true;
+                    self.conn.receive_eof();
+                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(error)) => {
+                    let closing = self.conn.state() != State::Open;
+                    self.transport_failed();
+                    if !closing {
+                        return Poll::Ready(Some(Err(error.into())));
+                    }
+                }
+                Poll::Pending => {
+                    if self.conn.buffered_amount() == 0 {
+                        self.conn.release_idle_buffers();
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    /// The transport is unusable: finish the connection as if the input ended,
+    /// without a second error for the same cause.
+    fn transport_failed(&mut self) {
+        self.read_eof = true;
+        self.conn.receive_eof();
+        while let Some(event) = self.conn.poll_event() {
+            if let Event::Closed(closed) = event {
+                self.closed = Some(closed);
+            }
+        }
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let buffer = self.conn.receive_buffer();
+        let want = READ_CHUNK.max(buffer.len());
+        if buffer.capacity() - buffer.len() < want / 2 {
+            buffer.reserve(want);
+        }
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buffer)
+    }
+
+    /// Writes what the connection has queued. Ready once all is written.
+    /// Writes are polled with `write_waker` when given (see [`crate::split`]).
+    fn poll_transmit(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> Poll<io::Result<()>> {
+        while !self.conn.transmit().is_empty() {
+            let io = Pin::new(&mut self.io);
+            let written = ready!(match write_waker {
+                Some(waker) => io.poll_write(&mut Context::from_waker(waker), self.conn.transmit()),
+                None => io.poll_write(cx, self.conn.transmit()),
+            })?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.conn.advance_transmit(written);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> Poll<io::Result<()>> {
+        let io = Pin::new(&mut self.io);
+        match write_waker {
+            Some(waker) => io.poll_shutdown(&mut Context::from_waker(waker)),
+            None => io.poll_shutdown(cx),
+        }
+    }
+
+    fn poll_io_flush(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> Poll<io::Result<()>> {
+        let io = Pin::new(&mut self.io);
+        match write_waker {
+            Some(waker) => io.poll_flush(&mut Context::from_waker(waker)),
+            None => io.poll_flush(cx),
+        }
+    }
+
+    /// Arms the connection's timer; returns true when it fired (and was handled).
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        let now = Instant::now();
+        let Some(deadline) = self.conn.poll_timeout(now) else {
+            self.timer = None;
+            return false;
+        };
+        if deadline <= now {
+            self.conn.handle_timeout(now);
+            return true;
+        }
+        let deadline = tokio::time::Instant::from_std(deadline);
+        match &mut self.timer {
+            Some(timer) if timer.deadline() == deadline => {}
+            Some(timer) => timer.as_mut().reset(deadline),
+            None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+        }
+        let timer = self.timer.as_mut().expect("armed above");
+        if std::future::Future::poll(timer.as_mut(), cx).is_ready() {
+            self.timer = None;
+            self.conn.handle_timeout(Instant::now());
+            return true;
+        }
+        false
+    }
+
+    pub(crate) fn poll_ready_to_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        write_waker: Option<&Waker>,
+    ) -> Poll<Result<(), Error>> {
+        if self.conn.is_output_full() {
+            if let Err(error) = ready!(self.poll_transmit(cx, write_waker)) {
+                self.transport_failed();
+                return Poll::Ready(Err(error.into()));
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    pub(crate) fn start_send_message(&mut self, message: Message) -> Result<(), Error> {
+        Ok(self.conn.send(message)?)
+    }
+
+    pub(crate) fn poll_flush_out(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> Poll<Result<(), Error>> {
+        if let Err(error) = ready!(self.poll_transmit(cx, write_waker)) {
+            self.transport_failed();
+            return Poll::Ready(Err(error.into()));
+        }
+        if let Err(error) = ready!(self.poll_io_flush(cx, write_waker)) {
+            self.transport_failed();
+            return Poll::Ready(Err(error.into()));
+        }
+        if self.conn.should_close_transport() && !self.write_shutdown {
+            let _ = ready!(self.poll_shutdown(cx, write_waker));
+            self.write_shutdown = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Sends a close frame if none was sent, flushes, and drives the
+    /// connection to its end, dropping messages.
+    pub(crate) fn poll_close_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.conn.state() == State::Open {
+            self.conn.close(CloseCode::NORMAL, "")?;
+        }
+        loop {
+            match ready!(self.poll_next_message(cx, None)) {
+                None => return Poll::Ready(Ok(())),
+                Some(Ok(_)) => {}
+                // The close handshake is under way; errors now only mean it ends early.
+                Some(Err(_)) => {}
+            }
+        }
+    }
+
+    /// Sends a close frame if none was sent and flushes it, without waiting
+    /// for the peer's answer (used by the writer half).
+    pub(crate) fn poll_send_close(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> Poll<Result<(), Error>> {
+        if self.conn.state() == State::Open {
+            self.conn.close(CloseCode::NORMAL, "")?;
+        }
+        self.poll_flush_out(cx, write_waker)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_next_message(cx, None)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_ready_to_send(cx, None)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.get_mut().start_send_message(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_flush_out(cx, None)
+    }
+
+    /// Sends a normal close (1000) unless a close was sent, and waits for the
+    /// close handshake to finish, dropping messages that arrive meanwhile.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_close_handshake(cx)
+    }
+}

@@ -1,0 +1,26 @@
+//! A layered WebSocket toolkit ([RFC 6455]): pick the layer you need, swap
+//! runtimes by swapping one adapter.
+//!
+//! ```text
+//!   ws_toolkit::tokio (ws-tokio)     accept/connect over tokio, TLS, Stream + Sink
+//!            |
+//!   ws_toolkit::core (ws-core)       the connection as a sans-IO state machine
+//!        /                \
+//!  ws_toolkit::handshake   ws_toolkit::frame
+//!  (ws-handshake)          (ws-frame)           HTTP Upgrade | wire format
+//! ```
+//!
+//! This crate only re-exports the layers; depend on a single layer directly
+//! when that is all you need.
+//!
+//! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub use ws_core as core;
+pub use ws_frame as frame;
+pub use ws_handshake as handshake;
+#[cfg(feature = "tokio")]
+pub use ws_tokio as tokio;
+
+pub use ws_core::{CloseCode, CloseFrame, Config, Message, Utf8Bytes};
