@@ -32,15 +32,24 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
-    Ok(Args { url: url.trim_end_matches('/').to_owned(), agent, runtime })
+    Ok(Args {
+        url: url.trim_end_matches('/').to_owned(),
+        agent,
+        runtime,
+    })
 }
 
 fn client_config() -> ClientConfig {
-    ClientConfig::default().connection(Config::default().max_message_size(64 << 20).max_frame_size(64 << 20))
+    ClientConfig::default().connection(
+        Config::default()
+            .max_message_size(64 << 20)
+            .max_frame_size(64 << 20),
+    )
 }
 
 async fn case_count(url: &str) -> Result<u32, Box<dyn std::error::Error>> {
-    let (mut socket, _) = connect_with_config(format!("{url}/getCaseCount"), &client_config()).await?;
+    let (mut socket, _) =
+        connect_with_config(format!("{url}/getCaseCount"), &client_config()).await?;
     let mut count = None;
     while let Some(message) = socket.next().await {
         if let Some(text) = message?.as_text() {
@@ -51,7 +60,11 @@ async fn case_count(url: &str) -> Result<u32, Box<dyn std::error::Error>> {
 }
 
 async fn run_case(url: &str, case: u32, agent: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let (mut socket, _) = connect_with_config(format!("{url}/runCase?case={case}&agent={agent}"), &client_config()).await?;
+    let (mut socket, _) = connect_with_config(
+        format!("{url}/runCase?case={case}&agent={agent}"),
+        &client_config(),
+    )
+    .await?;
     while let Some(message) = socket.next().await {
         match message {
             Ok(message) if message.is_data() => {
@@ -68,7 +81,11 @@ async fn run_case(url: &str, case: u32, agent: &str) -> Result<(), Box<dyn std::
 }
 
 async fn update_reports(url: &str, agent: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let (mut socket, _) = connect_with_config(format!("{url}/updateReports?agent={agent}"), &client_config()).await?;
+    let (mut socket, _) = connect_with_config(
+        format!("{url}/updateReports?agent={agent}"),
+        &client_config(),
+    )
+    .await?;
     socket.close(ws_toolkit::CloseCode::NORMAL, "").await?;
     Ok(())
 }
@@ -95,7 +112,11 @@ fn main() {
         }
     };
     let result = match args.runtime.as_str() {
-        "tokio" => tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime").block_on(run(args)),
+        "tokio" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+            .block_on(run(args)),
         other => {
             eprintln!("unknown runtime {other:?}: this build has `tokio` (async-std arrives with ws-async-std)");
             std::process::exit(2);

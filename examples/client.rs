@@ -31,7 +31,9 @@ async fn main() {
             match message {
                 Ok(Message::Text(text)) => println!("{text}"),
                 Ok(Message::Binary(data)) => println!("<{} bytes of binary>", data.len()),
-                Ok(Message::Close(Some(close))) => eprintln!("server closed: {} {}", close.code, close.reason),
+                Ok(Message::Close(Some(close))) => {
+                    eprintln!("server closed: {} {}", close.code, close.reason)
+                }
                 Ok(_) => {}
                 Err(error) => {
                     eprintln!("client: {error}");

@@ -27,11 +27,15 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--addr" => {
                 let value = args.next().ok_or("--addr needs a value")?;
-                addr = value.parse().map_err(|error| format!("bad --addr {value:?}: {error}"))?;
+                addr = value
+                    .parse()
+                    .map_err(|error| format!("bad --addr {value:?}: {error}"))?;
             }
             "--runtime" => runtime = args.next().ok_or("--runtime needs a value")?,
             "-h" | "--help" => {
-                return Err("usage: echo-server [--addr 127.0.0.1:9001] [--runtime tokio|async-std]".into())
+                return Err(
+                    "usage: echo-server [--addr 127.0.0.1:9001] [--runtime tokio|async-std]".into(),
+                )
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
@@ -40,12 +44,19 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn server_config() -> ServerConfig {
-    ServerConfig::default().connection(Config::default().max_message_size(64 << 20).max_frame_size(64 << 20))
+    ServerConfig::default().connection(
+        Config::default()
+            .max_message_size(64 << 20)
+            .max_frame_size(64 << 20),
+    )
 }
 
 async fn serve_tokio(addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("echo-server (tokio) listening on ws://{}", listener.local_addr()?);
+    println!(
+        "echo-server (tokio) listening on ws://{}",
+        listener.local_addr()?
+    );
     let config = std::sync::Arc::new(server_config());
     loop {
         let (tcp, peer) = listener.accept().await?;

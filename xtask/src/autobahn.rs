@@ -26,10 +26,19 @@ struct Options {
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
-    let mut options = Options { server: true, client: true, runtime: "tokio".into(), cases: vec!["*".into()] };
+    let mut options = Options {
+        server: true,
+        client: true,
+        runtime: "tokio".into(),
+        cases: vec!["*".into()],
+    };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let mut value = || args.next().cloned().ok_or_else(|| format!("{arg} needs a value"));
+        let mut value = || {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value"))
+        };
         match arg.as_str() {
             "--mode" => match value()?.as_str() {
                 "server" => (options.server, options.client) = (true, false),
@@ -38,7 +47,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 other => return Err(format!("unknown mode {other:?}: server, client or both")),
             },
             "--runtime" => options.runtime = value()?,
-            "--cases" => options.cases = value()?.split(',').map(|case| case.trim().to_owned()).collect(),
+            "--cases" => {
+                options.cases = value()?
+                    .split(',')
+                    .map(|case| case.trim().to_owned())
+                    .collect()
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -51,7 +65,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let wstest = ensure_wstest(&root)?;
     build_examples(&root)?;
     let reports = root.join("target").join("autobahn");
-    std::fs::create_dir_all(&reports).map_err(|error| format!("creating {}: {error}", reports.display()))?;
+    std::fs::create_dir_all(&reports)
+        .map_err(|error| format!("creating {}: {error}", reports.display()))?;
     let mut failures = Vec::new();
     if options.server {
         match run_server_mode(&root, &wstest, &reports, &options) {
@@ -73,7 +88,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
 }
 
 /// How wstest is run: a local install, or the Docker image.
@@ -107,18 +125,35 @@ impl Wstest {
 fn ensure_wstest(root: &Path) -> Result<Wstest, String> {
     let home = std::env::var("HOME").map_err(|_| "HOME is not set".to_string())?;
     let local = PathBuf::from(home).join(".local/bin/wstest");
-    let runs = |path: &Path| Command::new(path).arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let runs = |path: &Path| {
+        Command::new(path)
+            .arg("--help")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
     if runs(&local) {
         return Ok(Wstest::Local(local));
     }
-    let docker_answers = Command::new("docker").arg("info").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let docker_answers = Command::new("docker")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     if docker_answers {
         println!("autobahn: using the crossbario/autobahn-testsuite Docker image");
         return Ok(Wstest::Docker);
     }
-    println!("autobahn: wstest is missing; installing it (python2.7 from Debian bullseye, pip 20.3.4)");
+    println!(
+        "autobahn: wstest is missing; installing it (python2.7 from Debian bullseye, pip 20.3.4)"
+    );
     let script = root.join("xtask/scripts/install-wstest.sh");
-    let status = Command::new("bash").arg(&script).status().map_err(|error| format!("running {}: {error}", script.display()))?;
+    let status = Command::new("bash")
+        .arg(&script)
+        .status()
+        .map_err(|error| format!("running {}: {error}", script.display()))?;
     if !status.success() || !runs(&local) {
         return Err("installing wstest failed (see the output above)".into());
     }
@@ -128,10 +163,20 @@ fn ensure_wstest(root: &Path) -> Result<Wstest, String> {
 fn build_examples(root: &Path) -> Result<(), String> {
     let status = Command::new(env!("CARGO"))
         .current_dir(root)
-        .args(["build", "--release", "--example", "echo-server", "--example", "autobahn-client"])
+        .args([
+            "build",
+            "--release",
+            "--example",
+            "echo-server",
+            "--example",
+            "autobahn-client",
+        ])
         .status()
         .map_err(|error| format!("running cargo build: {error}"))?;
-    status.success().then_some(()).ok_or_else(|| "building the examples failed".into())
+    status
+        .success()
+        .then_some(())
+        .ok_or_else(|| "building the examples failed".into())
 }
 
 fn example(root: &Path, name: &str) -> PathBuf {
@@ -139,8 +184,12 @@ fn example(root: &Path, name: &str) -> PathBuf {
 }
 
 fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|error| format!("finding a free port: {error}"))?;
-    Ok(listener.local_addr().map_err(|error| error.to_string())?.port())
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .map_err(|error| format!("finding a free port: {error}"))?;
+    Ok(listener
+        .local_addr()
+        .map_err(|error| error.to_string())?
+        .port())
 }
 
 fn wait_for_port(port: u16, child: &mut Child) -> Result<(), String> {
@@ -171,10 +220,20 @@ fn agent(runtime: &str) -> String {
     format!("ws-toolkit-{runtime}")
 }
 
-fn run_server_mode(root: &Path, wstest: &Wstest, reports: &Path, options: &Options) -> Result<Verdict, String> {
+fn run_server_mode(
+    root: &Path,
+    wstest: &Wstest,
+    reports: &Path,
+    options: &Options,
+) -> Result<Verdict, String> {
     let port = free_port()?;
     let server = Command::new(example(root, "echo-server"))
-        .args(["--addr", &format!("127.0.0.1:{port}"), "--runtime", &options.runtime])
+        .args([
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--runtime",
+            &options.runtime,
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -192,7 +251,10 @@ fn run_server_mode(root: &Path, wstest: &Wstest, reports: &Path, options: &Optio
     });
     let spec_path = reports.join("fuzzingclient.json");
     write_json(&spec_path, &spec)?;
-    println!("autobahn: server mode, {} echo-server on 127.0.0.1:{port}", options.runtime);
+    println!(
+        "autobahn: server mode, {} echo-server on 127.0.0.1:{port}",
+        options.runtime
+    );
     let status = wstest
         .command("fuzzingclient", &spec_path)
         .current_dir(reports)
@@ -203,10 +265,19 @@ fn run_server_mode(root: &Path, wstest: &Wstest, reports: &Path, options: &Optio
         return Err(format!("wstest fuzzingclient exited with {status}"));
     }
     drop(server);
-    judge(&outdir.join("index.json"), &agent(&options.runtime), options)
+    judge(
+        &outdir.join("index.json"),
+        &agent(&options.runtime),
+        options,
+    )
 }
 
-fn run_client_mode(root: &Path, wstest: &Wstest, reports: &Path, options: &Options) -> Result<Verdict, String> {
+fn run_client_mode(
+    root: &Path,
+    wstest: &Wstest,
+    reports: &Path,
+    options: &Options,
+) -> Result<Verdict, String> {
     let port = free_port()?;
     let outdir = reports.join("clients");
     let _ = std::fs::remove_dir_all(&outdir);
@@ -228,9 +299,17 @@ fn run_client_mode(root: &Path, wstest: &Wstest, reports: &Path, options: &Optio
         .map_err(|error| format!("starting wstest fuzzingserver: {error}"))?;
     let mut fuzzer = Guard(fuzzer);
     wait_for_port(port, &mut fuzzer.0)?;
-    println!("autobahn: client mode, {} autobahn-client against 127.0.0.1:{port}", options.runtime);
+    println!(
+        "autobahn: client mode, {} autobahn-client against 127.0.0.1:{port}",
+        options.runtime
+    );
     let status = Command::new(example(root, "autobahn-client"))
-        .args(["--url", &format!("ws://127.0.0.1:{port}"), "--agent", &agent(&options.runtime)])
+        .args([
+            "--url",
+            &format!("ws://127.0.0.1:{port}"),
+            "--agent",
+            &agent(&options.runtime),
+        ])
         .args(["--runtime", &options.runtime])
         .stdout(Stdio::null())
         .status()
@@ -239,7 +318,11 @@ fn run_client_mode(root: &Path, wstest: &Wstest, reports: &Path, options: &Optio
         return Err(format!("autobahn-client exited with {status}"));
     }
     drop(fuzzer);
-    judge(&outdir.join("index.json"), &agent(&options.runtime), options)
+    judge(
+        &outdir.join("index.json"),
+        &agent(&options.runtime),
+        options,
+    )
 }
 
 fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), String> {
@@ -257,40 +340,80 @@ struct Verdict {
 impl Verdict {
     /// Prints the verdict; returns the failures.
     fn report(&self, mode: &str) -> Vec<String> {
-        let counts: Vec<String> = self.counts.iter().map(|(behavior, n)| format!("{behavior} {n}")).collect();
-        println!("autobahn {mode}: {} cases: {}", self.total, counts.join(", "));
+        let counts: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(behavior, n)| format!("{behavior} {n}"))
+            .collect();
+        println!(
+            "autobahn {mode}: {} cases: {}",
+            self.total,
+            counts.join(", ")
+        );
         let mut failures = Vec::new();
         if !self.failing.is_empty() {
             println!("autobahn {mode}: failing cases: {}", self.failing.join(" "));
-            failures.push(format!("{mode} mode: {} of {} cases failed strict judging", self.failing.len(), self.total));
+            failures.push(format!(
+                "{mode} mode: {} of {} cases failed strict judging",
+                self.failing.len(),
+                self.total
+            ));
         }
         if self.expect_all && self.total != EXPECTED_CASES {
-            failures.push(format!("{mode} mode: {} cases ran, expected {EXPECTED_CASES}", self.total));
+            failures.push(format!(
+                "{mode} mode: {} cases ran, expected {EXPECTED_CASES}",
+                self.total
+            ));
         }
         failures
     }
 }
 
 fn judge(index: &Path, agent: &str, options: &Options) -> Result<Verdict, String> {
-    let text = std::fs::read_to_string(index).map_err(|error| format!("reading {}: {error}", index.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|error| format!("parsing {}: {error}", index.display()))?;
-    let cases = value.get(agent).and_then(|cases| cases.as_object()).ok_or_else(|| format!("no results for agent {agent}"))?;
+    let text = std::fs::read_to_string(index)
+        .map_err(|error| format!("reading {}: {error}", index.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|error| format!("parsing {}: {error}", index.display()))?;
+    let cases = value
+        .get(agent)
+        .and_then(|cases| cases.as_object())
+        .ok_or_else(|| format!("no results for agent {agent}"))?;
     let mut counts = BTreeMap::new();
     let mut failing = Vec::new();
     for (id, result) in cases {
-        let behavior = result.get("behavior").and_then(|b| b.as_str()).unwrap_or("MISSING");
-        let close = result.get("behaviorClose").and_then(|b| b.as_str()).unwrap_or("MISSING");
+        let behavior = result
+            .get("behavior")
+            .and_then(|b| b.as_str())
+            .unwrap_or("MISSING");
+        let close = result
+            .get("behaviorClose")
+            .and_then(|b| b.as_str())
+            .unwrap_or("MISSING");
         let passes = |b: &str| b == "OK" || b == "INFORMATIONAL";
-        let verdict = if passes(behavior) && passes(close) { behavior.to_owned() } else { format!("{behavior}/{close}") };
+        let verdict = if passes(behavior) && passes(close) {
+            behavior.to_owned()
+        } else {
+            format!("{behavior}/{close}")
+        };
         *counts.entry(verdict).or_insert(0) += 1;
         if !(passes(behavior) && passes(close)) {
             failing.push(format!("{id}({behavior}/{close})"));
         }
     }
     failing.sort_by_key(|id| case_sort_key(id));
-    Ok(Verdict { counts, failing, total: cases.len(), expect_all: options.cases == ["*"] })
+    Ok(Verdict {
+        counts,
+        failing,
+        total: cases.len(),
+        expect_all: options.cases == ["*"],
+    })
 }
 
 fn case_sort_key(id: &str) -> Vec<u32> {
-    id.split('(').next().unwrap_or(id).split('.').map(|part| part.parse().unwrap_or(0)).collect()
+    id.split('(')
+        .next()
+        .unwrap_or(id)
+        .split('.')
+        .map(|part| part.parse().unwrap_or(0))
+        .collect()
 }

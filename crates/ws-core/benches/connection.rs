@@ -1,6 +1,8 @@
 //! A whole message through ws-core in both directions: client send (frame +
 //! mask), server receive (parse + unmask + UTF-8), server send, client receive.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ws_core::{Config, Connection, Event, Role};
 
@@ -16,11 +18,15 @@ fn round_trip(c: &mut Criterion) {
                 client.send_text(black_box(text)).unwrap();
                 let bytes = client.take_transmit();
                 server.receive(&bytes);
-                let Some(Event::Message(message)) = server.poll_event() else { panic!() };
+                let Some(Event::Message(message)) = server.poll_event() else {
+                    panic!()
+                };
                 server.send(message).unwrap();
                 let bytes = server.take_transmit();
                 client.receive(&bytes);
-                let Some(Event::Message(message)) = client.poll_event() else { panic!() };
+                let Some(Event::Message(message)) = client.poll_event() else {
+                    panic!()
+                };
                 black_box(message);
             })
         });

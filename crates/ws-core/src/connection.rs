@@ -5,8 +5,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use ws_frame::{
-    apply_mask, decode_close_payload, encode_close_payload, CloseCode, Decode, FrameHeader, OpCode, ReceiveRules,
-    Role, Utf8Validator, MAX_HEADER_LEN,
+    apply_mask, decode_close_payload, encode_close_payload, CloseCode, Decode, FrameHeader, OpCode,
+    ReceiveRules, Role, Utf8Validator, MAX_HEADER_LEN,
 };
 
 use crate::{CloseFrame, Config, Message, ProtocolError, SendError, Utf8Bytes};
@@ -273,16 +273,23 @@ impl Connection {
             self.finish_closed();
             return;
         }
-        if self.keepalive.pong_deadline.is_some_and(|deadline| deadline <= now) {
+        if self
+            .keepalive
+            .pong_deadline
+            .is_some_and(|deadline| deadline <= now)
+        {
             self.keepalive.pong_deadline = None;
             self.fail(ProtocolError::KeepaliveTimeout);
-            self.events.push_back(Event::Error(ProtocolError::KeepaliveTimeout));
+            self.events
+                .push_back(Event::Error(ProtocolError::KeepaliveTimeout));
             // The peer is unresponsive: do not wait for it to close.
             self.transport_close = true;
             self.finish_closed();
             return;
         }
-        if let (Some(next), Some(interval)) = (self.keepalive.next_ping, self.config.keepalive_interval) {
+        if let (Some(next), Some(interval)) =
+            (self.keepalive.next_ping, self.config.keepalive_interval)
+        {
             if next <= now && !self.close_sent {
                 self.keepalive.pings_sent += 1;
                 let payload = self.keepalive.pings_sent.to_be_bytes();
@@ -368,7 +375,8 @@ impl Connection {
         if self.eof_received {
             if self.close_received.is_none() && !self.failed {
                 self.failed = true;
-                self.events.push_back(Event::Error(ProtocolError::UnexpectedEof));
+                self.events
+                    .push_back(Event::Error(ProtocolError::UnexpectedEof));
             }
             self.transport_close = true;
             self.finish_closed();
@@ -428,8 +436,15 @@ impl Connection {
                 self.keepalive.next_ping = Some(now + interval);
             }
         }
-        let ping = if self.close_sent { None } else { self.keepalive.next_ping };
-        [self.close_deadline, ping, self.keepalive.pong_deadline].into_iter().flatten().min()
+        let ping = if self.close_sent {
+            None
+        } else {
+            self.keepalive.next_ping
+        };
+        [self.close_deadline, ping, self.keepalive.pong_deadline]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Frees the receive and transmit buffers if they are empty, so an idle
@@ -482,7 +497,11 @@ impl Connection {
                     Message::Text(Utf8Bytes::from_validated(payload.freeze()))
                 }
                 OpCode::Binary => Message::Binary(payload.freeze()),
-                control => return self.handle_control(control, payload.freeze()).map(Step::Event),
+                control => {
+                    return self
+                        .handle_control(control, payload.freeze())
+                        .map(Step::Event)
+                }
             };
             return Ok(Step::Event(Event::Message(event)));
         }
@@ -500,7 +519,11 @@ impl Connection {
         if let Some(message) = self.message.as_mut().filter(|_| header.opcode.is_data()) {
             message.fragments += 1;
         }
-        self.frame = Some(IncomingFrame { header, remaining: header.payload_len, offset: 0 });
+        self.frame = Some(IncomingFrame {
+            header,
+            remaining: header.payload_len,
+            offset: 0,
+        });
         Ok(Step::Progress)
     }
 
@@ -509,20 +532,33 @@ impl Connection {
     fn check_data_frame(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
         match (header.opcode, &self.message) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
-            (OpCode::Text | OpCode::Binary, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(ProtocolError::ExpectedContinuation)
+            }
             _ => {}
         }
         if header.payload_len > self.config.max_frame_size as u64 {
-            return Err(ProtocolError::FrameTooBig { size: header.payload_len, limit: self.config.max_frame_size });
+            return Err(ProtocolError::FrameTooBig {
+                size: header.payload_len,
+                limit: self.config.max_frame_size,
+            });
         }
-        let so_far = self.message.as_ref().map_or(0, |message| message.data.len() as u64);
+        let so_far = self
+            .message
+            .as_ref()
+            .map_or(0, |message| message.data.len() as u64);
         let size = so_far + header.payload_len;
         if size > self.config.max_message_size as u64 {
-            return Err(ProtocolError::MessageTooBig { size, limit: self.config.max_message_size });
+            return Err(ProtocolError::MessageTooBig {
+                size,
+                limit: self.config.max_message_size,
+            });
         }
         if let Some(message) = &self.message {
             if message.fragments >= self.config.max_fragments {
-                return Err(ProtocolError::TooManyFragments { limit: self.config.max_fragments });
+                return Err(ProtocolError::TooManyFragments {
+                    limit: self.config.max_fragments,
+                });
             }
         }
         Ok(())
@@ -553,7 +589,10 @@ impl Connection {
             return self.handle_control(header.opcode, payload).map(Step::Event);
         }
 
-        let message = self.message.as_mut().expect("a data frame belongs to a message");
+        let message = self
+            .message
+            .as_mut()
+            .expect("a data frame belongs to a message");
         if message.text {
             // Fail fast: invalid bytes are reported as soon as they arrive,
             // not at the end of the frame or message (RFC 6455 section 8.1).
@@ -565,7 +604,11 @@ impl Connection {
             message.data.extend_from_slice(&chunk);
         }
         if !done {
-            return Ok(if self.input.is_empty() { Step::NeedMore } else { Step::Progress });
+            return Ok(if self.input.is_empty() {
+                Step::NeedMore
+            } else {
+                Step::Progress
+            });
         }
         self.frame = None;
         if !header.fin {
@@ -596,22 +639,31 @@ impl Connection {
                 Ok(Event::Message(Message::Ping(payload)))
             }
             OpCode::Pong => {
-                if self.keepalive.awaited_payload.is_some_and(|awaited| awaited[..] == payload[..]) {
+                if self
+                    .keepalive
+                    .awaited_payload
+                    .is_some_and(|awaited| awaited[..] == payload[..])
+                {
                     self.keepalive.awaited_payload = None;
                     self.keepalive.pong_deadline = None;
                 }
                 Ok(Event::Message(Message::Pong(payload)))
             }
             OpCode::Close => {
-                let close = decode_close_payload(&payload)?
-                    .map(|(code, reason)| CloseFrame { code, reason: Utf8Bytes::from(reason) });
+                let close = decode_close_payload(&payload)?.map(|(code, reason)| CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from(reason),
+                });
                 self.close_received = Some(close.clone());
                 self.message = None;
                 if !self.close_sent {
                     // Echo the peer's code (RFC 6455 section 5.5.1); an empty close gets an empty one.
-                    let echo = close.as_ref().map(|frame| (frame.code, frame.reason.as_str()));
+                    let echo = close
+                        .as_ref()
+                        .map(|frame| (frame.code, frame.reason.as_str()));
                     let mut payload = [0u8; 125];
-                    let len = encode_close_payload(echo, &mut payload).expect("a decoded close payload re-encodes");
+                    let len = encode_close_payload(echo, &mut payload)
+                        .expect("a decoded close payload re-encodes");
                     self.write_frame(OpCode::Close, true, &payload[..len]);
                     self.close_sent = true;
                 }
@@ -660,7 +712,11 @@ impl Connection {
             None => (CloseCode::ABNORMAL, Utf8Bytes::default()),
         };
         let clean = self.close_sent && self.close_received.is_some() && !self.failed;
-        self.events.push_back(Event::Closed(Closed { code, reason, clean }));
+        self.events.push_back(Event::Closed(Closed {
+            code,
+            reason,
+            clean,
+        }));
     }
 
     // ----- internals: sending -----
@@ -670,7 +726,9 @@ impl Connection {
             return Err(SendError::Closed);
         }
         if !self.output.is_empty() && self.output.len() + len > self.config.max_buffered_output {
-            return Err(SendError::BufferFull { buffered: self.output.len() });
+            return Err(SendError::BufferFull {
+                buffered: self.output.len(),
+            });
         }
         Ok(())
     }
@@ -717,10 +775,18 @@ impl Connection {
 
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
         let mask = match self.role {
-            Role::Client => Some(self.rng.get_or_insert_with(|| SmallRng::from_rng(&mut rand::rng())).random()),
+            Role::Client => Some(
+                self.rng
+                    .get_or_insert_with(|| SmallRng::from_rng(&mut rand::rng()))
+                    .random(),
+            ),
             Role::Server => None,
         };
-        let header = FrameHeader { fin, mask, ..FrameHeader::new(opcode, payload.len() as u64) };
+        let header = FrameHeader {
+            fin,
+            mask,
+            ..FrameHeader::new(opcode, payload.len() as u64)
+        };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
         self.output.reserve(head_len + payload.len());

@@ -1,4 +1,4 @@
-use ws_frame::{ClosePayloadError, CloseCode, FrameError, Utf8Error};
+use ws_frame::{CloseCode, ClosePayloadError, FrameError, Utf8Error};
 
 /// Why the peer's bytes failed the connection. Each variant names the close
 /// code we sent, see [`ProtocolError::close_code`].
@@ -60,7 +60,9 @@ impl ProtocolError {
     pub fn close_code(&self) -> CloseCode {
         match self {
             ProtocolError::Frame(error) => error.close_code(),
-            ProtocolError::UnexpectedContinuation | ProtocolError::ExpectedContinuation => CloseCode::PROTOCOL_ERROR,
+            ProtocolError::UnexpectedContinuation | ProtocolError::ExpectedContinuation => {
+                CloseCode::PROTOCOL_ERROR
+            }
             ProtocolError::InvalidUtf8(_) => CloseCode::INVALID_PAYLOAD,
             ProtocolError::ClosePayload(error) => error.close_code(),
             ProtocolError::FrameTooBig { .. }

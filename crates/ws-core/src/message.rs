@@ -17,7 +17,10 @@ pub struct CloseFrame {
 impl CloseFrame {
     /// A close frame with this code and reason.
     pub fn new(code: CloseCode, reason: impl Into<Utf8Bytes>) -> Self {
-        CloseFrame { code, reason: reason.into() }
+        CloseFrame {
+            code,
+            reason: reason.into(),
+        }
     }
 }
 

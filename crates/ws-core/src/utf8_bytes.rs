@@ -131,6 +131,11 @@ mod tests {
     #[test]
     fn invalid_bytes_are_refused() {
         assert!(Utf8Bytes::try_from_bytes(Bytes::from_static(b"ok")).is_ok());
-        assert_eq!(Utf8Bytes::try_from_bytes(Bytes::from_static(b"a\xffb")).unwrap_err().valid_up_to(), 1);
+        assert_eq!(
+            Utf8Bytes::try_from_bytes(Bytes::from_static(b"a\xffb"))
+                .unwrap_err()
+                .valid_up_to(),
+            1
+        );
     }
 }

@@ -5,7 +5,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ws_core::{CloseCode, CloseFrame, Config, Connection, Event, Message, ProtocolError, Role, SendError, State};
+use ws_core::{
+    CloseCode, CloseFrame, Config, Connection, Event, Message, ProtocolError, Role, SendError,
+    State,
+};
 use ws_frame::{FrameError, FrameHeader, OpCode};
 
 fn error_of(events: &[Event]) -> &ProtocolError {
@@ -28,46 +31,80 @@ fn closed_of(events: &[Event]) -> &ws_core::Closed {
 #[test]
 fn server_receives_masked_text_message() {
     let mut server = server();
-    let events = feed(&mut server, &frame_to(Role::Server, OpCode::Text, true, b"Hello"));
+    let events = feed(
+        &mut server,
+        &frame_to(Role::Server, OpCode::Text, true, b"Hello"),
+    );
     assert_eq!(events, [Event::Message(Message::text("Hello"))]);
 }
 
 #[test]
 fn client_receives_unmasked_binary_message() {
     let mut client = client();
-    let events = feed(&mut client, &frame_to(Role::Client, OpCode::Binary, true, &[0, 1, 2]));
+    let events = feed(
+        &mut client,
+        &frame_to(Role::Client, OpCode::Binary, true, &[0, 1, 2]),
+    );
     assert_eq!(events, [Event::Message(Message::binary(vec![0, 1, 2]))]);
 }
 
 #[test]
 fn server_fails_on_unmasked_frame() {
     let mut server = server();
-    let events = feed(&mut server, &frame_to(Role::Client, OpCode::Text, true, b"Hello"));
-    assert_eq!(error_of(&events), &ProtocolError::Frame(FrameError::UnmaskedFrame));
+    let events = feed(
+        &mut server,
+        &frame_to(Role::Client, OpCode::Text, true, b"Hello"),
+    );
+    assert_eq!(
+        error_of(&events),
+        &ProtocolError::Frame(FrameError::UnmaskedFrame)
+    );
     let frames = sent(&mut server);
     assert_eq!(close_code_of(&frames[0]), Some(1002));
-    assert!(server.should_close_transport(), "a failing server closes TCP at once");
+    assert!(
+        server.should_close_transport(),
+        "a failing server closes TCP at once"
+    );
 }
 
 #[test]
 fn client_fails_on_masked_frame() {
     let mut client = client();
-    let events = feed(&mut client, &frame_to(Role::Server, OpCode::Text, true, b"Hello"));
-    assert_eq!(error_of(&events), &ProtocolError::Frame(FrameError::MaskedFrame));
+    let events = feed(
+        &mut client,
+        &frame_to(Role::Server, OpCode::Text, true, b"Hello"),
+    );
+    assert_eq!(
+        error_of(&events),
+        &ProtocolError::Frame(FrameError::MaskedFrame)
+    );
     assert_eq!(close_code_of(&sent(&mut client)[0]), Some(1002));
-    assert!(!client.should_close_transport(), "a failing client waits for the server to close TCP");
+    assert!(
+        !client.should_close_transport(),
+        "a failing client waits for the server to close TCP"
+    );
 }
 
 #[test]
 fn server_fails_on_reserved_bits_and_opcodes() {
     let mut server = server();
-    let header = FrameHeader { rsv2: true, mask: Some([1, 2, 3, 4]), ..FrameHeader::new(OpCode::Text, 0) };
+    let header = FrameHeader {
+        rsv2: true,
+        mask: Some([1, 2, 3, 4]),
+        ..FrameHeader::new(OpCode::Text, 0)
+    };
     let events = feed(&mut server, &raw_frame(header, b""));
-    assert_eq!(error_of(&events), &ProtocolError::Frame(FrameError::ReservedBits(0x20)));
+    assert_eq!(
+        error_of(&events),
+        &ProtocolError::Frame(FrameError::ReservedBits(0x20))
+    );
 
     let mut server = common::server();
     let events = feed(&mut server, &[0x83, 0x80, 1, 2, 3, 4]);
-    assert_eq!(error_of(&events), &ProtocolError::Frame(FrameError::ReservedOpcode(3)));
+    assert_eq!(
+        error_of(&events),
+        &ProtocolError::Frame(FrameError::ReservedOpcode(3))
+    );
     assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1002));
 }
 
@@ -81,16 +118,25 @@ fn server_reassembles_fragments_with_a_ping_between_them() {
     let events = feed(&mut server, &bytes);
     assert_eq!(
         events,
-        [Event::Message(Message::ping(&b"mid"[..])), Event::Message(Message::text("Hello"))]
+        [
+            Event::Message(Message::ping(&b"mid"[..])),
+            Event::Message(Message::text("Hello"))
+        ]
     );
     let frames = sent(&mut server);
-    assert_eq!((frames[0].opcode, frames[0].payload.as_slice()), (OpCode::Pong, &b"mid"[..]));
+    assert_eq!(
+        (frames[0].opcode, frames[0].payload.as_slice()),
+        (OpCode::Pong, &b"mid"[..])
+    );
 }
 
 #[test]
 fn server_fails_on_continuation_without_a_message() {
     let mut server = server();
-    let events = feed(&mut server, &frame_to(Role::Server, OpCode::Continuation, true, b"x"));
+    let events = feed(
+        &mut server,
+        &frame_to(Role::Server, OpCode::Continuation, true, b"x"),
+    );
     assert_eq!(error_of(&events), &ProtocolError::UnexpectedContinuation);
     assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1002));
 }
@@ -109,7 +155,9 @@ fn server_fails_on_new_data_frame_inside_fragmented_message() {
 fn server_fails_fast_on_invalid_utf8_before_the_frame_ends() {
     let mut server = server();
     let mut payload = b"valid start ".to_vec();
-    payload.extend_from_slice(&[0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5]);
+    payload.extend_from_slice(&[
+        0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5,
+    ]);
     payload.extend_from_slice(&[0xf4, 0x90, 0x80, 0x80]); // beyond U+10FFFF
     payload.extend_from_slice(&[b'x'; 100]);
     let bytes = frame_to(Role::Server, OpCode::Text, true, &payload);
@@ -126,7 +174,12 @@ fn server_fails_fast_on_invalid_utf8_before_the_frame_ends() {
 fn server_fails_on_invalid_utf8_in_a_later_fragment() {
     let mut server = server();
     let mut bytes = frame_to(Role::Server, OpCode::Text, false, b"ok");
-    bytes.extend(frame_to(Role::Server, OpCode::Continuation, false, &[0xc0, 0xaf]));
+    bytes.extend(frame_to(
+        Role::Server,
+        OpCode::Continuation,
+        false,
+        &[0xc0, 0xaf],
+    ));
     let events = feed(&mut server, &bytes);
     assert!(matches!(error_of(&events), ProtocolError::InvalidUtf8(_)));
 }
@@ -136,24 +189,44 @@ fn server_accepts_a_character_split_across_fragments() {
     let mut server = server();
     let euro = "€".as_bytes();
     let mut bytes = frame_to(Role::Server, OpCode::Text, false, &euro[..1]);
-    bytes.extend(frame_to(Role::Server, OpCode::Continuation, true, &euro[1..]));
-    assert_eq!(feed(&mut server, &bytes), [Event::Message(Message::text("€"))]);
+    bytes.extend(frame_to(
+        Role::Server,
+        OpCode::Continuation,
+        true,
+        &euro[1..],
+    ));
+    assert_eq!(
+        feed(&mut server, &bytes),
+        [Event::Message(Message::text("€"))]
+    );
 }
 
 #[test]
 fn server_answers_ping_with_identical_pong() {
     let mut server = server();
-    let events = feed(&mut server, &frame_to(Role::Server, OpCode::Ping, true, b"are you there"));
-    assert_eq!(events, [Event::Message(Message::ping(&b"are you there"[..]))]);
+    let events = feed(
+        &mut server,
+        &frame_to(Role::Server, OpCode::Ping, true, b"are you there"),
+    );
+    assert_eq!(
+        events,
+        [Event::Message(Message::ping(&b"are you there"[..]))]
+    );
     let frames = sent(&mut server);
     assert_eq!(frames.len(), 1);
-    assert_eq!((frames[0].opcode, frames[0].payload.as_slice()), (OpCode::Pong, &b"are you there"[..]));
+    assert_eq!(
+        (frames[0].opcode, frames[0].payload.as_slice()),
+        (OpCode::Pong, &b"are you there"[..])
+    );
 }
 
 #[test]
 fn client_answers_ping_with_a_masked_pong() {
     let mut client = client();
-    feed(&mut client, &frame_to(Role::Client, OpCode::Ping, true, b"p"));
+    feed(
+        &mut client,
+        &frame_to(Role::Client, OpCode::Ping, true, b"p"),
+    );
     let frames = sent(&mut client);
     assert!(frames[0].masked);
     assert_eq!(frames[0].payload, b"p");
@@ -162,7 +235,10 @@ fn client_answers_ping_with_a_masked_pong() {
 #[test]
 fn client_delivers_unsolicited_pong_and_answers_nothing() {
     let mut client = client();
-    let events = feed(&mut client, &frame_to(Role::Client, OpCode::Pong, true, b"beat"));
+    let events = feed(
+        &mut client,
+        &frame_to(Role::Client, OpCode::Pong, true, b"beat"),
+    );
     assert_eq!(events, [Event::Message(Message::pong(&b"beat"[..]))]);
     assert!(sent(&mut client).is_empty());
 }
@@ -175,7 +251,11 @@ fn server_output_stays_bounded_under_a_ping_flood() {
         server.receive(&ping);
         drain(&mut server);
     }
-    assert!(server.buffered_amount() < 70 * 1024, "buffered {}", server.buffered_amount());
+    assert!(
+        server.buffered_amount() < 70 * 1024,
+        "buffered {}",
+        server.buffered_amount()
+    );
     // Draining the buffer lets the coalesced pong out.
     let n = server.transmit().len();
     server.advance_transmit(n);
@@ -187,27 +267,46 @@ fn server_echoes_the_close_code_and_closes_the_transport_first() {
     let mut server = server();
     let mut payload = 4000u16.to_be_bytes().to_vec();
     payload.extend_from_slice(b"bye");
-    let events = feed(&mut server, &frame_to(Role::Server, OpCode::Close, true, &payload));
-    assert_eq!(events, [Event::Message(Message::close(CloseCode(4000), "bye"))]);
+    let events = feed(
+        &mut server,
+        &frame_to(Role::Server, OpCode::Close, true, &payload),
+    );
+    assert_eq!(
+        events,
+        [Event::Message(Message::close(CloseCode(4000), "bye"))]
+    );
     assert_eq!(server.state(), State::Closing);
     let frames = sent(&mut server);
     assert_eq!(close_code_of(&frames[0]), Some(4000));
     assert!(server.should_close_transport());
     server.receive_eof();
     let events = drain(&mut server);
-    assert_eq!(closed_of(&events), &ws_core::Closed { code: CloseCode(4000), reason: "bye".into(), clean: true });
+    assert_eq!(
+        closed_of(&events),
+        &ws_core::Closed {
+            code: CloseCode(4000),
+            reason: "bye".into(),
+            clean: true
+        }
+    );
     assert_eq!(server.state(), State::Closed);
 }
 
 #[test]
 fn server_answers_an_empty_close_with_an_empty_close() {
     let mut server = server();
-    feed(&mut server, &frame_to(Role::Server, OpCode::Close, true, b""));
+    feed(
+        &mut server,
+        &frame_to(Role::Server, OpCode::Close, true, b""),
+    );
     let frames = sent(&mut server);
     assert_eq!(frames[0].opcode, OpCode::Close);
     assert!(frames[0].payload.is_empty());
     server.receive_eof();
-    assert_eq!(closed_of(&drain(&mut server)).code, CloseCode::NO_STATUS_RECEIVED);
+    assert_eq!(
+        closed_of(&drain(&mut server)).code,
+        CloseCode::NO_STATUS_RECEIVED
+    );
 }
 
 #[test]
@@ -217,9 +316,21 @@ fn client_waits_for_tcp_close_after_close_handshake() {
     let frames = sent(&mut client);
     assert_eq!(close_code_of(&frames[0]), Some(1000));
     assert!(frames[0].masked);
-    let events = feed(&mut client, &frame_to(Role::Client, OpCode::Close, true, &1000u16.to_be_bytes()));
-    assert_eq!(events, [Event::Message(Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, ""))))]);
-    assert!(!client.should_close_transport(), "the server closes TCP first");
+    let events = feed(
+        &mut client,
+        &frame_to(Role::Client, OpCode::Close, true, &1000u16.to_be_bytes()),
+    );
+    assert_eq!(
+        events,
+        [Event::Message(Message::Close(Some(CloseFrame::new(
+            CloseCode::NORMAL,
+            ""
+        ))))]
+    );
+    assert!(
+        !client.should_close_transport(),
+        "the server closes TCP first"
+    );
     assert!(sent(&mut client).is_empty(), "no second close frame");
     client.receive_eof();
     let events = drain(&mut client);
@@ -228,7 +339,10 @@ fn client_waits_for_tcp_close_after_close_handshake() {
 
 #[test]
 fn client_gives_up_on_the_server_after_the_close_timeout() {
-    let mut client = Connection::new(Role::Client, Config::default().close_timeout(Duration::from_secs(3)));
+    let mut client = Connection::new(
+        Role::Client,
+        Config::default().close_timeout(Duration::from_secs(3)),
+    );
     let start = Instant::now();
     client.close(CloseCode::NORMAL, "").unwrap();
     let deadline = client.poll_timeout(start).expect("close timer armed");
@@ -248,16 +362,26 @@ fn client_gives_up_on_the_server_after_the_close_timeout() {
 #[test]
 fn server_fails_on_invalid_close_payloads() {
     let cases: [(&[u8], u16); 4] = [
-        (&[0x03], 1002),                  // one byte
-        (&[0x03, 0xed], 1002),            // 1005 may not be sent
-        (&[0x0b, 0xb7], 1002),            // 2999 is reserved for the protocol
+        (&[0x03], 1002),                   // one byte
+        (&[0x03, 0xed], 1002),             // 1005 may not be sent
+        (&[0x0b, 0xb7], 1002),             // 2999 is reserved for the protocol
         (&[0x03, 0xe8, 0xff, 0xfe], 1007), // reason not UTF-8
     ];
     for (payload, expected) in cases {
         let mut server = server();
-        let events = feed(&mut server, &frame_to(Role::Server, OpCode::Close, true, payload));
-        assert!(matches!(error_of(&events), ProtocolError::ClosePayload(_)), "{payload:?}");
-        assert_eq!(close_code_of(&sent(&mut server)[0]), Some(expected), "{payload:?}");
+        let events = feed(
+            &mut server,
+            &frame_to(Role::Server, OpCode::Close, true, payload),
+        );
+        assert!(
+            matches!(error_of(&events), ProtocolError::ClosePayload(_)),
+            "{payload:?}"
+        );
+        assert_eq!(
+            close_code_of(&sent(&mut server)[0]),
+            Some(expected),
+            "{payload:?}"
+        );
     }
 }
 
@@ -274,9 +398,18 @@ fn commands_after_close_are_refused_with_a_typed_error() {
 #[test]
 fn close_with_a_reserved_code_or_long_reason_is_refused() {
     let mut client = client();
-    assert!(matches!(client.close(CloseCode::ABNORMAL, ""), Err(SendError::Close(_))));
-    assert!(matches!(client.close(CloseCode::NORMAL, &"x".repeat(124)), Err(SendError::Close(_))));
-    assert_eq!(client.send_ping(&[0; 126]), Err(SendError::ControlTooLong(126)));
+    assert!(matches!(
+        client.close(CloseCode::ABNORMAL, ""),
+        Err(SendError::Close(_))
+    ));
+    assert!(matches!(
+        client.close(CloseCode::NORMAL, &"x".repeat(124)),
+        Err(SendError::Close(_))
+    ));
+    assert_eq!(
+        client.send_ping(&[0; 126]),
+        Err(SendError::ControlTooLong(126))
+    );
     assert_eq!(client.state(), State::Open);
 }
 
@@ -299,11 +432,20 @@ fn server_reports_eof_without_close_as_1006_after_delivering_what_arrived() {
 #[test]
 fn server_fails_on_a_frame_over_the_limit_from_its_header_alone() {
     let mut server = Connection::new(Role::Server, Config::default().max_frame_size(1024));
-    let header = FrameHeader { mask: Some([1, 2, 3, 4]), ..FrameHeader::new(OpCode::Binary, 1 << 40) };
+    let header = FrameHeader {
+        mask: Some([1, 2, 3, 4]),
+        ..FrameHeader::new(OpCode::Binary, 1 << 40)
+    };
     let mut head = [0u8; 14];
     let n = header.encode(&mut head);
     let events = feed(&mut server, &head[..n]);
-    assert_eq!(error_of(&events), &ProtocolError::FrameTooBig { size: 1 << 40, limit: 1024 });
+    assert_eq!(
+        error_of(&events),
+        &ProtocolError::FrameTooBig {
+            size: 1 << 40,
+            limit: 1024
+        }
+    );
     assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1009));
 }
 
@@ -313,7 +455,13 @@ fn server_fails_when_fragments_grow_a_message_past_the_limit() {
     let mut bytes = frame_to(Role::Server, OpCode::Binary, false, &[0; 6]);
     bytes.extend(frame_to(Role::Server, OpCode::Continuation, true, &[0; 6]));
     let events = feed(&mut server, &bytes);
-    assert_eq!(error_of(&events), &ProtocolError::MessageTooBig { size: 12, limit: 10 });
+    assert_eq!(
+        error_of(&events),
+        &ProtocolError::MessageTooBig {
+            size: 12,
+            limit: 10
+        }
+    );
     assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1009));
 }
 
@@ -325,7 +473,10 @@ fn server_fails_on_a_flood_of_tiny_fragments() {
         bytes.extend(frame_to(Role::Server, OpCode::Continuation, false, b""));
     }
     let events = feed(&mut server, &bytes);
-    assert_eq!(error_of(&events), &ProtocolError::TooManyFragments { limit: 100 });
+    assert_eq!(
+        error_of(&events),
+        &ProtocolError::TooManyFragments { limit: 100 }
+    );
 }
 
 #[test]
@@ -375,9 +526,15 @@ fn server_keepalive_is_satisfied_by_the_matching_pong() {
     let first = server.poll_timeout(start).unwrap();
     server.handle_timeout(first);
     let ping = sent(&mut server).remove(0);
-    feed(&mut server, &frame_to(Role::Server, OpCode::Pong, true, &ping.payload));
+    feed(
+        &mut server,
+        &frame_to(Role::Server, OpCode::Pong, true, &ping.payload),
+    );
     // The next deadline is the next ping, not a pong timeout.
-    assert_eq!(server.poll_timeout(first), Some(first + Duration::from_secs(10)));
+    assert_eq!(
+        server.poll_timeout(first),
+        Some(first + Duration::from_secs(10))
+    );
     server.handle_timeout(first + Duration::from_secs(6));
     assert!(drain(&mut server).is_empty());
 }
@@ -387,10 +544,17 @@ fn server_splits_outgoing_messages_into_configured_fragments() {
     let mut server = Connection::new(Role::Server, Config::default().fragment_size(Some(4)));
     server.send_text("0123456789").unwrap();
     let frames = sent(&mut server);
-    let shape: Vec<_> = frames.iter().map(|f| (f.opcode, f.fin, f.payload.len())).collect();
+    let shape: Vec<_> = frames
+        .iter()
+        .map(|f| (f.opcode, f.fin, f.payload.len()))
+        .collect();
     assert_eq!(
         shape,
-        [(OpCode::Text, false, 4), (OpCode::Continuation, false, 4), (OpCode::Continuation, true, 2)]
+        [
+            (OpCode::Text, false, 4),
+            (OpCode::Continuation, false, 4),
+            (OpCode::Continuation, true, 2)
+        ]
     );
 }
 
@@ -399,7 +563,10 @@ fn server_refuses_data_while_the_output_buffer_is_full() {
     let mut server = Connection::new(Role::Server, Config::default().max_buffered_output(100));
     server.send_binary(&[0; 150]).unwrap(); // an empty buffer takes any message
     assert!(server.is_output_full());
-    assert!(matches!(server.send_binary(&[0; 10]), Err(SendError::BufferFull { .. })));
+    assert!(matches!(
+        server.send_binary(&[0; 10]),
+        Err(SendError::BufferFull { .. })
+    ));
     let n = server.transmit().len();
     server.advance_transmit(n);
     server.send_binary(&[0; 10]).unwrap();
@@ -435,7 +602,10 @@ fn client_and_server_exchange_a_close_handshake_through_a_pair() {
 #[test]
 fn idle_connection_releases_its_buffers() {
     let mut server = server();
-    feed(&mut server, &frame_to(Role::Server, OpCode::Binary, true, &[1; 4096]));
+    feed(
+        &mut server,
+        &frame_to(Role::Server, OpCode::Binary, true, &[1; 4096]),
+    );
     server.send_binary(&[2; 4096]).unwrap();
     let _ = server.take_transmit();
     server.release_idle_buffers();

@@ -144,9 +144,9 @@ impl fmt::Display for ClosePayloadError {
                 write!(f, "close code {} may not be sent on the wire", code.0)
             }
             ClosePayloadError::InvalidUtf8 => f.write_str("close reason is not valid UTF-8"),
-            ClosePayloadError::TooLong => {
-                f.write_str("close reason longer than 123 bytes (a control frame carries at most 125)")
-            }
+            ClosePayloadError::TooLong => f.write_str(
+                "close reason longer than 123 bytes (a control frame carries at most 125)",
+            ),
         }
     }
 }
@@ -162,7 +162,9 @@ impl std::error::Error for ClosePayloadError {}
 /// assert_eq!(decode_close_payload(b"\x03\xe8bye"), Ok(Some((CloseCode::NORMAL, "bye"))));
 /// assert_eq!(decode_close_payload(b""), Ok(None));
 /// ```
-pub fn decode_close_payload(payload: &[u8]) -> Result<Option<(CloseCode, &str)>, ClosePayloadError> {
+pub fn decode_close_payload(
+    payload: &[u8],
+) -> Result<Option<(CloseCode, &str)>, ClosePayloadError> {
     match payload.len() {
         0 => Ok(None),
         1 => Err(ClosePayloadError::OneByte),
@@ -227,12 +229,18 @@ mod tests {
         let reason = "é".repeat(61); // 122 bytes
         let n = encode_close_payload(Some((CloseCode(4000), &reason)), &mut out).unwrap();
         assert_eq!(n, 124);
-        assert_eq!(decode_close_payload(&out[..n]), Ok(Some((CloseCode(4000), reason.as_str()))));
+        assert_eq!(
+            decode_close_payload(&out[..n]),
+            Ok(Some((CloseCode(4000), reason.as_str())))
+        );
     }
 
     #[test]
     fn close_payload_rejections_carry_their_close_codes() {
-        assert_eq!(decode_close_payload(&[0x03]), Err(ClosePayloadError::OneByte));
+        assert_eq!(
+            decode_close_payload(&[0x03]),
+            Err(ClosePayloadError::OneByte)
+        );
         assert_eq!(
             decode_close_payload(&[0x03, 0xed]),
             Err(ClosePayloadError::InvalidCode(CloseCode(1005)))
@@ -241,12 +249,21 @@ mod tests {
             decode_close_payload(&[0x03, 0xe8, 0xff]),
             Err(ClosePayloadError::InvalidUtf8)
         );
-        assert_eq!(ClosePayloadError::InvalidUtf8.close_code(), CloseCode::INVALID_PAYLOAD);
-        assert_eq!(ClosePayloadError::OneByte.close_code(), CloseCode::PROTOCOL_ERROR);
+        assert_eq!(
+            ClosePayloadError::InvalidUtf8.close_code(),
+            CloseCode::INVALID_PAYLOAD
+        );
+        assert_eq!(
+            ClosePayloadError::OneByte.close_code(),
+            CloseCode::PROTOCOL_ERROR
+        );
         let long = [b'a'; 124];
         let mut out = [0u8; 125];
         assert_eq!(
-            encode_close_payload(Some((CloseCode::NORMAL, core::str::from_utf8(&long).unwrap())), &mut out),
+            encode_close_payload(
+                Some((CloseCode::NORMAL, core::str::from_utf8(&long).unwrap())),
+                &mut out
+            ),
             Err(ClosePayloadError::TooLong)
         );
         assert_eq!(

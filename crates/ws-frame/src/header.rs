@@ -43,7 +43,10 @@ pub struct ReceiveRules {
 impl ReceiveRules {
     /// The rules for a receiver in `role` with no extension negotiated.
     pub const fn new(role: Role) -> Self {
-        ReceiveRules { role, allowed_rsv: 0 }
+        ReceiveRules {
+            role,
+            allowed_rsv: 0,
+        }
     }
 }
 
@@ -110,15 +113,25 @@ impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FrameError::ReservedBits(bits) => {
-                write!(f, "reserved bits {bits:#04x} set without a negotiated extension")
+                write!(
+                    f,
+                    "reserved bits {bits:#04x} set without a negotiated extension"
+                )
             }
             FrameError::ReservedOpcode(op) => write!(f, "reserved opcode {op:#x}"),
             FrameError::ControlFrameTooLong(len) => {
-                write!(f, "control frame payload of {len} bytes (at most 125 allowed)")
+                write!(
+                    f,
+                    "control frame payload of {len} bytes (at most 125 allowed)"
+                )
             }
             FrameError::FragmentedControlFrame => f.write_str("fragmented control frame"),
-            FrameError::LengthTopBitSet => f.write_str("64-bit payload length with its top bit set"),
-            FrameError::NonMinimalLength => f.write_str("payload length not in its minimal encoding"),
+            FrameError::LengthTopBitSet => {
+                f.write_str("64-bit payload length with its top bit set")
+            }
+            FrameError::NonMinimalLength => {
+                f.write_str("payload length not in its minimal encoding")
+            }
             FrameError::UnmaskedFrame => f.write_str("unmasked frame from a client"),
             FrameError::MaskedFrame => f.write_str("masked frame from a server"),
         }
@@ -131,7 +144,15 @@ impl std::error::Error for FrameError {}
 impl FrameHeader {
     /// A final, unmasked frame with no reserved bits.
     pub const fn new(opcode: OpCode, payload_len: u64) -> Self {
-        FrameHeader { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode, mask: None, payload_len }
+        FrameHeader {
+            fin: true,
+            rsv1: false,
+            rsv2: false,
+            rsv3: false,
+            opcode,
+            mask: None,
+            payload_len,
+        }
     }
 
     /// Decodes a header from the start of `input`.
@@ -140,7 +161,10 @@ impl FrameHeader {
     /// `input` ends inside the header, or the first rule the header breaks.
     /// Rules are checked as soon as the bytes that carry them are present, so a
     /// bad first byte is reported before the rest arrives.
-    pub fn decode(input: &[u8], rules: &ReceiveRules) -> Result<Decode<(FrameHeader, usize)>, FrameError> {
+    pub fn decode(
+        input: &[u8],
+        rules: &ReceiveRules,
+    ) -> Result<Decode<(FrameHeader, usize)>, FrameError> {
         let Some(&first) = input.first() else {
             return Ok(Decode::NeedMore { needed: 2 });
         };
@@ -271,21 +295,36 @@ mod tests {
 
     #[test]
     fn empty_input_needs_two_bytes() {
-        assert_eq!(decode(&[], Role::Client), Ok(Decode::NeedMore { needed: 2 }));
-        assert_eq!(decode(&[0x81], Role::Client), Ok(Decode::NeedMore { needed: 2 }));
+        assert_eq!(
+            decode(&[], Role::Client),
+            Ok(Decode::NeedMore { needed: 2 })
+        );
+        assert_eq!(
+            decode(&[0x81], Role::Client),
+            Ok(Decode::NeedMore { needed: 2 })
+        );
     }
 
     #[test]
     fn extended_lengths_ask_for_the_whole_header() {
-        assert_eq!(decode(&[0x82, 0x7e, 0x01], Role::Client), Ok(Decode::NeedMore { needed: 4 }));
-        assert_eq!(decode(&[0x82, 0xff, 0, 0], Role::Server), Ok(Decode::NeedMore { needed: 14 }));
+        assert_eq!(
+            decode(&[0x82, 0x7e, 0x01], Role::Client),
+            Ok(Decode::NeedMore { needed: 4 })
+        );
+        assert_eq!(
+            decode(&[0x82, 0xff, 0, 0], Role::Server),
+            Ok(Decode::NeedMore { needed: 14 })
+        );
     }
 
     #[test]
     fn encoded_len_matches_encode() {
         for len in [0u64, 125, 126, 65535, 65536, 1 << 40] {
             for mask in [None, Some([1, 2, 3, 4])] {
-                let header = FrameHeader { mask, ..FrameHeader::new(OpCode::Binary, len) };
+                let header = FrameHeader {
+                    mask,
+                    ..FrameHeader::new(OpCode::Binary, len)
+                };
                 let mut out = [0u8; MAX_HEADER_LEN];
                 assert_eq!(header.encode(&mut out), header.encoded_len());
             }

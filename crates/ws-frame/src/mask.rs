@@ -22,7 +22,9 @@ pub fn apply_mask(bytes: &mut [u8], key: [u8; 4], offset: usize) {
         mask_bytewise(bytes, key);
         return;
     }
-    let word = u64::from_ne_bytes([key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]]);
+    let word = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
     let mut blocks = bytes.chunks_exact_mut(32);
     for block in &mut blocks {
         for lane in block.chunks_exact_mut(8) {

@@ -21,7 +21,11 @@ impl Utf8Error {
 
 impl fmt::Display for Utf8Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid UTF-8 at byte {} of a text message", self.position)
+        write!(
+            f,
+            "invalid UTF-8 at byte {} of a text message",
+            self.position
+        )
     }
 }
 
@@ -61,7 +65,11 @@ pub struct Utf8Validator {
 impl Utf8Validator {
     /// A validator at the start of a message.
     pub const fn new() -> Self {
-        Utf8Validator { partial: [0; 4], partial_len: 0, consumed: 0 }
+        Utf8Validator {
+            partial: [0; 4],
+            partial_len: 0,
+            consumed: 0,
+        }
     }
 
     /// Whether the bytes fed so far end on a character boundary.
@@ -92,7 +100,9 @@ impl Utf8Validator {
             Err(error) => {
                 let valid = error.valid_up_to();
                 if error.error_len().is_some() {
-                    return Err(Utf8Error { position: self.consumed + valid as u64 });
+                    return Err(Utf8Error {
+                        position: self.consumed + valid as u64,
+                    });
                 }
                 // A valid prefix of a character at the very end: keep it.
                 let tail = &rest[valid..];
@@ -110,7 +120,9 @@ impl Utf8Validator {
         let result = if self.partial_len == 0 {
             Ok(())
         } else {
-            Err(Utf8Error { position: self.consumed - u64::from(self.partial_len) })
+            Err(Utf8Error {
+                position: self.consumed - u64::from(self.partial_len),
+            })
         };
         *self = Utf8Validator::new();
         result
@@ -134,7 +146,9 @@ impl Utf8Validator {
                 Err(error) if error.error_len().is_some() => {
                     // The first bad byte is the partial's own start only if the
                     // lead byte sequence was broken there; report the sequence start.
-                    return Err(Utf8Error { position: start + error.valid_up_to() as u64 });
+                    return Err(Utf8Error {
+                        position: start + error.valid_up_to() as u64,
+                    });
                 }
                 Err(_) => {}
             }
@@ -174,12 +188,18 @@ mod tests {
         // 0xF4 0x90 is above U+10FFFF: invalid as soon as the second byte arrives.
         let mut validator = Utf8Validator::new();
         validator.feed(b"xyz\xf4").unwrap();
-        assert_eq!(validator.feed(b"\x90\x80\x80"), Err(Utf8Error { position: 3 }));
+        assert_eq!(
+            validator.feed(b"\x90\x80\x80"),
+            Err(Utf8Error { position: 3 })
+        );
     }
 
     #[test]
     fn surrogate_is_rejected_at_its_first_byte() {
         let mut validator = Utf8Validator::new();
-        assert_eq!(validator.feed(b"\xed\xa0\x80"), Err(Utf8Error { position: 0 }));
+        assert_eq!(
+            validator.feed(b"\xed\xa0\x80"),
+            Err(Utf8Error { position: 0 })
+        );
     }
 }

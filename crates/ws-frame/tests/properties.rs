@@ -17,8 +17,15 @@ fn opcode() -> impl Strategy<Value = OpCode> {
 
 /// Every header a conforming sender can produce.
 fn valid_header() -> impl Strategy<Value = FrameHeader> {
-    (opcode(), any::<bool>(), any::<[bool; 3]>(), any::<Option<[u8; 4]>>(), 0u32..4, any::<u64>()).prop_map(
-        |(opcode, fin, rsv, mask, length_class, raw_len)| {
+    (
+        opcode(),
+        any::<bool>(),
+        any::<[bool; 3]>(),
+        any::<Option<[u8; 4]>>(),
+        0u32..4,
+        any::<u64>(),
+    )
+        .prop_map(|(opcode, fin, rsv, mask, length_class, raw_len)| {
             let payload_len = if opcode.is_control() {
                 raw_len % 126
             } else {
@@ -38,13 +45,19 @@ fn valid_header() -> impl Strategy<Value = FrameHeader> {
                 mask,
                 payload_len,
             }
-        },
-    )
+        })
 }
 
 fn rules_for(header: &FrameHeader) -> ReceiveRules {
-    let role = if header.mask.is_some() { Role::Server } else { Role::Client };
-    ReceiveRules { role, allowed_rsv: 0x70 }
+    let role = if header.mask.is_some() {
+        Role::Server
+    } else {
+        Role::Client
+    };
+    ReceiveRules {
+        role,
+        allowed_rsv: 0x70,
+    }
 }
 
 proptest! {

@@ -42,7 +42,9 @@ fn client_receives_single_frame_unmasked_text() {
 
 #[test]
 fn server_receives_single_frame_masked_text() {
-    let bytes = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+    let bytes = [
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
     let (header, payload) = decode_frame(&bytes, Role::Server);
     assert_eq!(header.mask, Some([0x37, 0xfa, 0x21, 0x3d]));
     assert_eq!(payload, b"Hello");
@@ -72,7 +74,9 @@ fn unmasked_ping_and_masked_pong_carry_hello() {
     assert_eq!(payload, b"Hello");
     assert_eq!(encode_frame(&header, &payload), ping);
 
-    let pong = [0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+    let pong = [
+        0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
     let (header, payload) = decode_frame(&pong, Role::Server);
     assert_eq!(header.opcode, OpCode::Pong);
     assert_eq!(payload, b"Hello");
@@ -94,7 +98,10 @@ fn binary_64_kib_uses_the_64_bit_length() {
     let header = FrameHeader::new(OpCode::Binary, 65536);
     let mut out = [0u8; MAX_HEADER_LEN];
     let n = header.encode(&mut out);
-    assert_eq!(&out[..n], &[0x82, 0x7f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00]);
+    assert_eq!(
+        &out[..n],
+        &[0x82, 0x7f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00]
+    );
     let decoded = FrameHeader::decode(&out[..n], &ReceiveRules::new(Role::Client)).unwrap();
     assert_eq!(decoded, Decode::Complete((header, 10)));
 }

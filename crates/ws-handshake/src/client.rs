@@ -1,8 +1,9 @@
 use std::io::Write;
 
 use http::header::{
-    HeaderMap, HeaderValue, CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
-    SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
+    HeaderMap, HeaderValue, CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT,
+    SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION,
+    UPGRADE,
 };
 use http::{StatusCode, Uri};
 
@@ -30,7 +31,10 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// Sets the subprotocols to offer.
-    pub fn subprotocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, protocols: I) -> Self {
+    pub fn subprotocols<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        protocols: I,
+    ) -> Self {
         self.subprotocols = protocols.into_iter().map(Into::into).collect();
         self
     }
@@ -107,15 +111,34 @@ impl Target {
             Some(scheme) => return Err(ClientError::Scheme(scheme.to_owned())),
             None => return Err(ClientError::Scheme(String::new())),
         };
-        let host_in_uri = uri.host().filter(|host| !host.is_empty()).ok_or(ClientError::NoHost)?;
-        let host = host_in_uri.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host_in_uri = uri
+            .host()
+            .filter(|host| !host.is_empty())
+            .ok_or(ClientError::NoHost)?;
+        let host = host_in_uri
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let default_port = if tls { 443 } else { 80 };
         let port = uri.port_u16().unwrap_or(default_port);
-        let host_header =
-            if port == default_port { host_in_uri.to_owned() } else { format!("{host_in_uri}:{port}") };
+        let host_header = if port == default_port {
+            host_in_uri.to_owned()
+        } else {
+            format!("{host_in_uri}:{port}")
+        };
         let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let path_and_query = if path_and_query.is_empty() { "/".to_owned() } else { path_and_query.to_owned() };
-        Ok(Target { host, port, tls, host_header, path_and_query })
+        let path_and_query = if path_and_query.is_empty() {
+            "/".to_owned()
+        } else {
+            path_and_query.to_owned()
+        };
+        Ok(Target {
+            host,
+            port,
+            tls,
+            host_header,
+            path_and_query,
+        })
     }
 }
 
@@ -195,8 +218,13 @@ impl ClientHandshake {
     /// handshake state and the request bytes to send ([RFC 6455 section 4.1]).
     ///
     /// [RFC 6455 section 4.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.1
-    pub fn new(uri: &str, config: &ClientConfig) -> Result<(ClientHandshake, Vec<u8>), ClientError> {
-        let uri: Uri = uri.parse().map_err(|error: http::uri::InvalidUri| ClientError::InvalidUri(error.to_string()))?;
+    pub fn new(
+        uri: &str,
+        config: &ClientConfig,
+    ) -> Result<(ClientHandshake, Vec<u8>), ClientError> {
+        let uri: Uri = uri
+            .parse()
+            .map_err(|error: http::uri::InvalidUri| ClientError::InvalidUri(error.to_string()))?;
         let mut request = http::Request::new(());
         *request.uri_mut() = uri;
         ClientHandshake::from_request(&request, config)
@@ -220,31 +248,54 @@ impl ClientHandshake {
         };
         let mut headers = HeaderMap::new();
         if !given.contains_key(HOST) {
-            headers.insert(HOST, HeaderValue::from_str(&target.host_header).map_err(|_| ClientError::Header("Host"))?);
+            headers.insert(
+                HOST,
+                HeaderValue::from_str(&target.host_header)
+                    .map_err(|_| ClientError::Header("Host"))?,
+            );
         }
         headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
         headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-        headers.insert(SEC_WEBSOCKET_KEY, HeaderValue::from_str(&key).expect("base64 is a header value"));
+        headers.insert(
+            SEC_WEBSOCKET_KEY,
+            HeaderValue::from_str(&key).expect("base64 is a header value"),
+        );
         headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
         if !config.subprotocols.is_empty() {
             let value = config.subprotocols.join(", ");
             headers.append(
                 SEC_WEBSOCKET_PROTOCOL,
-                HeaderValue::from_str(&value).map_err(|_| ClientError::Header("Sec-WebSocket-Protocol"))?,
+                HeaderValue::from_str(&value)
+                    .map_err(|_| ClientError::Header("Sec-WebSocket-Protocol"))?,
             );
         }
         if !config.extensions.is_empty() {
-            let value = config.extensions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            let value = config
+                .extensions
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
             headers.append(
                 SEC_WEBSOCKET_EXTENSIONS,
-                HeaderValue::from_str(&value).map_err(|_| ClientError::Header("Sec-WebSocket-Extensions"))?,
+                HeaderValue::from_str(&value)
+                    .map_err(|_| ClientError::Header("Sec-WebSocket-Extensions"))?,
             );
         }
         if let Some(origin) = &config.origin {
-            headers.insert(ORIGIN, HeaderValue::from_str(origin).map_err(|_| ClientError::Header("Origin"))?);
+            headers.insert(
+                ORIGIN,
+                HeaderValue::from_str(origin).map_err(|_| ClientError::Header("Origin"))?,
+            );
         }
         for (name, value) in config.extra_headers.iter().chain(given.iter()) {
-            let replaced_by_us = [UPGRADE, CONNECTION, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION].contains(name);
+            let replaced_by_us = [
+                UPGRADE,
+                CONNECTION,
+                SEC_WEBSOCKET_KEY,
+                SEC_WEBSOCKET_VERSION,
+            ]
+            .contains(name);
             if !replaced_by_us {
                 headers.append(name, value.clone());
             }
@@ -260,15 +311,25 @@ impl ClientHandshake {
         }
         bytes.extend_from_slice(b"\r\n");
 
-        let subprotocols = list_items(&headers, &SEC_WEBSOCKET_PROTOCOL).map(str::to_owned).collect();
+        let subprotocols = list_items(&headers, &SEC_WEBSOCKET_PROTOCOL)
+            .map(str::to_owned)
+            .collect();
         let mut extension_names = Vec::new();
         for value in headers.get_all(SEC_WEBSOCKET_EXTENSIONS) {
-            if let Ok(offers) = value.to_str().map_err(drop).and_then(|text| parse_extensions(text).map_err(drop)) {
+            if let Ok(offers) = value
+                .to_str()
+                .map_err(drop)
+                .and_then(|text| parse_extensions(text).map_err(drop))
+            {
                 extension_names.extend(offers.into_iter().map(|offer| offer.name));
             }
         }
-        let handshake =
-            ClientHandshake { expected_accept: accept_key(key.as_bytes()), subprotocols, extension_names, limits: config.limits };
+        let handshake = ClientHandshake {
+            expected_accept: accept_key(key.as_bytes()),
+            subprotocols,
+            extension_names,
+            limits: config.limits,
+        };
         Ok((handshake, bytes))
     }
 
@@ -291,28 +352,44 @@ impl ClientHandshake {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => {
                 if input.len() > self.limits.max_header_bytes {
-                    return Err(ResponseError::HeaderTooLarge { limit: self.limits.max_header_bytes });
+                    return Err(ResponseError::HeaderTooLarge {
+                        limit: self.limits.max_header_bytes,
+                    });
                 }
                 return Ok(Parse::NeedMore);
             }
             Err(httparse::Error::TooManyHeaders) => {
-                return Err(ResponseError::TooManyHeaders { limit: self.limits.max_headers })
+                return Err(ResponseError::TooManyHeaders {
+                    limit: self.limits.max_headers,
+                })
             }
             Err(error) => return Err(ResponseError::Malformed(error.to_string())),
         };
         if head_len > self.limits.max_header_bytes {
-            return Err(ResponseError::HeaderTooLarge { limit: self.limits.max_header_bytes });
+            return Err(ResponseError::HeaderTooLarge {
+                limit: self.limits.max_header_bytes,
+            });
         }
-        let code = parsed.code.ok_or_else(|| ResponseError::Malformed("no status code".into()))?;
-        let status = StatusCode::from_u16(code).map_err(|error| ResponseError::Malformed(error.to_string()))?;
-        let headers = to_header_map(parsed.headers).map_err(|error| ResponseError::Malformed(error.to_string()))?;
+        let code = parsed
+            .code
+            .ok_or_else(|| ResponseError::Malformed("no status code".into()))?;
+        let status = StatusCode::from_u16(code)
+            .map_err(|error| ResponseError::Malformed(error.to_string()))?;
+        let headers = to_header_map(parsed.headers)
+            .map_err(|error| ResponseError::Malformed(error.to_string()))?;
         if status != StatusCode::SWITCHING_PROTOCOLS {
             let body = &input[head_len..];
             let declared = headers
                 .get(http::header::CONTENT_LENGTH)
                 .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
-            let body = declared.map_or(body, |len| &body[..len.min(body.len())]).to_vec();
-            return Err(ResponseError::Status { status, headers, body });
+            let body = declared
+                .map_or(body, |len| &body[..len.min(body.len())])
+                .to_vec();
+            return Err(ResponseError::Status {
+                status,
+                headers,
+                body,
+            });
         }
         if !has_token(&headers, &UPGRADE, "websocket") {
             return Err(ResponseError::Upgrade);
@@ -328,16 +405,25 @@ impl ClientHandshake {
             let mut selected = list_items(&headers, &SEC_WEBSOCKET_PROTOCOL);
             match (selected.next(), selected.next()) {
                 (None, _) => None,
-                (Some(one), None) if self.subprotocols.iter().any(|offered| offered == one) => Some(one.to_owned()),
+                (Some(one), None) if self.subprotocols.iter().any(|offered| offered == one) => {
+                    Some(one.to_owned())
+                }
                 (Some(one), _) => return Err(ResponseError::Subprotocol(one.to_owned())),
             }
         };
         let mut extensions = Vec::new();
         for value in headers.get_all(SEC_WEBSOCKET_EXTENSIONS) {
-            let text = value.to_str().map_err(|_| ResponseError::Extension(String::from_utf8_lossy(value.as_bytes()).into_owned()))?;
-            let parsed = parse_extensions(text).map_err(|_| ResponseError::Extension(text.to_owned()))?;
+            let text = value.to_str().map_err(|_| {
+                ResponseError::Extension(String::from_utf8_lossy(value.as_bytes()).into_owned())
+            })?;
+            let parsed =
+                parse_extensions(text).map_err(|_| ResponseError::Extension(text.to_owned()))?;
             for extension in parsed {
-                if !self.extension_names.iter().any(|offered| offered.eq_ignore_ascii_case(&extension.name)) {
+                if !self
+                    .extension_names
+                    .iter()
+                    .any(|offered| offered.eq_ignore_ascii_case(&extension.name))
+                {
                     return Err(ResponseError::Extension(extension.name));
                 }
                 extensions.push(extension);
@@ -347,6 +433,13 @@ impl ClientHandshake {
         *response.status_mut() = status;
         *response.version_mut() = http::Version::HTTP_11;
         *response.headers_mut() = headers;
-        Ok(Parse::Complete((Accepted { response, subprotocol, extensions }, head_len)))
+        Ok(Parse::Complete((
+            Accepted {
+                response,
+                subprotocol,
+                extensions,
+            },
+            head_len,
+        )))
     }
 }

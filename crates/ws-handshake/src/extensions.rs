@@ -16,7 +16,10 @@ pub struct Extension {
 impl Extension {
     /// An extension with no parameters.
     pub fn new(name: impl Into<String>) -> Self {
-        Extension { name: name.into(), params: Vec::new() }
+        Extension {
+            name: name.into(),
+            params: Vec::new(),
+        }
     }
 
     /// Adds a parameter.
@@ -31,8 +34,14 @@ impl fmt::Display for Extension {
         f.write_str(&self.name)?;
         for (name, value) in &self.params {
             match value {
-                Some(value) if value.bytes().all(is_token_byte) && !value.is_empty() => write!(f, "; {name}={value}")?,
-                Some(value) => write!(f, "; {name}=\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))?,
+                Some(value) if value.bytes().all(is_token_byte) && !value.is_empty() => {
+                    write!(f, "; {name}={value}")?
+                }
+                Some(value) => write!(
+                    f,
+                    "; {name}=\"{}\"",
+                    value.replace('\\', "\\\\").replace('"', "\\\"")
+                )?,
                 None => write!(f, "; {name}")?,
             }
         }
@@ -61,7 +70,10 @@ fn is_token_byte(byte: u8) -> bool {
 /// assert_eq!(offers[1].params, [("x".to_string(), Some("1".to_string()))]);
 /// ```
 pub fn parse_extensions(value: &str) -> Result<Vec<Extension>, ExtensionParseError> {
-    let mut parser = Parser { bytes: value.as_bytes(), at: 0 };
+    let mut parser = Parser {
+        bytes: value.as_bytes(),
+        at: 0,
+    };
     let mut extensions = Vec::new();
     loop {
         parser.skip_space();
@@ -82,7 +94,11 @@ pub fn parse_extensions(value: &str) -> Result<Vec<Extension>, ExtensionParseErr
             parser.skip_space();
             let value = if parser.eat(b'=') {
                 parser.skip_space();
-                Some(if parser.peek() == Some(b'"') { parser.quoted()? } else { parser.token()? })
+                Some(if parser.peek() == Some(b'"') {
+                    parser.quoted()?
+                } else {
+                    parser.token()?
+                })
             } else {
                 None
             };
@@ -91,7 +107,9 @@ pub fn parse_extensions(value: &str) -> Result<Vec<Extension>, ExtensionParseErr
         extensions.push(extension);
         parser.skip_space();
         if !parser.done() && !parser.eat(b',') {
-            return Err(ExtensionParseError("expected `,` or `;` after an extension"));
+            return Err(ExtensionParseError(
+                "expected `,` or `;` after an extension",
+            ));
         }
     }
 }
@@ -178,22 +196,41 @@ mod tests {
         assert_eq!(parsed.len(), 2);
         assert_eq!(
             parsed[0].params,
-            [("client_no_context_takeover".into(), None), ("server_max_window_bits".into(), Some("10".into()))]
+            [
+                ("client_no_context_takeover".into(), None),
+                ("server_max_window_bits".into(), Some("10".into()))
+            ]
         );
         assert!(parsed[1].params.is_empty());
     }
 
     #[test]
     fn malformed_values_are_rejected() {
-        for bad in ["; x", "a;", "a b", "a; x=\"1", "a; x=\"\"", "a; =1", "a; x=\"a b\""] {
+        for bad in [
+            "; x",
+            "a;",
+            "a b",
+            "a; x=\"1",
+            "a; x=\"\"",
+            "a; =1",
+            "a; x=\"a b\"",
+        ] {
             assert!(parse_extensions(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn display_round_trips() {
-        let extension = Extension::new("permessage-deflate").param("client_max_window_bits", None).param("x", Some("9".into()));
-        assert_eq!(extension.to_string(), "permessage-deflate; client_max_window_bits; x=9");
-        assert_eq!(parse_extensions(&extension.to_string()).unwrap(), [extension]);
+        let extension = Extension::new("permessage-deflate")
+            .param("client_max_window_bits", None)
+            .param("x", Some("9".into()));
+        assert_eq!(
+            extension.to_string(),
+            "permessage-deflate; client_max_window_bits; x=9"
+        );
+        assert_eq!(
+            parse_extensions(&extension.to_string()).unwrap(),
+            [extension]
+        );
     }
 }

@@ -77,7 +77,7 @@ pub use extensions::{parse_extensions, Extension, ExtensionParseError};
 pub use key::{accept_key, generate_key, GUID};
 pub use request::{is_upgrade_request, parse_request, HeaderLimits};
 pub use response::write_response;
-pub use server::{accept, Accept, OriginPolicy, RequestError, ServerConfig};
+pub use server::{accept, Accept, OriginCheck, OriginPolicy, RequestError, ServerConfig};
 
 /// The outcome of a push parser: a complete value with the number of bytes it
 /// took, or a request for more bytes. Running out of input is not an error.

@@ -17,14 +17,20 @@ pub struct HeaderLimits {
 
 impl Default for HeaderLimits {
     fn default() -> Self {
-        HeaderLimits { max_header_bytes: 8 * 1024, max_headers: 64 }
+        HeaderLimits {
+            max_header_bytes: 8 * 1024,
+            max_headers: 64,
+        }
     }
 }
 
 impl HeaderLimits {
     /// Limits with the given header byte and field counts.
     pub fn new(max_header_bytes: usize, max_headers: usize) -> Self {
-        HeaderLimits { max_header_bytes, max_headers }
+        HeaderLimits {
+            max_header_bytes,
+            max_headers,
+        }
     }
 }
 
@@ -34,35 +40,51 @@ impl HeaderLimits {
 /// request, or frames from an eager client) are the caller's. The request is
 /// only parsed here; [`crate::accept`] decides whether it is a valid WebSocket
 /// upgrade, and [`is_upgrade_request`] whether it asks for one at all.
-pub fn parse_request(input: &[u8], limits: &HeaderLimits) -> Result<Parse<(http::Request<()>, usize)>, RequestError> {
+pub fn parse_request(
+    input: &[u8],
+    limits: &HeaderLimits,
+) -> Result<Parse<(http::Request<()>, usize)>, RequestError> {
     let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
     let mut parsed = httparse::Request::new(&mut headers);
     let head_len = match parsed.parse(input) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
             if input.len() > limits.max_header_bytes {
-                return Err(RequestError::HeaderTooLarge { limit: limits.max_header_bytes });
+                return Err(RequestError::HeaderTooLarge {
+                    limit: limits.max_header_bytes,
+                });
             }
             return Ok(Parse::NeedMore);
         }
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(RequestError::TooManyHeaders { limit: limits.max_headers })
+            return Err(RequestError::TooManyHeaders {
+                limit: limits.max_headers,
+            })
         }
         Err(error) => return Err(RequestError::Malformed(error.to_string())),
     };
     if head_len > limits.max_header_bytes {
-        return Err(RequestError::HeaderTooLarge { limit: limits.max_header_bytes });
+        return Err(RequestError::HeaderTooLarge {
+            limit: limits.max_header_bytes,
+        });
     }
-    let (Some(method), Some(path), Some(version)) = (parsed.method, parsed.path, parsed.version) else {
+    let (Some(method), Some(path), Some(version)) = (parsed.method, parsed.path, parsed.version)
+    else {
         return Err(RequestError::Malformed("incomplete request line".into()));
     };
     let mut request = http::Request::new(());
     *request.method_mut() = http::Method::from_bytes(method.as_bytes())
         .map_err(|error| RequestError::Malformed(error.to_string()))?;
-    *request.uri_mut() = path.parse().map_err(|error: http::uri::InvalidUri| RequestError::Malformed(error.to_string()))?;
-    *request.version_mut() = if version == 0 { http::Version::HTTP_10 } else { http::Version::HTTP_11 };
-    *request.headers_mut() =
-        to_header_map(parsed.headers).map_err(|error| RequestError::Malformed(error.to_string()))?;
+    *request.uri_mut() = path
+        .parse()
+        .map_err(|error: http::uri::InvalidUri| RequestError::Malformed(error.to_string()))?;
+    *request.version_mut() = if version == 0 {
+        http::Version::HTTP_10
+    } else {
+        http::Version::HTTP_11
+    };
+    *request.headers_mut() = to_header_map(parsed.headers)
+        .map_err(|error| RequestError::Malformed(error.to_string()))?;
     Ok(Parse::Complete((request, head_len)))
 }
 

@@ -3,7 +3,8 @@ use std::sync::Arc;
 
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, ALLOW, CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_ACCEPT,
-    SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
+    SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION,
+    UPGRADE,
 };
 use http::{Method, StatusCode, Version};
 
@@ -28,17 +29,21 @@ pub enum OriginPolicy {
     AllowList(Vec<String>),
     /// A function of the `Origin` value (`None` when absent) that answers
     /// whether to accept.
-    Custom(Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>),
+    Custom(OriginCheck),
 }
+
+/// A function of the `Origin` header value that answers whether to accept.
+pub type OriginCheck = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
 
 impl OriginPolicy {
     /// Whether a request with this `Origin` value is accepted.
     pub fn allows(&self, origin: Option<&str>) -> bool {
         match self {
             OriginPolicy::Any => true,
-            OriginPolicy::AllowList(list) => {
-                origin.is_none_or(|origin| list.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)))
-            }
+            OriginPolicy::AllowList(list) => origin.is_none_or(|origin| {
+                list.iter()
+                    .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+            }),
             OriginPolicy::Custom(check) => check(origin),
         }
     }
@@ -74,7 +79,10 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// Sets the supported subprotocols, most preferred first.
-    pub fn subprotocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, protocols: I) -> Self {
+    pub fn subprotocols<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        protocols: I,
+    ) -> Self {
         self.subprotocols = protocols.into_iter().map(Into::into).collect();
         self
     }
@@ -167,7 +175,9 @@ impl RequestError {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
             }
             RequestError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            RequestError::NotUpgrade | RequestError::UnsupportedVersion(_) => StatusCode::UPGRADE_REQUIRED,
+            RequestError::NotUpgrade | RequestError::UnsupportedVersion(_) => {
+                StatusCode::UPGRADE_REQUIRED
+            }
             RequestError::Origin(_) => StatusCode::FORBIDDEN,
             RequestError::Rejected { status, .. } => *status,
             RequestError::Malformed(_)
@@ -201,7 +211,10 @@ impl RequestError {
             _ => {}
         }
         headers.insert(CONNECTION, HeaderValue::from_static("close"));
-        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
         (response, body)
     }
 
@@ -238,11 +251,22 @@ impl Accept {
         headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
         headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
         // Base64 is always a valid header value.
-        headers.insert(SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&self.accept_key).expect("base64"));
-        if let Some(protocol) = self.subprotocol.as_deref().and_then(|p| HeaderValue::from_str(p).ok()) {
+        headers.insert(
+            SEC_WEBSOCKET_ACCEPT,
+            HeaderValue::from_str(&self.accept_key).expect("base64"),
+        );
+        if let Some(protocol) = self
+            .subprotocol
+            .as_deref()
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
             headers.insert(SEC_WEBSOCKET_PROTOCOL, protocol);
         }
-        if let Some(extensions) = self.extensions.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+        if let Some(extensions) = self
+            .extensions
+            .as_deref()
+            .and_then(|e| HeaderValue::from_str(e).ok())
+        {
             headers.insert(SEC_WEBSOCKET_EXTENSIONS, extensions);
         }
         for (name, value) in &config.extra_headers {
@@ -264,7 +288,10 @@ impl Accept {
 ///
 /// [RFC 6455 section 4.2.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
 /// [RFC 6455 section 4.2.2]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2.2
-pub fn accept<B>(request: &http::Request<B>, config: &ServerConfig) -> Result<Accept, RequestError> {
+pub fn accept<B>(
+    request: &http::Request<B>,
+    config: &ServerConfig,
+) -> Result<Accept, RequestError> {
     if request.method() != Method::GET {
         return Err(RequestError::MethodNotAllowed(request.method().clone()));
     }
@@ -288,23 +315,38 @@ pub fn accept<B>(request: &http::Request<B>, config: &ServerConfig) -> Result<Ac
     match single(headers, &SEC_WEBSOCKET_VERSION) {
         Single::One(b"13") => {}
         Single::One(other) => {
-            return Err(RequestError::UnsupportedVersion(String::from_utf8_lossy(other).into_owned()))
+            return Err(RequestError::UnsupportedVersion(
+                String::from_utf8_lossy(other).into_owned(),
+            ))
         }
         Single::Missing | Single::Duplicated => return Err(RequestError::VersionMissing),
     }
-    let origin = headers.get(ORIGIN).map(|value| value.to_str().unwrap_or(""));
+    let origin = headers
+        .get(ORIGIN)
+        .map(|value| value.to_str().unwrap_or(""));
     if !config.origin.allows(origin) {
         return Err(RequestError::Origin(origin.map(str::to_owned)));
     }
     let mut offered_extensions = Vec::new();
     for value in headers.get_all(SEC_WEBSOCKET_EXTENSIONS) {
-        let text = value.to_str().map_err(|error| RequestError::Extensions(error.to_string()))?;
-        offered_extensions.extend(parse_extensions(text).map_err(|error| RequestError::Extensions(error.to_string()))?);
+        let text = value
+            .to_str()
+            .map_err(|error| RequestError::Extensions(error.to_string()))?;
+        offered_extensions.extend(
+            parse_extensions(text).map_err(|error| RequestError::Extensions(error.to_string()))?,
+        );
     }
     let subprotocol = config
         .subprotocols
         .iter()
-        .find(|ours| list_items(headers, &SEC_WEBSOCKET_PROTOCOL).any(|theirs| theirs == ours.as_str()))
+        .find(|ours| {
+            list_items(headers, &SEC_WEBSOCKET_PROTOCOL).any(|theirs| theirs == ours.as_str())
+        })
         .cloned();
-    Ok(Accept { accept_key: accept_key(key), subprotocol, offered_extensions, extensions: None })
+    Ok(Accept {
+        accept_key: accept_key(key),
+        subprotocol,
+        offered_extensions,
+        extensions: None,
+    })
 }

@@ -2,7 +2,8 @@
 
 use http::StatusCode;
 use ws_handshake::{
-    accept, is_upgrade_request, parse_request, HeaderLimits, OriginPolicy, Parse, RequestError, ServerConfig,
+    accept, is_upgrade_request, parse_request, HeaderLimits, OriginPolicy, Parse, RequestError,
+    ServerConfig,
 };
 
 const RFC_REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\
@@ -68,7 +69,10 @@ fn rfc_request_with(header: &str, with: &str) -> Vec<u8> {
     let text = std::str::from_utf8(RFC_REQUEST).unwrap();
     let mut out = String::new();
     for line in text.split_inclusive("\r\n") {
-        if line.to_ascii_lowercase().starts_with(&format!("{}:", header.to_ascii_lowercase())) {
+        if line
+            .to_ascii_lowercase()
+            .starts_with(&format!("{}:", header.to_ascii_lowercase()))
+        {
             if !with.is_empty() {
                 out.push_str(with);
                 out.push_str("\r\n");
@@ -84,7 +88,11 @@ fn rfc_request_with(header: &str, with: &str) -> Vec<u8> {
 fn server_accepts_the_rfc_sample_request_with_the_rfc_accept_key() {
     let (request, used) = parse(RFC_REQUEST).unwrap();
     assert_eq!(used, RFC_REQUEST.len());
-    let accepted = accept(&request, &ServerConfig::default().subprotocols(["superchat", "chat"])).unwrap();
+    let accepted = accept(
+        &request,
+        &ServerConfig::default().subprotocols(["superchat", "chat"]),
+    )
+    .unwrap();
     assert_eq!(accepted.accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     assert_eq!(accepted.subprotocol.as_deref(), Some("superchat"));
 }
@@ -103,15 +111,22 @@ fn server_accepts_real_browser_requests() {
 #[test]
 fn server_builds_the_101_response() {
     let (request, _) = parse(RFC_REQUEST).unwrap();
-    let config = ServerConfig::default()
-        .subprotocols(["chat"])
-        .extra_header(http::header::SERVER, http::HeaderValue::from_static("ws-toolkit"));
+    let config = ServerConfig::default().subprotocols(["chat"]).extra_header(
+        http::header::SERVER,
+        http::HeaderValue::from_static("ws-toolkit"),
+    );
     let accepted = accept(&request, &config).unwrap();
     let mut out = Vec::new();
     ws_handshake::write_response(&accepted.response(&config), &[], &mut out);
     let text = String::from_utf8(out).unwrap();
-    assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{text}");
-    assert!(text.contains("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), "{text}");
+    assert!(
+        text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+        "{text}"
+    );
     assert!(text.contains("sec-websocket-protocol: chat\r\n"), "{text}");
     assert!(text.contains("server: ws-toolkit\r\n"), "{text}");
     assert!(text.ends_with("\r\n\r\n"));
@@ -130,9 +145,14 @@ fn server_parses_the_same_when_fed_one_byte_at_a_time() {
     let limits = HeaderLimits::default();
     for bytes in [RFC_REQUEST, CHROMIUM_REQUEST, FIREFOX_REQUEST] {
         for len in 0..bytes.len() {
-            assert!(matches!(parse_request(&bytes[..len], &limits), Ok(Parse::NeedMore)), "at {len}");
+            assert!(
+                matches!(parse_request(&bytes[..len], &limits), Ok(Parse::NeedMore)),
+                "at {len}"
+            );
         }
-        let Parse::Complete((request, used)) = parse_request(bytes, &limits).unwrap() else { panic!() };
+        let Parse::Complete((request, used)) = parse_request(bytes, &limits).unwrap() else {
+            panic!()
+        };
         assert_eq!(used, bytes.len());
         assert!(accept(&request, &ServerConfig::default()).is_ok());
     }
@@ -140,11 +160,15 @@ fn server_parses_the_same_when_fed_one_byte_at_a_time() {
 
 #[test]
 fn server_rejects_wrong_method_with_405() {
-    let bytes = std::str::from_utf8(RFC_REQUEST).unwrap().replacen("GET", "POST", 1);
+    let bytes = std::str::from_utf8(RFC_REQUEST)
+        .unwrap()
+        .replacen("GET", "POST", 1);
     assert_eq!(status_of(bytes.as_bytes()), StatusCode::METHOD_NOT_ALLOWED);
     let (request, _) = parse(bytes.as_bytes()).unwrap();
     let mut out = Vec::new();
-    accept(&request, &ServerConfig::default()).unwrap_err().write_response(&mut out);
+    accept(&request, &ServerConfig::default())
+        .unwrap_err()
+        .write_response(&mut out);
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
     assert!(text.contains("allow: GET\r\n"));
@@ -152,14 +176,22 @@ fn server_rejects_wrong_method_with_405() {
 
 #[test]
 fn server_rejects_http_1_0_with_400() {
-    let bytes = std::str::from_utf8(RFC_REQUEST).unwrap().replacen("HTTP/1.1", "HTTP/1.0", 1);
+    let bytes = std::str::from_utf8(RFC_REQUEST)
+        .unwrap()
+        .replacen("HTTP/1.1", "HTTP/1.0", 1);
     assert_eq!(status_of(bytes.as_bytes()), StatusCode::BAD_REQUEST);
 }
 
 #[test]
 fn server_rejects_missing_or_duplicated_host_with_400() {
-    assert_eq!(status_of(&rfc_request_with("Host", "")), StatusCode::BAD_REQUEST);
-    assert_eq!(status_of(&rfc_request_with("Host", "Host: a\r\nHost: b")), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        status_of(&rfc_request_with("Host", "")),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        status_of(&rfc_request_with("Host", "Host: a\r\nHost: b")),
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[test]
@@ -167,23 +199,41 @@ fn server_reports_a_plain_http_request_as_not_an_upgrade() {
     let bytes = b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
     let (request, _) = parse(bytes).unwrap();
     assert!(!is_upgrade_request(&request));
-    assert_eq!(accept(&request, &ServerConfig::default()), Err(RequestError::NotUpgrade));
+    assert_eq!(
+        accept(&request, &ServerConfig::default()),
+        Err(RequestError::NotUpgrade)
+    );
     assert_eq!(status_of(bytes), StatusCode::UPGRADE_REQUIRED);
     assert!(is_upgrade_request(&parse(RFC_REQUEST).unwrap().0));
 }
 
 #[test]
 fn server_rejects_upgrade_to_another_protocol() {
-    assert_eq!(status_of(&rfc_request_with("Upgrade", "Upgrade: h2c")), StatusCode::UPGRADE_REQUIRED);
-    assert_eq!(status_of(&rfc_request_with("Upgrade", "Upgrade: foo, WebSocket")), StatusCode::SWITCHING_PROTOCOLS);
+    assert_eq!(
+        status_of(&rfc_request_with("Upgrade", "Upgrade: h2c")),
+        StatusCode::UPGRADE_REQUIRED
+    );
+    assert_eq!(
+        status_of(&rfc_request_with("Upgrade", "Upgrade: foo, WebSocket")),
+        StatusCode::SWITCHING_PROTOCOLS
+    );
 }
 
 #[test]
 fn server_requires_the_upgrade_token_in_connection() {
-    assert_eq!(status_of(&rfc_request_with("Connection", "")), StatusCode::BAD_REQUEST);
-    assert_eq!(status_of(&rfc_request_with("Connection", "Connection: keep-alive")), StatusCode::BAD_REQUEST);
     assert_eq!(
-        status_of(&rfc_request_with("Connection", "Connection: keep-alive, UPGRADE")),
+        status_of(&rfc_request_with("Connection", "")),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        status_of(&rfc_request_with("Connection", "Connection: keep-alive")),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        status_of(&rfc_request_with(
+            "Connection",
+            "Connection: keep-alive, UPGRADE"
+        )),
         StatusCode::SWITCHING_PROTOCOLS
     );
 }
@@ -210,7 +260,10 @@ fn server_answers_version_8_with_426_and_its_version() {
     assert_eq!(error, RequestError::UnsupportedVersion("8".into()));
     let (response, _) = error.response();
     assert_eq!(response.headers()["sec-websocket-version"], "13");
-    assert_eq!(status_of(&rfc_request_with("Sec-WebSocket-Version", "")), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        status_of(&rfc_request_with("Sec-WebSocket-Version", "")),
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[test]
@@ -234,20 +287,28 @@ fn server_rejects_oversized_heads_with_431() {
 
 #[test]
 fn server_rejects_garbage_with_400() {
-    let error = parse_request(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", &HeaderLimits::default()).unwrap_err();
+    let error = parse_request(
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        &HeaderLimits::default(),
+    )
+    .unwrap_err();
     assert_eq!(error.status(), StatusCode::BAD_REQUEST);
 }
 
 #[test]
 fn server_applies_its_origin_policy_with_403() {
     let (request, _) = parse(RFC_REQUEST).unwrap();
-    let strict = ServerConfig::default().origin(OriginPolicy::AllowList(vec!["https://good.example".into()]));
+    let strict = ServerConfig::default()
+        .origin(OriginPolicy::AllowList(vec!["https://good.example".into()]));
     let error = accept(&request, &strict).unwrap_err();
     assert_eq!(error.status(), StatusCode::FORBIDDEN);
-    let friendly = ServerConfig::default().origin(OriginPolicy::AllowList(vec!["HTTP://EXAMPLE.COM".into()]));
+    let friendly =
+        ServerConfig::default().origin(OriginPolicy::AllowList(vec!["HTTP://EXAMPLE.COM".into()]));
     assert!(accept(&request, &friendly).is_ok());
-    let custom = ServerConfig::default()
-        .origin(OriginPolicy::Custom(std::sync::Arc::new(|origin| origin.is_some_and(|o| o.ends_with(".com")))));
+    let custom =
+        ServerConfig::default().origin(OriginPolicy::Custom(std::sync::Arc::new(|origin| {
+            origin.is_some_and(|o| o.ends_with(".com"))
+        })));
     assert!(accept(&request, &custom).is_ok());
 }
 
@@ -256,7 +317,10 @@ fn server_selects_no_subprotocol_when_none_is_shared() {
     let (request, _) = parse(RFC_REQUEST).unwrap();
     let accepted = accept(&request, &ServerConfig::default().subprotocols(["mqtt"])).unwrap();
     assert_eq!(accepted.subprotocol, None);
-    assert!(!accepted.response(&ServerConfig::default()).headers().contains_key("sec-websocket-protocol"));
+    assert!(!accepted
+        .response(&ServerConfig::default())
+        .headers()
+        .contains_key("sec-websocket-protocol"));
 }
 
 #[test]
@@ -275,5 +339,10 @@ fn server_accepts_a_request_that_hyper_parsed() {
         .header("sec-websocket-version", "13")
         .body(())
         .unwrap();
-    assert_eq!(accept(&request, &ServerConfig::default()).unwrap().accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert_eq!(
+        accept(&request, &ServerConfig::default())
+            .unwrap()
+            .accept_key,
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
 }

@@ -72,9 +72,9 @@ pub trait IntoClientRequest {
 
 impl IntoClientRequest for &str {
     fn into_client_request(self) -> Result<http::Request<()>, Error> {
-        let uri: http::Uri = self
-            .parse()
-            .map_err(|error: http::uri::InvalidUri| ws_handshake::ClientError::InvalidUri(error.to_string()))?;
+        let uri: http::Uri = self.parse().map_err(|error: http::uri::InvalidUri| {
+            ws_handshake::ClientError::InvalidUri(error.to_string())
+        })?;
         uri.into_client_request()
     }
 }
@@ -138,23 +138,38 @@ pub async fn connect_with_config(
         };
         handshake(stream, &request, config).await
     };
-    tokio::time::timeout(config.handshake_timeout, connecting).await.map_err(|_| Error::HandshakeTimeout)?
+    tokio::time::timeout(config.handshake_timeout, connecting)
+        .await
+        .map_err(|_| Error::HandshakeTimeout)?
 }
 
 #[cfg(feature = "rustls")]
-async fn tls_connect(tcp: TcpStream, host: &str, config: &ClientConfig) -> Result<MaybeTlsStream<TcpStream>, Error> {
+async fn tls_connect(
+    tcp: TcpStream,
+    host: &str,
+    config: &ClientConfig,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
     let tls = match &config.tls {
         Some(tls) => tls.clone(),
         None => crate::tls::default_tls_config()?,
     };
-    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|error| Error::Tls(error.to_string()))?;
-    let stream = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|error| Error::Tls(error.to_string()))?;
+    let stream = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await?;
     Ok(MaybeTlsStream::Rustls(Box::new(stream)))
 }
 
 #[cfg(not(feature = "rustls"))]
-async fn tls_connect(_: TcpStream, _: &str, _: &ClientConfig) -> Result<MaybeTlsStream<TcpStream>, Error> {
-    Err(Error::Tls("wss:// needs the `rustls` feature of ws-tokio".into()))
+async fn tls_connect(
+    _: TcpStream,
+    _: &str,
+    _: &ClientConfig,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
+    Err(Error::Tls(
+        "wss:// needs the `rustls` feature of ws-tokio".into(),
+    ))
 }
 
 /// Performs the client's opening handshake on a stream the caller connected
@@ -168,9 +183,12 @@ pub async fn connect_with<S: AsyncRead + AsyncWrite + Unpin>(
     config: &ClientConfig,
 ) -> Result<(WebSocket<S>, http::Response<()>), Error> {
     let request = request.into_client_request()?;
-    tokio::time::timeout(config.handshake_timeout, handshake(stream, &request, config))
-        .await
-        .map_err(|_| Error::HandshakeTimeout)?
+    tokio::time::timeout(
+        config.handshake_timeout,
+        handshake(stream, &request, config),
+    )
+    .await
+    .map_err(|_| Error::HandshakeTimeout)?
 }
 
 async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
@@ -185,8 +203,13 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         match handshake.parse_response(&buffer)? {
             Parse::Complete((accepted, head_len)) => {
-                let socket = WebSocket::from_upgraded(stream, Role::Client, config.connection.clone(), &buffer[head_len..])
-                    .with_subprotocol(accepted.subprotocol);
+                let socket = WebSocket::from_upgraded(
+                    stream,
+                    Role::Client,
+                    config.connection.clone(),
+                    &buffer[head_len..],
+                )
+                .with_subprotocol(accepted.subprotocol);
                 return Ok((socket, accepted.response));
             }
             Parse::NeedMore => {

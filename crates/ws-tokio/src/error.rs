@@ -12,10 +12,10 @@ pub enum Error {
     /// The server refused a client's opening handshake; the client was
     /// answered with [`RequestError::status`].
     #[error("handshake refused: {0}")]
-    Request(#[from] RequestError),
+    Request(Box<RequestError>),
     /// The server's handshake response was refused by us, the client.
     #[error("bad handshake response: {0}")]
-    Response(#[from] ResponseError),
+    Response(Box<ResponseError>),
     /// The URI cannot be connected to.
     #[error(transparent)]
     Uri(#[from] ClientError),
@@ -40,6 +40,23 @@ pub enum Error {
 impl Error {
     /// Whether this error ends the connection (as opposed to refusing one command).
     pub fn is_fatal(&self) -> bool {
-        !matches!(self, Error::Send(SendError::BufferFull { .. } | SendError::ControlTooLong(_) | SendError::Close(_)))
+        !matches!(
+            self,
+            Error::Send(
+                SendError::BufferFull { .. } | SendError::ControlTooLong(_) | SendError::Close(_)
+            )
+        )
+    }
+}
+
+impl From<RequestError> for Error {
+    fn from(error: RequestError) -> Self {
+        Error::Request(Box::new(error))
+    }
+}
+
+impl From<ResponseError> for Error {
+    fn from(error: ResponseError) -> Self {
+        Error::Response(Box::new(error))
     }
 }

@@ -55,5 +55,8 @@ pub use split::{WebSocketReader, WebSocketWriter};
 pub use tls::MaybeTlsStream;
 
 pub use http;
-pub use ws_core::{CloseCode, CloseFrame, Closed, Config, Message, ProtocolError, Role, SendError, State, Utf8Bytes};
+pub use ws_core::{
+    CloseCode, CloseFrame, Closed, Config, Message, ProtocolError, Role, SendError, State,
+    Utf8Bytes,
+};
 pub use ws_handshake::{OriginPolicy, RequestError, ResponseError};

@@ -109,7 +109,11 @@ pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
 /// # Ok(())
 /// # }
 /// ```
-pub async fn accept_with_callback<S, F>(mut stream: S, config: &ServerConfig, callback: F) -> Result<WebSocket<S>, Error>
+pub async fn accept_with_callback<S, F>(
+    mut stream: S,
+    config: &ServerConfig,
+    callback: F,
+) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&http::Request<()>, &mut http::Response<()>) -> Result<(), RequestError>,
@@ -149,7 +153,10 @@ where
     let (subprotocol, leftover) = tokio::time::timeout(config.handshake_timeout, handshake)
         .await
         .map_err(|_| Error::HandshakeTimeout)??;
-    Ok(WebSocket::from_upgraded(stream, Role::Server, config.connection.clone(), &leftover).with_subprotocol(subprotocol))
+    Ok(
+        WebSocket::from_upgraded(stream, Role::Server, config.connection.clone(), &leftover)
+            .with_subprotocol(subprotocol),
+    )
 }
 
 /// Answers a refused handshake with its status and closes the stream.
@@ -159,5 +166,5 @@ async fn reject<S: AsyncWrite + Unpin>(stream: &mut S, error: RequestError) -> E
     // The client may already be gone; the refusal is what we report.
     let _ = stream.write_all(&out).await;
     let _ = stream.shutdown().await;
-    Error::Request(error)
+    error.into()
 }

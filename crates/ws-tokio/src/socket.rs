@@ -68,7 +68,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub fn from_upgraded(io: S, role: Role, config: Config, leftover: &[u8]) -> Self {
         let mut conn = Connection::new(role, config);
         conn.receive(leftover);
-        WebSocket { io, conn, timer: None, read_eof: false, write_shutdown: false, closed: None, subprotocol: None }
+        WebSocket {
+            io,
+            conn,
+            timer: None,
+            read_eof: false,
+            write_shutdown: false,
+            closed: None,
+            subprotocol: None,
+        }
     }
 
     pub(crate) fn with_subprotocol(mut self, subprotocol: Option<String>) -> Self {
@@ -169,6 +177,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     return Poll::Ready(Some(Err(error.into())));
                 }
                 Some(Event::Closed(closed)) => {
+                    // Let the peer see the end at once, even if the application
+                    // keeps the socket: best effort, the connection is over.
+                    if !self.write_shutdown {
+                        self.write_shutdown = true;
+                        let _ = self.poll_shutdown(cx, write_waker);
+                    }
                     self.closed = Some(closed);
                     self.timer = None;
                     return Poll::Ready(None);
@@ -240,7 +254,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Writes what the connection has queued. Ready once all is written.
     /// Writes are polled with `write_waker` when given (see [`crate::split`]).
-    fn poll_transmit(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> Poll<io::Result<()>> {
+    fn poll_transmit(
+        &mut self,
+        cx: &mut Context<'_>,
+        write_waker: Option<&Waker>,
+    ) -> Poll<io::Result<()>> {
         while !self.conn.transmit().is_empty() {
             let io = Pin::new(&mut self.io);
             let written = ready!(match write_waker {
@@ -255,7 +273,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> Poll<io::Result<()>> {
+    fn poll_shutdown(
+        &mut self,
+        cx: &mut Context<'_>,
+        write_waker: Option<&Waker>,
+    ) -> Poll<io::Result<()>> {
         let io = Pin::new(&mut self.io);
         match write_waker {
             Some(waker) => io.poll_shutdown(&mut Context::from_waker(waker)),
@@ -263,7 +285,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         }
     }
 
-    fn poll_io_flush(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> Poll<io::Result<()>> {
+    fn poll_io_flush(
+        &mut self,
+        cx: &mut Context<'_>,
+        write_waker: Option<&Waker>,
+    ) -> Poll<io::Result<()>> {
         let io = Pin::new(&mut self.io);
         match write_waker {
             Some(waker) => io.poll_flush(&mut Context::from_waker(waker)),
@@ -315,7 +341,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         Ok(self.conn.send(message)?)
     }
 
-    pub(crate) fn poll_flush_out(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> Poll<Result<(), Error>> {
+    pub(crate) fn poll_flush_out(
+        &mut self,
+        cx: &mut Context<'_>,
+        write_waker: Option<&Waker>,
+    ) -> Poll<Result<(), Error>> {
         if let Err(error) = ready!(self.poll_transmit(cx, write_waker)) {
             self.transport_failed();
             return Poll::Ready(Err(error.into()));
@@ -349,7 +379,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Sends a close frame if none was sent and flushes it, without waiting
     /// for the peer's answer (used by the writer half).
-    pub(crate) fn poll_send_close(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> Poll<Result<(), Error>> {
+    pub(crate) fn poll_send_close(
+        &mut self,
+        cx: &mut Context<'_>,
+        write_waker: Option<&Waker>,
+    ) -> Poll<Result<(), Error>> {
         if self.conn.state() == State::Open {
             self.conn.close(CloseCode::NORMAL, "")?;
         }

@@ -49,7 +49,10 @@ impl<S> Shared<S> {
 
     fn register(&self, slot: &Mutex<Option<Waker>>, cx: &Context<'_>) {
         let mut stored = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if !stored.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
+        if !stored
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
             *stored = Some(cx.waker().clone());
         }
     }
@@ -57,8 +60,17 @@ impl<S> Shared<S> {
 
 pub(crate) fn split<S>(socket: WebSocket<S>) -> (WebSocketReader<S>, WebSocketWriter<S>) {
     let wakers = Arc::new(WriteWakers::default());
-    let shared = Arc::new(Shared { socket: Mutex::new(socket), write_waker: Waker::from(wakers.clone()), wakers });
-    (WebSocketReader { shared: shared.clone() }, WebSocketWriter { shared })
+    let shared = Arc::new(Shared {
+        socket: Mutex::new(socket),
+        write_waker: Waker::from(wakers.clone()),
+        wakers,
+    });
+    (
+        WebSocketReader {
+            shared: shared.clone(),
+        },
+        WebSocketWriter { shared },
+    )
 }
 
 /// The receiving half of a split [`WebSocket`]: a [`Stream`] of messages.
@@ -98,13 +110,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
 
     /// Puts the halves back together. Fails, returning both, if they come
     /// from different sockets.
-    pub fn reunite(self, writer: WebSocketWriter<S>) -> Result<WebSocket<S>, (Self, WebSocketWriter<S>)> {
+    pub fn reunite(
+        self,
+        writer: WebSocketWriter<S>,
+    ) -> Result<WebSocket<S>, (Self, WebSocketWriter<S>)> {
         if !Arc::ptr_eq(&self.shared, &writer.shared) {
             return Err((self, writer));
         }
         drop(writer);
         match Arc::try_unwrap(self.shared) {
-            Ok(shared) => Ok(shared.socket.into_inner().unwrap_or_else(PoisonError::into_inner)),
+            Ok(shared) => Ok(shared
+                .socket
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner)),
             Err(_) => unreachable!("both halves were given back"),
         }
     }
@@ -142,7 +160,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketReader<S> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let shared = &self.shared;
         shared.register(&shared.wakers.reader, cx);
-        shared.lock().poll_next_message(cx, Some(&shared.write_waker))
+        shared
+            .lock()
+            .poll_next_message(cx, Some(&shared.write_waker))
     }
 }
 
@@ -152,7 +172,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketWriter<S> {
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let shared = &self.shared;
         shared.register(&shared.wakers.writer, cx);
-        shared.lock().poll_ready_to_send(cx, Some(&shared.write_waker))
+        shared
+            .lock()
+            .poll_ready_to_send(cx, Some(&shared.write_waker))
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {

@@ -15,7 +15,14 @@ pub fn client() -> Connection {
 /// A frame as the peer of `receiver` would send it (masked towards a server).
 pub fn frame_to(receiver: Role, opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
     let mask = (receiver == Role::Server).then_some([0x11, 0x22, 0x33, 0x44]);
-    raw_frame(FrameHeader { fin, mask, ..FrameHeader::new(opcode, payload.len() as u64) }, payload)
+    raw_frame(
+        FrameHeader {
+            fin,
+            mask,
+            ..FrameHeader::new(opcode, payload.len() as u64)
+        },
+        payload,
+    )
 }
 
 pub fn raw_frame(header: FrameHeader, payload: &[u8]) -> Vec<u8> {
@@ -53,7 +60,10 @@ pub struct SentFrame {
 /// Takes everything the connection wants to transmit and decodes it as frames.
 pub fn sent(conn: &mut Connection) -> Vec<SentFrame> {
     let bytes = conn.take_transmit();
-    let rules = ReceiveRules { role: conn.role().peer(), allowed_rsv: 0 };
+    let rules = ReceiveRules {
+        role: conn.role().peer(),
+        allowed_rsv: 0,
+    };
     let mut at = 0;
     let mut frames = Vec::new();
     while at < bytes.len() {
@@ -66,7 +76,13 @@ pub fn sent(conn: &mut Connection) -> Vec<SentFrame> {
         if let Some(key) = header.mask {
             apply_mask(&mut payload, key, 0);
         }
-        frames.push(SentFrame { opcode: header.opcode, fin: header.fin, masked: header.mask.is_some(), mask: header.mask, payload });
+        frames.push(SentFrame {
+            opcode: header.opcode,
+            fin: header.fin,
+            masked: header.mask.is_some(),
+            mask: header.mask,
+            payload,
+        });
     }
     frames
 }
