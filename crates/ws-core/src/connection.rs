@@ -243,6 +243,20 @@ impl Connection {
         }
     }
 
+    /// Takes a buffer of received bytes. When nothing unparsed is waiting, the
+    /// buffer itself becomes the receive buffer, so messages are handed out as
+    /// slices of it without any copy.
+    pub fn receive_bytes(&mut self, data: BytesMut) {
+        if self.discarding() {
+            return;
+        }
+        if self.input.is_empty() {
+            self.input = data;
+        } else {
+            self.input.extend_from_slice(&data);
+        }
+    }
+
     /// The buffer received bytes go into, for drivers that read straight into
     /// it (append only; what is there already is unparsed input). Saves the
     /// copy [`receive`](Self::receive) makes.

@@ -611,3 +611,21 @@ fn idle_connection_releases_its_buffers() {
     server.release_idle_buffers();
     assert_eq!(server.receive_buffer().capacity(), 0);
 }
+
+#[test]
+fn server_hands_out_a_message_from_a_taken_buffer_without_copying() {
+    let mut server = server();
+    let bytes =
+        bytes::BytesMut::from(&frame_to(Role::Server, OpCode::Binary, true, b"zero copy")[..]);
+    let start = bytes.as_ptr() as usize;
+    server.receive_bytes(bytes);
+    let Some(Event::Message(Message::Binary(data))) = server.poll_event() else {
+        panic!()
+    };
+    assert_eq!(&data[..], b"zero copy");
+    assert_eq!(
+        data.as_ptr() as usize,
+        start + 6,
+        "the payload is a slice of the buffer given"
+    );
+}
