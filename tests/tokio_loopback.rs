@@ -347,8 +347,8 @@ mod wss {
         Arc::new(rustls::crypto::ring::default_provider())
     }
 
-    #[tokio::test]
-    async fn client_talks_to_a_local_rustls_server_over_wss() {
+    /// A TLS acceptor for "localhost" with a certificate made at run time.
+    fn self_signed_acceptor() -> (CertificateDer<'static>, tokio_rustls::TlsAcceptor) {
         let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
         let cert: CertificateDer<'static> = generated.cert.der().clone();
         let key =
@@ -359,7 +359,12 @@ mod wss {
             .with_no_client_auth()
             .with_single_cert(vec![cert.clone()], key)
             .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_tls));
+        (cert, tokio_rustls::TlsAcceptor::from(Arc::new(server_tls)))
+    }
+
+    #[tokio::test]
+    async fn client_talks_to_a_local_rustls_server_over_wss() {
+        let (cert, acceptor) = self_signed_acceptor();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
@@ -400,16 +405,7 @@ mod wss {
 
     #[tokio::test]
     async fn wss_connect_refuses_an_untrusted_certificate() {
-        let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let key =
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(generated.key_pair.serialize_der()));
-        let server_tls = rustls::ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![generated.cert.der().clone()], key)
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_tls));
+        let (_, acceptor) = self_signed_acceptor();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
