@@ -273,16 +273,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         Poll::Ready(Ok(()))
     }
 
+    /// Polls a write-side operation of the stream with the write waker when
+    /// one is given (the split halves share it), else with `cx`.
+    fn poll_write_side<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        write_waker: Option<&Waker>,
+        operation: impl FnOnce(Pin<&mut S>, &mut Context<'_>) -> R,
+    ) -> R {
+        let io = Pin::new(&mut self.io);
+        match write_waker {
+            Some(waker) => operation(io, &mut Context::from_waker(waker)),
+            None => operation(io, cx),
+        }
+    }
+
     fn poll_shutdown(
         &mut self,
         cx: &mut Context<'_>,
         write_waker: Option<&Waker>,
     ) -> Poll<io::Result<()>> {
-        let io = Pin::new(&mut self.io);
-        match write_waker {
-            Some(waker) => io.poll_shutdown(&mut Context::from_waker(waker)),
-            None => io.poll_shutdown(cx),
-        }
+        self.poll_write_side(cx, write_waker, |io, cx| io.poll_shutdown(cx))
     }
 
     fn poll_io_flush(
@@ -290,11 +301,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         cx: &mut Context<'_>,
         write_waker: Option<&Waker>,
     ) -> Poll<io::Result<()>> {
-        let io = Pin::new(&mut self.io);
-        match write_waker {
-            Some(waker) => io.poll_flush(&mut Context::from_waker(waker)),
-            None => io.poll_flush(cx),
-        }
+        self.poll_write_side(cx, write_waker, |io, cx| io.poll_flush(cx))
     }
 
     /// Arms the connection's timer; returns true when it fired (and was handled).
