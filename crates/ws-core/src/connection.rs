@@ -424,13 +424,30 @@ impl Connection {
     /// Whether the driver should now shut the transport down for writing
     /// (TCP FIN): everything is written and the close handshake says so. The
     /// server closes the TCP connection first ([RFC 6455 section 7.1.1]); a
-    /// client waits for the server to (up to [`Config::close_timeout`]). The
-    /// driver keeps reading until end of input or [`Event::Closed`].
+    /// client waits for the server to (up to [`Config::close_timeout`]). Once
+    /// it has, the driver calls [`transport_closed`](Self::transport_closed)
+    /// and keeps reading until [`Event::Closed`].
     ///
     /// [RFC 6455 section 7.1.1]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.1
     #[must_use]
     pub fn should_close_transport(&self) -> bool {
         self.transport_close && self.output.is_empty()
+    }
+
+    /// Tells the connection that the driver closed the transport for writing
+    /// after [`should_close_transport`](Self::should_close_transport) asked it
+    /// to. Nothing is owed to the peer any more, so the connection is closed
+    /// now ([`Event::Closed`] comes next) rather than when the peer's end of
+    /// input arrives: the server of [RFC 6455 section 7.1.1] need not wait
+    /// for the client, and a transport whose shutdown only takes effect when
+    /// it is dropped (async-std's `TcpStream`) is dropped at once.
+    ///
+    /// [RFC 6455 section 7.1.1]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.1
+    pub fn transport_closed(&mut self) {
+        if self.should_close_transport() {
+            self.input.clear();
+            self.finish_closed();
+        }
     }
 
     /// When the driver must call [`handle_timeout`](Self::handle_timeout)

@@ -293,6 +293,29 @@ fn server_echoes_the_close_code_and_closes_the_transport_first() {
 }
 
 #[test]
+fn server_is_closed_once_it_has_shut_the_transport_without_waiting_for_eof() {
+    let mut server = server();
+    server.transport_closed(); // not asked to: ignored
+    assert_eq!(server.state(), State::Open);
+    feed(
+        &mut server,
+        &frame_to(Role::Server, OpCode::Close, true, &1000u16.to_be_bytes()),
+    );
+    assert!(
+        !server.should_close_transport(),
+        "the echo is not written yet"
+    );
+    server.transport_closed();
+    assert_eq!(server.state(), State::Closing);
+    sent(&mut server);
+    assert!(server.should_close_transport());
+    server.transport_closed();
+    let events = drain(&mut server);
+    assert!(closed_of(&events).clean);
+    assert_eq!(server.state(), State::Closed);
+}
+
+#[test]
 fn server_answers_an_empty_close_with_an_empty_close() {
     let mut server = server();
     feed(
