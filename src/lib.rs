@@ -2,7 +2,10 @@
 //! runtimes by swapping one adapter.
 //!
 //! ```text
-//!   ws_toolkit::tokio (ws-tokio)     accept/connect over tokio, TLS, Stream + Sink
+//!   ws_toolkit::tokio (ws-tokio)           accept/connect, TLS, Stream + Sink
+//!   ws_toolkit::async_std (ws-async-std)   the same over futures-io (async-std, smol)
+//!            |
+//!   ws-driver                        the driver both adapters share
 //!            |
 //!   ws_toolkit::core (ws-core)       the connection as a sans-IO state machine
 //!        /                \
@@ -17,6 +20,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "async-std")]
+pub use ws_async_std as async_std;
 pub use ws_core as core;
 pub use ws_frame as frame;
 pub use ws_handshake as handshake;

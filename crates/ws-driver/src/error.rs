@@ -1,7 +1,7 @@
 use ws_core::{ProtocolError, SendError};
 use ws_handshake::{ClientError, RequestError, ResponseError};
 
-/// Everything that can go wrong on a WebSocket over tokio. Each variant says
+/// Everything that can go wrong on a WebSocket, on any runtime. Each variant says
 /// what the peer was told, where anything was.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -4,13 +4,14 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Instant;
 
+use std::marker::PhantomData;
+
 use futures_core::Stream;
 use futures_sink::Sink;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::Sleep;
 
 use ws_core::{CloseCode, Closed, Config, Connection, Event, Message, Role, State};
 
+use crate::runtime::{Timer, Transport};
 use crate::Error;
 
 /// Read at least this much at a time; more while a large frame is arriving.
@@ -28,30 +29,21 @@ const READ_CHUNK: usize = 8 * 1024;
 /// An idle connection (waiting to read, nothing to write) holds no read or
 /// write buffer.
 ///
-/// ```no_run
-/// # async fn run() -> Result<(), ws_tokio::Error> {
-/// use futures_util::{SinkExt, StreamExt};
-/// use ws_tokio::Message;
-///
-/// let (mut socket, _response) = ws_tokio::connect("ws://127.0.0.1:9001/").await?;
-/// socket.send(Message::text("hello")).await?;
-/// while let Some(message) = socket.next().await {
-///     println!("{:?}", message?);
-/// }
-/// # Ok(())
-/// # }
-/// ```
-pub struct WebSocket<S> {
+/// `R` is the runtime (a marker type of the adapter); users name this type
+/// through their adapter's alias, `ws_tokio::WebSocket<S>` or
+/// `ws_async_std::WebSocket<S>`.
+pub struct WebSocket<S, R: crate::Runtime> {
     io: S,
     conn: Connection,
-    timer: Option<Pin<Box<Sleep>>>,
+    timer: Option<R::Timer>,
     read_eof: bool,
     write_shutdown: bool,
     closed: Option<Closed>,
     subprotocol: Option<String>,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl<S> std::fmt::Debug for WebSocket<S> {
+impl<S, R: crate::Runtime> std::fmt::Debug for WebSocket<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebSocket")
             .field("role", &self.conn.role())
@@ -61,7 +53,7 @@ impl<S> std::fmt::Debug for WebSocket<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// Wraps a stream on which the opening handshake is already done (for
     /// example a connection that hyper upgraded). `leftover` holds bytes read
     /// past the handshake, which already belong to the WebSocket.
@@ -76,10 +68,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             write_shutdown: false,
             closed: None,
             subprotocol: None,
+            runtime: PhantomData,
         }
     }
 
-    pub(crate) fn with_subprotocol(mut self, subprotocol: Option<String>) -> Self {
+    /// Records the subprotocol the handshake agreed on.
+    pub fn with_subprotocol(mut self, subprotocol: Option<String>) -> Self {
         self.subprotocol = subprotocol;
         self
     }
@@ -145,7 +139,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Splits the socket into a reader and a writer that can be used from
     /// two tasks at once. See [`crate::WebSocketReader`].
-    pub fn split(self) -> (crate::WebSocketReader<S>, crate::WebSocketWriter<S>) {
+    pub fn split(self) -> (crate::WebSocketReader<S, R>, crate::WebSocketWriter<S, R>) {
         crate::split::split(self)
     }
 
@@ -199,6 +193,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 // side reports the end either way.
                 if self.poll_shutdown(cx, write_waker).is_ready() {
                     self.write_shutdown = true;
+                    self.conn.transport_closed();
+                    continue;
                 }
             }
             if self.poll_timer(cx) {
@@ -249,7 +245,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         if buffer.capacity() - buffer.len() < want / 2 {
             buffer.reserve(want);
         }
-        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buffer)
+        R::poll_read(Pin::new(&mut self.io), cx, buffer)
     }
 
     /// Writes what the connection has queued. Ready once all is written.
@@ -261,9 +257,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ) -> Poll<io::Result<()>> {
         while !self.conn.transmit().is_empty() {
             let io = Pin::new(&mut self.io);
+            let bytes = self.conn.transmit();
             let written = ready!(match write_waker {
-                Some(waker) => io.poll_write(&mut Context::from_waker(waker), self.conn.transmit()),
-                None => io.poll_write(cx, self.conn.transmit()),
+                Some(waker) => R::poll_write(io, &mut Context::from_waker(waker), bytes),
+                None => R::poll_write(io, cx, bytes),
             })?;
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
@@ -275,12 +272,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Polls a write-side operation of the stream with the write waker when
     /// one is given (the split halves share it), else with `cx`.
-    fn poll_write_side<R>(
+    fn poll_write_side<T>(
         &mut self,
         cx: &mut Context<'_>,
         write_waker: Option<&Waker>,
-        operation: impl FnOnce(Pin<&mut S>, &mut Context<'_>) -> R,
-    ) -> R {
+        operation: impl FnOnce(Pin<&mut S>, &mut Context<'_>) -> T,
+    ) -> T {
         let io = Pin::new(&mut self.io);
         match write_waker {
             Some(waker) => operation(io, &mut Context::from_waker(waker)),
@@ -293,7 +290,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         cx: &mut Context<'_>,
         write_waker: Option<&Waker>,
     ) -> Poll<io::Result<()>> {
-        self.poll_write_side(cx, write_waker, |io, cx| io.poll_shutdown(cx))
+        self.poll_write_side(cx, write_waker, R::poll_shutdown)
     }
 
     fn poll_io_flush(
@@ -301,7 +298,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         cx: &mut Context<'_>,
         write_waker: Option<&Waker>,
     ) -> Poll<io::Result<()>> {
-        self.poll_write_side(cx, write_waker, |io, cx| io.poll_flush(cx))
+        self.poll_write_side(cx, write_waker, R::poll_flush)
     }
 
     /// Arms the connection's timer; returns true when it fired (and was handled).
@@ -315,14 +312,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             self.conn.handle_timeout(now);
             return true;
         }
-        let deadline = tokio::time::Instant::from_std(deadline);
         match &mut self.timer {
             Some(timer) if timer.deadline() == deadline => {}
-            Some(timer) => timer.as_mut().reset(deadline),
-            None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            Some(timer) => timer.reset(deadline),
+            None => self.timer = Some(R::Timer::at(deadline)),
         }
         let timer = self.timer.as_mut().expect("armed above");
-        if std::future::Future::poll(timer.as_mut(), cx).is_ready() {
+        if timer.poll_fired(cx).is_ready() {
             self.timer = None;
             self.conn.handle_timeout(Instant::now());
             return true;
@@ -364,6 +360,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         if self.conn.should_close_transport() && !self.write_shutdown {
             let _ = ready!(self.poll_shutdown(cx, write_waker));
             self.write_shutdown = true;
+            self.conn.transport_closed();
         }
         Poll::Ready(Ok(()))
     }
@@ -398,7 +395,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
+impl<S: Unpin, R: Transport<S>> Stream for WebSocket<S, R> {
     type Item = Result<Message, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -406,7 +403,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
+impl<S: Unpin, R: Transport<S>> Sink<Message> for WebSocket<S, R> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

@@ -6,9 +6,9 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use tokio::io::{AsyncRead, AsyncWrite};
 use ws_core::{CloseCode, Message, State};
 
+use crate::runtime::{Runtime, Transport};
 use crate::{Error, WebSocket};
 
 /// Both halves may wait for the stream to become writable (the reader writes
@@ -34,16 +34,16 @@ impl Wake for WriteWakers {
     }
 }
 
-struct Shared<S> {
-    socket: Mutex<WebSocket<S>>,
+struct Shared<S, R: Runtime> {
+    socket: Mutex<WebSocket<S, R>>,
     wakers: Arc<WriteWakers>,
     write_waker: Waker,
 }
 
-impl<S> Shared<S> {
+impl<S, R: Runtime> Shared<S, R> {
     /// Locks the socket for one poll. The lock is never held across an
     /// await point, so the other half waits at most one poll's work.
-    fn lock(&self) -> MutexGuard<'_, WebSocket<S>> {
+    fn lock(&self) -> MutexGuard<'_, WebSocket<S, R>> {
         self.socket.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -58,7 +58,9 @@ impl<S> Shared<S> {
     }
 }
 
-pub(crate) fn split<S>(socket: WebSocket<S>) -> (WebSocketReader<S>, WebSocketWriter<S>) {
+pub(crate) fn split<S, R: Runtime>(
+    socket: WebSocket<S, R>,
+) -> (WebSocketReader<S, R>, WebSocketWriter<S, R>) {
     let wakers = Arc::new(WriteWakers::default());
     let shared = Arc::new(Shared {
         socket: Mutex::new(socket),
@@ -79,28 +81,28 @@ pub(crate) fn split<S>(socket: WebSocket<S>) -> (WebSocketReader<S>, WebSocketWr
 /// handshake completes even if the writer is idle. The halves share the
 /// connection behind a mutex held for the duration of one poll, never across
 /// an await.
-pub struct WebSocketReader<S> {
-    shared: Arc<Shared<S>>,
+pub struct WebSocketReader<S, R: Runtime> {
+    shared: Arc<Shared<S, R>>,
 }
 
 /// The sending half of a split [`WebSocket`]: a [`Sink`] of messages.
-pub struct WebSocketWriter<S> {
-    shared: Arc<Shared<S>>,
+pub struct WebSocketWriter<S, R: Runtime> {
+    shared: Arc<Shared<S, R>>,
 }
 
-impl<S> std::fmt::Debug for WebSocketReader<S> {
+impl<S, R: Runtime> std::fmt::Debug for WebSocketReader<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("WebSocketReader")
     }
 }
 
-impl<S> std::fmt::Debug for WebSocketWriter<S> {
+impl<S, R: Runtime> std::fmt::Debug for WebSocketWriter<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("WebSocketWriter")
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
+impl<S: Unpin, R: Transport<S>> WebSocketReader<S, R> {
     /// Receives the next message; `None` once the connection is closed.
     ///
     /// Cancel safety: cancel-safe.
@@ -112,8 +114,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
     /// from different sockets.
     pub fn reunite(
         self,
-        writer: WebSocketWriter<S>,
-    ) -> Result<WebSocket<S>, (Self, WebSocketWriter<S>)> {
+        writer: WebSocketWriter<S, R>,
+    ) -> Result<WebSocket<S, R>, (Self, WebSocketWriter<S, R>)> {
         if !Arc::ptr_eq(&self.shared, &writer.shared) {
             return Err((self, writer));
         }
@@ -128,7 +130,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
+impl<S: Unpin, R: Transport<S>> WebSocketWriter<S, R> {
     /// Sends a message and flushes it.
     ///
     /// Cancel safety: not cancel-safe (the message may be partly written).
@@ -154,7 +156,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketReader<S> {
+impl<S: Unpin, R: Transport<S>> Stream for WebSocketReader<S, R> {
     type Item = Result<Message, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -166,7 +168,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketReader<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketWriter<S> {
+impl<S: Unpin, R: Transport<S>> Sink<Message> for WebSocketWriter<S, R> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

@@ -2,17 +2,21 @@
 //! `wss://` through rustls, and a reader/writer split.
 //!
 //! ```text
-//!   ws-tokio  <-- you are here: sockets, timers, TLS; no protocol decisions
+//!   ws-tokio  <-- you are here: tokio sockets, timers, TLS
+//!      |
+//!   ws-driver     the driver every runtime shares
 //!      |
 //!   ws-core       the connection state machine
 //!   /      \
 //! ws-handshake  ws-frame
 //! ```
 //!
-//! This crate is a thin driver: it reads bytes into a [`ws_core::Connection`],
-//! writes what the connection wants written, and arms the timer it asks for.
-//! Every protocol decision is ws-core's, so behaviour is the same on every
-//! runtime.
+//! This crate is thin: it tells the shared driver ([`ws_driver`]) how to read,
+//! write and sleep on tokio, and how to open TCP and TLS connections. The
+//! driver reads bytes into a [`ws_core::Connection`], writes what the
+//! connection wants written, and arms the timer it asks for; every protocol
+//! decision is ws-core's. ws-async-std has the same API over futures-io, so
+//! swapping runtimes is swapping one dependency.
 //!
 //! # An echo server
 //!
@@ -41,22 +45,19 @@
 #![forbid(unsafe_code)]
 
 mod client;
-mod error;
-mod server;
-mod socket;
-mod split;
+mod runtime;
 mod tls;
 
-pub use client::{connect, connect_with, connect_with_config, ClientConfig, IntoClientRequest};
-pub use error::Error;
-pub use server::{accept, accept_with, accept_with_callback, ServerConfig};
-pub use socket::WebSocket;
-pub use split::{WebSocketReader, WebSocketWriter};
+pub use runtime::{Tokio, TokioTimer};
 pub use tls::MaybeTlsStream;
+
+ws_driver::adapter_api!(Tokio);
+ws_driver::adapter_api!(connect: Tokio);
 
 pub use http;
 pub use ws_core::{
     CloseCode, CloseFrame, Closed, Config, Message, ProtocolError, Role, SendError, State,
     Utf8Bytes,
 };
+pub use ws_driver::{ClientConfig, Error, IntoClientRequest, ServerConfig};
 pub use ws_handshake::{OriginPolicy, RequestError, ResponseError};

@@ -79,28 +79,3 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
         }
     }
 }
-
-/// The TLS settings used when none are given: the webpki roots (and the
-/// system's, with the `native-roots` feature), ring as the crypto provider.
-#[cfg(feature = "rustls")]
-pub(crate) fn default_tls_config() -> Result<std::sync::Arc<rustls::ClientConfig>, crate::Error> {
-    use std::sync::{Arc, OnceLock};
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    if let Some(config) = CONFIG.get() {
-        return Ok(config.clone());
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    #[cfg(feature = "native-roots")]
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|error| crate::Error::Tls(error.to_string()))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(CONFIG.get_or_init(|| Arc::new(config)).clone())
-}

@@ -1,0 +1,61 @@
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+/// A stream that is either plain or wrapped in TLS, as `connect` returns for
+/// `ws://` and `wss://` URIs.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MaybeTlsStream<S> {
+    /// A plain stream (`ws://`).
+    Plain(S),
+    /// A TLS stream through futures-rustls (`wss://`).
+    #[cfg(feature = "rustls")]
+    Rustls(Box<futures_rustls::client::TlsStream<S>>),
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_read(cx, buf),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_flush(cx),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_close(cx),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_close(cx),
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The runtime-agnostic driver that ws-tokio and ws-async-std share: a
+//! [`WebSocket`] that moves bytes and time between a stream and a
+//! [`ws_core::Connection`], its reader/writer [`split`](WebSocket::split),
+//! the opening handshake on a stream, and the configuration and error types.
+//!
+//! ```text
+//!   ws-tokio   ws-async-std    runtime markers, TCP/TLS connect, type aliases
+//!        \       /
+//!        ws-driver   <-- you are here: the driver, generic over the runtime
+//!            |
+//!         ws-core       the connection state machine
+//!         /     \
+//! ws-handshake  ws-frame
+//! ```
+//!
+//! An adapter implements [`Runtime`] (its timer) and [`Transport`] (read,
+//! write, flush and shutdown on its streams) for a marker type, and names
+//! `WebSocket<S, Marker>` for its users. No protocol decision is made here:
+//! they are all ws-core's, so every runtime behaves alike.
+//!
+//! Users normally depend on an adapter, not on this crate.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod adapter;
+mod client;
+mod error;
+mod runtime;
+mod server;
+mod socket;
+mod split;
+#[cfg(feature = "rustls")]
+mod tls;
+
+pub use client::{client_handshake, ClientConfig, IntoClientRequest};
+pub use error::Error;
+pub use runtime::{connect, timeout, Connect, Runtime, Timer, Transport};
+pub use server::{accept_with_callback, ServerConfig};
+pub use socket::WebSocket;
+pub use split::{WebSocketReader, WebSocketWriter};
+#[cfg(feature = "rustls")]
+pub use tls::client_tls;
+
+#[cfg(feature = "rustls")]
+pub use rustls;
+
+pub use http;
+pub use ws_core;
+pub use ws_handshake;

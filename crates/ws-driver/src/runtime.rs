@@ -1,0 +1,133 @@
+//! What an adapter supplies: how to move bytes on its streams and how to wait.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use ws_handshake::Target;
+
+use crate::{client_handshake, ClientConfig, Error, IntoClientRequest, WebSocket};
+
+/// A one-shot timer of a runtime, re-armable. Created only while ws-core asks
+/// for a deadline, so an idle connection without keepalive holds none.
+pub trait Timer: Send + Sync + Unpin + 'static {
+    /// A timer that fires at `deadline`.
+    fn at(deadline: Instant) -> Self;
+    /// When the timer fires.
+    fn deadline(&self) -> Instant;
+    /// Moves the deadline.
+    fn reset(&mut self, deadline: Instant);
+    /// Ready once the deadline has passed; registers `cx` otherwise.
+    fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+/// A runtime: its timer type. Implemented by a marker type in each adapter
+/// (`ws_tokio::Tokio`, `ws_async_std::FuturesIo`).
+pub trait Runtime: Send + Sync + Unpin + 'static {
+    /// The runtime's timer.
+    type Timer: Timer;
+}
+
+/// How a runtime does I/O on a stream `S`: the four operations the driver
+/// needs, mapped onto the runtime's `AsyncRead`/`AsyncWrite` traits.
+pub trait Transport<S>: Runtime {
+    /// Reads into the spare capacity of `buffer` (growing its length by the
+    /// count read); `Ok(0)` is the end of the stream. The driver reserves
+    /// capacity before calling.
+    fn poll_read(
+        io: Pin<&mut S>,
+        cx: &mut Context<'_>,
+        buffer: &mut BytesMut,
+    ) -> Poll<io::Result<usize>>;
+    /// Writes some of `bytes`, returning how many.
+    fn poll_write(io: Pin<&mut S>, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>>;
+    /// Flushes buffered writes.
+    fn poll_flush(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Shuts the write side down (TCP FIN, TLS close_notify).
+    fn poll_shutdown(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+/// How a runtime opens a client connection to a `ws://` or `wss://` target:
+/// DNS and TCP (with `TCP_NODELAY`), then TLS when the target asks for it.
+/// The rest of connecting (the handshake, the timeout) is [`connect`]'s.
+pub trait Connect: Runtime {
+    /// The stream a connection is: plain or TLS.
+    type Stream: Unpin + Send + 'static;
+    /// Opens the stream to `target` with the TLS settings of `config`.
+    fn open(
+        target: &Target,
+        config: &ClientConfig,
+    ) -> impl Future<Output = Result<Self::Stream, Error>> + Send;
+}
+
+/// Connects to a `ws://` or `wss://` URI on runtime `R` and performs the
+/// opening handshake; the handshake timeout covers DNS, TCP, TLS and the
+/// handshake together. The adapters' `connect` functions are this.
+///
+/// Cancel safety: not cancel-safe; dropping the future drops the connection.
+pub async fn connect<R>(
+    request: impl IntoClientRequest,
+    config: &ClientConfig,
+) -> Result<(WebSocket<R::Stream, R>, http::Response<()>), Error>
+where
+    R: Connect + Transport<R::Stream>,
+{
+    let request = request.into_client_request()?;
+    let target = Target::from_uri(request.uri())?;
+    let connecting = async {
+        let stream = R::open(&target, config).await?;
+        client_handshake::<R::Stream, R>(stream, &request, config).await
+    };
+    timeout::<R, _>(config.handshake_timeout, connecting)
+        .await
+        .ok_or(Error::HandshakeTimeout)?
+}
+
+/// Reads once into `buffer`, growing it by at least `chunk` when short of room.
+pub(crate) async fn read_buf<S: Unpin, R: Transport<S>>(
+    io: &mut S,
+    buffer: &mut BytesMut,
+    chunk: usize,
+) -> io::Result<usize> {
+    if buffer.capacity() - buffer.len() < chunk / 2 {
+        buffer.reserve(chunk);
+    }
+    std::future::poll_fn(|cx| R::poll_read(Pin::new(&mut *io), cx, buffer)).await
+}
+
+/// Writes all of `bytes` and flushes.
+pub(crate) async fn write_all<S: Unpin, R: Transport<S>>(
+    io: &mut S,
+    mut bytes: &[u8],
+) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let written =
+            std::future::poll_fn(|cx| R::poll_write(Pin::new(&mut *io), cx, bytes)).await?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        bytes = &bytes[written..];
+    }
+    std::future::poll_fn(|cx| R::poll_flush(Pin::new(&mut *io), cx)).await
+}
+
+/// Shuts the write side down.
+pub(crate) async fn shutdown<S: Unpin, R: Transport<S>>(io: &mut S) -> io::Result<()> {
+    std::future::poll_fn(|cx| R::poll_shutdown(Pin::new(&mut *io), cx)).await
+}
+
+/// Runs `future` for at most `limit`; `None` when time ran out first.
+pub async fn timeout<R: Runtime, F: Future>(limit: Duration, future: F) -> Option<F::Output> {
+    let mut timer = R::Timer::at(Instant::now() + limit);
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        timer.poll_fired(cx).map(|()| None)
+    })
+    .await
+}
