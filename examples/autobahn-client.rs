@@ -3,17 +3,64 @@
 //! reports.
 //!
 //! ```text
-//! cargo run --release --example autobahn-client -- --url ws://127.0.0.1:9001 --agent NAME [--runtime tokio] [--cases 1,2,5-9]
+//! cargo run --release --example autobahn-client -- --url ws://127.0.0.1:9001 --agent NAME [--runtime tokio|async-std|smol]
 //! ```
+//!
+//! `tokio` uses ws-tokio; `async-std` and `smol` use ws-async-std (on smol
+//! the TCP connection is smol's, handed to `connect_with`). The cases are
+//! driven by one loop over a boxed `Stream + Sink`, whatever the runtime.
 
-use futures_util::StreamExt;
-use ws_toolkit::tokio::{connect_with_config, ClientConfig};
-use ws_toolkit::Config;
+use std::pin::Pin;
+
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use ws_toolkit::tokio::{ClientConfig, Error, IntoClientRequest};
+use ws_toolkit::{Config, Message};
+
+/// A connected socket of any adapter.
+trait Socket: Stream<Item = Result<Message, Error>> + Sink<Message, Error = Error> {}
+impl<T: Stream<Item = Result<Message, Error>> + Sink<Message, Error = Error>> Socket for T {}
+
+type BoxSocket = Pin<Box<dyn Socket + Send>>;
+
+#[derive(Clone, Copy)]
+enum Runtime {
+    Tokio,
+    AsyncStd,
+    Smol,
+}
+
+/// Connects with the adapter of `runtime`; call it on that runtime.
+async fn open(runtime: Runtime, url: String) -> Result<BoxSocket, Error> {
+    let config = client_config();
+    Ok(match runtime {
+        Runtime::Tokio => Box::pin(
+            ws_toolkit::tokio::connect_with_config(url, &config)
+                .await?
+                .0,
+        ),
+        Runtime::AsyncStd => Box::pin(
+            ws_toolkit::async_std::connect_with_config(url, &config)
+                .await?
+                .0,
+        ),
+        Runtime::Smol => {
+            let request = url.into_client_request()?;
+            let target = ws_toolkit::handshake::Target::from_uri(request.uri())?;
+            let tcp = smol::net::TcpStream::connect((target.host.as_str(), target.port)).await?;
+            tcp.set_nodelay(true)?;
+            Box::pin(
+                ws_toolkit::async_std::connect_with(tcp, request, &config)
+                    .await?
+                    .0,
+            )
+        }
+    })
+}
 
 struct Args {
     url: String,
     agent: String,
-    runtime: String,
+    runtime: Runtime,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -27,11 +74,21 @@ fn parse_args() -> Result<Args, String> {
             "--agent" => agent = args.next().ok_or("--agent needs a value")?,
             "--runtime" => runtime = args.next().ok_or("--runtime needs a value")?,
             "-h" | "--help" => {
-                return Err("usage: autobahn-client [--url ws://127.0.0.1:9001] [--agent NAME] [--runtime tokio|async-std]".into())
+                return Err("usage: autobahn-client [--url ws://127.0.0.1:9001] [--agent NAME] [--runtime tokio|async-std|smol]".into())
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
+    let runtime = match runtime.as_str() {
+        "tokio" => Runtime::Tokio,
+        "async-std" => Runtime::AsyncStd,
+        "smol" => Runtime::Smol,
+        other => {
+            return Err(format!(
+                "unknown runtime {other:?}: choose tokio, async-std or smol"
+            ))
+        }
+    };
     Ok(Args {
         url: url.trim_end_matches('/').to_owned(),
         agent,
@@ -47,9 +104,8 @@ fn client_config() -> ClientConfig {
     )
 }
 
-async fn case_count(url: &str) -> Result<u32, Box<dyn std::error::Error>> {
-    let (mut socket, _) =
-        connect_with_config(format!("{url}/getCaseCount"), &client_config()).await?;
+async fn case_count(runtime: Runtime, url: &str) -> Result<u32, Box<dyn std::error::Error>> {
+    let mut socket = open(runtime, format!("{url}/getCaseCount")).await?;
     let mut count = None;
     while let Some(message) = socket.next().await {
         if let Some(text) = message?.as_text() {
@@ -59,12 +115,13 @@ async fn case_count(url: &str) -> Result<u32, Box<dyn std::error::Error>> {
     count.ok_or_else(|| "the server sent no case count".into())
 }
 
-async fn run_case(url: &str, case: u32, agent: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let (mut socket, _) = connect_with_config(
-        format!("{url}/runCase?case={case}&agent={agent}"),
-        &client_config(),
-    )
-    .await?;
+async fn run_case(
+    runtime: Runtime,
+    url: &str,
+    case: u32,
+    agent: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut socket = open(runtime, format!("{url}/runCase?case={case}&agent={agent}")).await?;
     while let Some(message) = socket.next().await {
         match message {
             Ok(message) if message.is_data() => {
@@ -80,25 +137,26 @@ async fn run_case(url: &str, case: u32, agent: &str) -> Result<(), Box<dyn std::
     Ok(())
 }
 
-async fn update_reports(url: &str, agent: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let (mut socket, _) = connect_with_config(
-        format!("{url}/updateReports?agent={agent}"),
-        &client_config(),
-    )
-    .await?;
-    socket.close(ws_toolkit::CloseCode::NORMAL, "").await?;
+async fn update_reports(
+    runtime: Runtime,
+    url: &str,
+    agent: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut socket = open(runtime, format!("{url}/updateReports?agent={agent}")).await?;
+    // Sink::close sends a normal close (1000) and waits for the handshake.
+    socket.close().await?;
     Ok(())
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let count = case_count(&args.url).await?;
+    let count = case_count(args.runtime, &args.url).await?;
     println!("running {count} cases against {}", args.url);
     for case in 1..=count {
-        if let Err(error) = run_case(&args.url, case, &args.agent).await {
+        if let Err(error) = run_case(args.runtime, &args.url, case, &args.agent).await {
             eprintln!("case {case}: {error}");
         }
     }
-    update_reports(&args.url, &args.agent).await?;
+    update_reports(args.runtime, &args.url, &args.agent).await?;
     println!("done; reports updated for agent {}", args.agent);
     Ok(())
 }
@@ -111,16 +169,14 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let result = match args.runtime.as_str() {
-        "tokio" => tokio::runtime::Builder::new_current_thread()
+    let result = match args.runtime {
+        Runtime::Tokio => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("tokio runtime")
             .block_on(run(args)),
-        other => {
-            eprintln!("unknown runtime {other:?}: this build has `tokio` (async-std arrives with ws-async-std)");
-            std::process::exit(2);
-        }
+        Runtime::AsyncStd => async_std::task::block_on(run(args)),
+        Runtime::Smol => smol::block_on(run(args)),
     };
     if let Err(error) = result {
         eprintln!("autobahn-client: {error}");

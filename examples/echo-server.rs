@@ -1,8 +1,12 @@
 //! An echo server: every text and binary message is sent back as it came.
 //!
 //! ```text
-//! cargo run --release --example echo-server -- --addr 127.0.0.1:9001 [--runtime tokio]
+//! cargo run --release --example echo-server -- --addr 127.0.0.1:9001 [--runtime tokio|async-std|smol]
 //! ```
+//!
+//! `tokio` uses ws-tokio; `async-std` and `smol` use ws-async-std on those
+//! runtimes. The echo loop is written once, over `Stream + Sink`, which both
+//! adapters' sockets are.
 //!
 //! Messages up to 64 MiB are accepted; pings are answered and close
 //! handshakes completed by the library. This is the server the Autobahn
@@ -10,9 +14,9 @@
 
 use std::net::SocketAddr;
 
-use futures_util::StreamExt;
-use ws_toolkit::tokio::{accept_with, ServerConfig};
-use ws_toolkit::Config;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use ws_toolkit::tokio::{Error, ServerConfig};
+use ws_toolkit::{Config, Message};
 
 struct Args {
     addr: SocketAddr,
@@ -34,7 +38,8 @@ fn parse_args() -> Result<Args, String> {
             "--runtime" => runtime = args.next().ok_or("--runtime needs a value")?,
             "-h" | "--help" => {
                 return Err(
-                    "usage: echo-server [--addr 127.0.0.1:9001] [--runtime tokio|async-std]".into(),
+                    "usage: echo-server [--addr 127.0.0.1:9001] [--runtime tokio|async-std|smol]"
+                        .into(),
                 )
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -51,6 +56,25 @@ fn server_config() -> ServerConfig {
     )
 }
 
+/// Echoes every data message until the connection ends.
+async fn echo<W>(mut socket: W, peer: SocketAddr)
+where
+    W: Stream<Item = Result<Message, Error>> + Sink<Message, Error = Error> + Unpin,
+{
+    while let Some(message) = socket.next().await {
+        match message {
+            Ok(message) if message.is_data() => {
+                if let Err(error) = socket.send(message).await {
+                    eprintln!("{peer}: send failed: {error}");
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(error) => eprintln!("{peer}: {error}"),
+        }
+    }
+}
+
 async fn serve_tokio(addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!(
@@ -63,27 +87,61 @@ async fn serve_tokio(addr: SocketAddr) -> std::io::Result<()> {
         tcp.set_nodelay(true)?;
         let config = config.clone();
         tokio::spawn(async move {
-            let mut socket = match accept_with(tcp, &config).await {
-                Ok(socket) => socket,
-                Err(error) => {
-                    eprintln!("{peer}: handshake failed: {error}");
-                    return;
-                }
-            };
-            while let Some(message) = socket.next().await {
-                match message {
-                    Ok(message) if message.is_data() => {
-                        if let Err(error) = socket.send(message).await {
-                            eprintln!("{peer}: send failed: {error}");
-                            break;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(error) => eprintln!("{peer}: {error}"),
-                }
+            match ws_toolkit::tokio::accept_with(tcp, &config).await {
+                Ok(socket) => echo(socket, peer).await,
+                Err(error) => eprintln!("{peer}: handshake failed: {error}"),
             }
         });
     }
+}
+
+/// A task for the runtime's executor.
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Serves on async-std or smol: the same adapter (ws-async-std), the
+/// runtime's own listener (its `incoming` stream) and executor.
+async fn serve_futures_io<S>(
+    runtime: &str,
+    local: std::io::Result<SocketAddr>,
+    mut incoming: impl Stream<Item = std::io::Result<S>> + Unpin,
+    peer_of: impl Fn(&S) -> std::io::Result<SocketAddr>,
+    spawn: impl Fn(Task),
+) -> std::io::Result<()>
+where
+    S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin + Send + 'static,
+{
+    println!("echo-server ({runtime}) listening on ws://{}", local?);
+    let config = std::sync::Arc::new(server_config());
+    while let Some(tcp) = incoming.next().await {
+        let tcp = tcp?;
+        let peer = peer_of(&tcp)?;
+        let config = config.clone();
+        spawn(Box::pin(async move {
+            match ws_toolkit::async_std::accept_with(tcp, &config).await {
+                Ok(socket) => echo(socket, peer).await,
+                Err(error) => eprintln!("{peer}: handshake failed: {error}"),
+            }
+        }));
+    }
+    Ok(())
+}
+
+async fn serve_async_std(addr: SocketAddr) -> std::io::Result<()> {
+    use async_std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind(addr).await?;
+    let peer_of = |tcp: &TcpStream| tcp.set_nodelay(true).and_then(|()| tcp.peer_addr());
+    let spawn = |task| drop(async_std::task::spawn(task));
+    let local = listener.local_addr();
+    serve_futures_io("async-std", local, listener.incoming(), peer_of, spawn).await
+}
+
+async fn serve_smol(addr: SocketAddr) -> std::io::Result<()> {
+    use smol::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind(addr).await?;
+    let peer_of = |tcp: &TcpStream| tcp.set_nodelay(true).and_then(|()| tcp.peer_addr());
+    let spawn = |task| smol::spawn(task).detach();
+    let local = listener.local_addr();
+    serve_futures_io("smol", local, listener.incoming(), peer_of, spawn).await
 }
 
 fn main() {
@@ -100,8 +158,10 @@ fn main() {
             .build()
             .expect("tokio runtime")
             .block_on(serve_tokio(args.addr)),
+        "async-std" => async_std::task::block_on(serve_async_std(args.addr)),
+        "smol" => smol::block_on(serve_smol(args.addr)),
         other => {
-            eprintln!("unknown runtime {other:?}: this build has `tokio` (async-std arrives with ws-async-std)");
+            eprintln!("unknown runtime {other:?}: choose tokio, async-std or smol");
             std::process::exit(2);
         }
     };

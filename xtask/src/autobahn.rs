@@ -46,7 +46,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 "both" => (options.server, options.client) = (true, true),
                 other => return Err(format!("unknown mode {other:?}: server, client or both")),
             },
-            "--runtime" => options.runtime = value()?,
+            "--runtime" => match value()?.as_str() {
+                runtime @ ("tokio" | "async-std" | "smol") => options.runtime = runtime.to_owned(),
+                other => {
+                    return Err(format!(
+                        "unknown runtime {other:?}: tokio, async-std or smol"
+                    ))
+                }
+            },
             "--cases" => {
                 options.cases = value()?
                     .split(',')

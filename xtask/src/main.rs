@@ -1,6 +1,6 @@
 //! `cargo xtask <command>`: the project's automation.
 //!
-//! * `autobahn [--mode server|client|both] [--runtime tokio|async-std] [--cases 1.*,2.1.1]`:
+//! * `autobahn [--mode server|client|both] [--runtime tokio|async-std|smol] [--cases 1.*,2.1.1]`:
 //!   runs the Autobahn TestSuite against our echo server and our client, on
 //!   loopback, and judges strictly.
 
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "autobahn" => autobahn::run(&rest),
         _ => Err(format!(
-            "unknown command {command:?}\n\nusage: cargo xtask autobahn [--mode server|client|both] [--runtime tokio|async-std] [--cases PATTERNS]"
+            "unknown command {command:?}\n\nusage: cargo xtask autobahn [--mode server|client|both] [--runtime tokio|async-std|smol] [--cases PATTERNS]"
         )),
     };
     match result {

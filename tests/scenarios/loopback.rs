@@ -1,0 +1,390 @@
+// The loopback scenarios, written once and included once per runtime by
+// `tests/loopback.rs`, where `rt` names that runtime's helpers (see
+// `tests/support`). Each test starts its own server on 127.0.0.1 and stops it
+// with the runtime. Not a module of its own: `cargo fmt` does not see it, so
+// `.ci/run` checks it with `rustfmt --check`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use ws_toolkit::core::ProtocolError;
+use ws_toolkit::{CloseCode, Config, Message};
+
+use rt::ws::{
+    accept_with, accept_with_callback, ClientConfig, Error, RequestError, ResponseError,
+    ServerConfig,
+};
+use rt::{connect, connect_with, connect_with_config};
+
+/// Starts an echo server on an ephemeral loopback port; it stops with the runtime.
+async fn echo_server(config: ServerConfig) -> SocketAddr {
+    let (listener, addr) = rt::listen().await;
+    let config = Arc::new(config);
+    rt::detach(async move {
+        loop {
+            let Some(tcp) = rt::accept_tcp(&listener).await else {
+                return;
+            };
+            let config = config.clone();
+            rt::detach(async move {
+                let Ok(mut socket) = accept_with(tcp, &config).await else {
+                    return;
+                };
+                while let Some(Ok(message)) = socket.next().await {
+                    if message.is_data() && socket.send(message).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn big_limits() -> Config {
+    Config::default()
+        .max_message_size(32 << 20)
+        .max_frame_size(32 << 20)
+}
+
+#[test]
+fn client_echoes_text_and_binary_from_0_bytes_to_16_mib() {
+    rt::run(async {
+        let addr = echo_server(ServerConfig::default().connection(big_limits())).await;
+        let config = ClientConfig::default().connection(big_limits());
+        let (mut socket, response) = connect_with_config(format!("ws://{addr}/"), &config)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 101);
+        for size in [0usize, 1, 125, 126, 65535, 65536, 1 << 20, 16 << 20] {
+            let binary: Vec<u8> = (0..size).map(|i| (i * 31) as u8).collect();
+            socket.send(Message::binary(binary.clone())).await.unwrap();
+            assert_eq!(
+                socket.next().await.unwrap().unwrap(),
+                Message::binary(binary),
+                "binary {size}"
+            );
+            let text = "é".repeat(size / 2);
+            socket.send(Message::text(text.clone())).await.unwrap();
+            assert_eq!(
+                socket.next().await.unwrap().unwrap().as_text(),
+                Some(text.as_str()),
+                "text {size}"
+            );
+        }
+        socket.close(CloseCode::NORMAL, "done").await.unwrap();
+        assert!(socket.closed().unwrap().clean);
+    })
+}
+
+#[test]
+fn client_sends_fragmented_messages_and_server_reassembles_them() {
+    rt::run(async {
+        let addr = echo_server(ServerConfig::default()).await;
+        let config = ClientConfig::default().connection(Config::default().fragment_size(Some(7)));
+        let (mut socket, _) = connect_with_config(format!("ws://{addr}/"), &config)
+            .await
+            .unwrap();
+        let text = "fragmented across many small frames ✓".repeat(20);
+        socket.send(Message::text(text.clone())).await.unwrap();
+        assert_eq!(
+            socket.next().await.unwrap().unwrap().as_text(),
+            Some(text.as_str())
+        );
+    })
+}
+
+#[test]
+fn server_answers_client_ping_with_pong() {
+    rt::run(async {
+        let addr = echo_server(ServerConfig::default()).await;
+        let (mut socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        socket.send(Message::ping(&b"hello?"[..])).await.unwrap();
+        assert_eq!(
+            socket.next().await.unwrap().unwrap(),
+            Message::pong(&b"hello?"[..])
+        );
+    })
+}
+
+#[test]
+fn server_initiated_close_completes_while_the_client_only_reads() {
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        let server = rt::spawn(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            let mut socket = accept_with(tcp, &ServerConfig::default()).await.unwrap();
+            socket.send(Message::text("goodbye")).await.unwrap();
+            socket
+                .close(CloseCode::GOING_AWAY, "shutting down")
+                .await
+                .unwrap();
+            socket.closed().cloned().unwrap()
+        });
+        let (mut socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        assert_eq!(
+            socket.next().await.unwrap().unwrap(),
+            Message::text("goodbye")
+        );
+        assert_eq!(
+            socket.next().await.unwrap().unwrap(),
+            Message::close(CloseCode::GOING_AWAY, "shutting down")
+        );
+        assert!(socket.next().await.is_none());
+        assert!(socket.closed().unwrap().clean);
+        let server_closed = rt::timeout(Duration::from_secs(5), server).await.unwrap();
+        assert!(server_closed.clean);
+        assert_eq!(server_closed.code, CloseCode::GOING_AWAY);
+    })
+}
+
+#[test]
+fn client_initiated_close_is_echoed_by_the_server() {
+    rt::run(async {
+        let addr = echo_server(ServerConfig::default()).await;
+        let (mut socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        socket.close(CloseCode(4001), "custom").await.unwrap();
+        let closed = socket.closed().unwrap();
+        assert!(closed.clean);
+        assert_eq!(closed.code, CloseCode(4001));
+        assert!(matches!(
+            socket.send(Message::text("late")).await,
+            Err(Error::Send(_))
+        ));
+    })
+}
+
+#[test]
+fn client_reports_an_abrupt_tcp_drop_without_hanging() {
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        rt::detach(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            let mut socket = accept_with(tcp, &ServerConfig::default()).await.unwrap();
+            socket.send(Message::text("before the drop")).await.unwrap();
+            drop(socket); // no close frame
+        });
+        let (mut socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        let read_all = async {
+            let mut seen = Vec::new();
+            while let Some(item) = socket.next().await {
+                seen.push(item);
+            }
+            seen
+        };
+        let seen = rt::timeout(Duration::from_secs(5), read_all)
+            .await
+            .expect("no hang");
+        assert_eq!(
+            seen[0].as_ref().unwrap(),
+            &Message::text("before the drop"),
+            "nothing received is lost"
+        );
+        assert!(matches!(
+            seen[1],
+            Err(Error::Protocol(ProtocolError::UnexpectedEof)) | Err(Error::Io(_))
+        ));
+        assert_eq!(seen.len(), 2);
+        assert_eq!(socket.closed().unwrap().code, CloseCode::ABNORMAL);
+    })
+}
+
+#[test]
+fn split_reader_and_writer_run_in_two_tasks() {
+    rt::run(async {
+        let addr = echo_server(ServerConfig::default()).await;
+        let (socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        let (mut reader, mut writer) = socket.split();
+        const COUNT: usize = 2000;
+        let writer_task = rt::spawn(async move {
+            for i in 0..COUNT {
+                writer
+                    .send(Message::text(format!("message {i}")))
+                    .await
+                    .unwrap();
+            }
+            writer
+        });
+        let reader_task = rt::spawn(async move {
+            for i in 0..COUNT {
+                let message = reader.next().await.unwrap().unwrap();
+                assert_eq!(message.as_text(), Some(format!("message {i}").as_str()));
+            }
+            reader
+        });
+        let mut writer = rt::timeout(Duration::from_secs(20), writer_task)
+            .await
+            .unwrap();
+        let mut reader = rt::timeout(Duration::from_secs(20), reader_task)
+            .await
+            .unwrap();
+        writer.close(CloseCode::NORMAL, "").await.unwrap();
+        assert!(matches!(reader.next().await, Some(Ok(Message::Close(_)))));
+        assert!(reader.next().await.is_none());
+        let socket = reader.reunite(writer).unwrap();
+        assert!(socket.closed().unwrap().clean);
+    })
+}
+
+#[test]
+fn split_reader_alone_answers_pings() {
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        let server = rt::spawn(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            let mut socket = accept_with(tcp, &ServerConfig::default()).await.unwrap();
+            socket
+                .send(Message::ping(&b"still there?"[..]))
+                .await
+                .unwrap();
+            socket.next().await.unwrap().unwrap()
+        });
+        let (socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        let (mut reader, _writer) = socket.split();
+        let reading = rt::spawn(async move { reader.next().await });
+        let answer = rt::timeout(Duration::from_secs(5), server).await.unwrap();
+        assert_eq!(answer, Message::pong(&b"still there?"[..]));
+        assert_eq!(
+            reading.await.unwrap().unwrap(),
+            Message::ping(&b"still there?"[..])
+        );
+    })
+}
+
+#[test]
+fn server_callback_rejects_with_its_status_and_client_sees_it() {
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        let server = rt::spawn(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            accept_with_callback(tcp, &ServerConfig::default(), |request, _| {
+                if request.uri().path() == "/private" {
+                    return Err(RequestError::Rejected {
+                        status: http::StatusCode::FORBIDDEN,
+                        reason: "members only".into(),
+                    });
+                }
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+        });
+        let error = connect(format!("ws://{addr}/private")).await.unwrap_err();
+        let Error::Response(response) = error else {
+            panic!("{error:?}")
+        };
+        let ResponseError::Status { status, body, .. } = *response else {
+            panic!()
+        };
+        assert_eq!(status, http::StatusCode::FORBIDDEN);
+        assert!(String::from_utf8_lossy(&body).contains("members only"));
+        assert!(matches!(server.await, Err(Error::Request(_))));
+    })
+}
+
+#[test]
+fn server_answers_plain_http_with_426_and_garbage_with_400() {
+    rt::run(async {
+        let addr = echo_server(ServerConfig::default()).await;
+        for (request, status) in [
+            (&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..], "426"),
+            (
+                &b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03 garbage\r\n\r\n"[..],
+                "400",
+            ),
+        ] {
+            let mut tcp = rt::tcp_connect(addr).await;
+            rt::write_raw(&mut tcp, request).await;
+            let response = rt::timeout(Duration::from_secs(5), rt::read_to_end(&mut tcp))
+                .await
+                .unwrap();
+            let text = String::from_utf8_lossy(&response);
+            assert!(text.starts_with(&format!("HTTP/1.1 {status} ")), "{text}");
+        }
+    })
+}
+
+#[test]
+fn server_drops_a_client_that_never_finishes_its_handshake() {
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        let server = rt::spawn(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            let config = ServerConfig::default().handshake_timeout(Duration::from_millis(300));
+            accept_with(tcp, &config).await.map(|_| ())
+        });
+        let mut tcp = rt::tcp_connect(addr).await;
+        rt::write_raw(&mut tcp, b"GET / HTTP/1.1\r\nHo").await;
+        let result = rt::timeout(Duration::from_secs(5), server).await.unwrap();
+        assert!(matches!(result, Err(Error::HandshakeTimeout)));
+    })
+}
+
+#[test]
+fn server_fails_a_client_that_sends_invalid_utf8_with_1007() {
+    rt::run(async {
+        let addr = echo_server(ServerConfig::default()).await;
+        let tcp = rt::tcp_connect(addr).await;
+        let (mut socket, _) = connect_with(tcp, format!("ws://{addr}/"), &ClientConfig::default())
+            .await
+            .unwrap();
+        // Write a masked text frame with invalid UTF-8 behind the library's back.
+        rt::write_raw(socket.get_mut(), &[0x81, 0x82, 0, 0, 0, 0, 0xc0, 0xaf]).await;
+        let message = socket.next().await.unwrap().unwrap();
+        assert_eq!(
+            message,
+            Message::Close(Some(ws_toolkit::CloseFrame::new(
+                CloseCode::INVALID_PAYLOAD,
+                ""
+            )))
+        );
+    })
+}
+
+#[test]
+fn client_talks_to_a_local_rustls_server_over_wss() {
+    rt::run(async {
+        let (server_tls, client_tls) = crate::support::self_signed_tls();
+        let (listener, addr) = rt::listen().await;
+        rt::detach(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            let tls = rt::tls_accept(server_tls, tcp).await.unwrap();
+            let mut socket = accept_with(tls, &ServerConfig::default()).await.unwrap();
+            while let Some(Ok(message)) = socket.next().await {
+                if message.is_data() {
+                    socket.send(message).await.unwrap();
+                }
+            }
+        });
+        // "localhost" for the certificate's name, connected on 127.0.0.1 only.
+        let tls = rt::tls_connect(client_tls.clone(), rt::tcp_connect(addr).await).await;
+        let config = ClientConfig::default().tls(client_tls);
+        let url = format!("wss://localhost:{}/", addr.port());
+        let (mut socket, _) = connect_with(tls, url, &config).await.unwrap();
+        socket.send(Message::text("over TLS")).await.unwrap();
+        assert_eq!(
+            socket.next().await.unwrap().unwrap(),
+            Message::text("over TLS")
+        );
+        socket.close(CloseCode::NORMAL, "").await.unwrap();
+        assert!(socket.closed().unwrap().clean);
+    })
+}
+
+#[test]
+fn server_reports_tls_garbage_on_a_wss_listener_as_a_clean_error() {
+    rt::run(async {
+        let (server_tls, _) = crate::support::self_signed_tls();
+        let (listener, addr) = rt::listen().await;
+        let server = rt::spawn(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            rt::tls_accept(server_tls, tcp).await.map(|_| ())
+        });
+        let mut tcp = rt::tcp_connect(addr).await;
+        rt::write_raw(&mut tcp, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        let result = rt::timeout(Duration::from_secs(5), server).await.unwrap();
+        assert!(result.is_err());
+    })
+}
