@@ -44,12 +44,14 @@
 #![forbid(unsafe_code)]
 
 mod close;
+mod deflate;
 mod header;
 mod mask;
 mod opcode;
 mod utf8;
 
 pub use close::{decode_close_payload, encode_close_payload, CloseCode, ClosePayloadError};
+pub use deflate::{DeflateDirection, DeflateParams};
 pub use header::{FrameError, FrameHeader, ReceiveRules, Role, MAX_HEADER_LEN};
 pub use mask::apply_mask;
 pub use opcode::OpCode;
