@@ -7,11 +7,15 @@ use http::header::{
 };
 use http::{StatusCode, Uri};
 
+#[cfg(feature = "deflate")]
+use crate::deflate::{check_deflate_answer, PERMESSAGE_DEFLATE};
 use crate::extensions::{parse_extensions, Extension};
 use crate::headers::{has_token, list_items, single, to_header_map, Single};
 use crate::key::{accept_key, generate_key, is_valid_key};
 use crate::request::HeaderLimits;
 use crate::Parse;
+#[cfg(feature = "deflate")]
+use ws_frame::DeflateParams;
 
 /// How a client opens a WebSocket.
 #[derive(Debug, Clone, Default)]
@@ -27,9 +31,22 @@ pub struct ClientConfig {
     pub origin: Option<String>,
     /// More headers for the request (authorization, cookies, ...).
     pub extra_headers: HeaderMap,
+    /// Offer permessage-deflate ([RFC 7692]) with these parameters, first
+    /// among the extensions. `None` (the default) offers no compression.
+    ///
+    /// [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<DeflateParams>,
 }
 
 impl ClientConfig {
+    /// Offers permessage-deflate with `params` (see [`deflate_offer`]).
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, params: DeflateParams) -> Self {
+        self.deflate = Some(params);
+        self
+    }
+
     /// Sets the subprotocols to offer.
     pub fn subprotocols<I: IntoIterator<Item = S>, S: Into<String>>(
         mut self,
@@ -190,6 +207,12 @@ pub enum ResponseError {
     /// `Sec-WebSocket-Extensions`.
     #[error("the server selected extension {0:?}, which we did not offer")]
     Extension(String),
+    /// The server's permessage-deflate answer is not one our offer allows
+    /// ([RFC 7692 section 7.1]); the connection is failed.
+    ///
+    /// [RFC 7692 section 7.1]: https://www.rfc-editor.org/rfc/rfc7692#section-7.1
+    #[error("unacceptable permessage-deflate answer: {0}")]
+    Deflate(String),
 }
 
 /// The server's acceptance of our handshake.
@@ -201,6 +224,9 @@ pub struct Accepted {
     pub subprotocol: Option<String>,
     /// The extensions the server selected, with their parameters, each one we offered.
     pub extensions: Vec<Extension>,
+    /// The agreed permessage-deflate parameters, if the server accepted our offer.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<DeflateParams>,
 }
 
 /// A client's opening handshake in progress: what we sent, so the response
@@ -210,6 +236,8 @@ pub struct ClientHandshake {
     expected_accept: String,
     subprotocols: Vec<String>,
     extension_names: Vec<String>,
+    #[cfg(feature = "deflate")]
+    deflate: Option<DeflateParams>,
     limits: HeaderLimits,
 }
 
@@ -269,10 +297,14 @@ impl ClientHandshake {
                     .map_err(|_| ClientError::Header("Sec-WebSocket-Protocol"))?,
             );
         }
-        if !config.extensions.is_empty() {
-            let value = config
-                .extensions
+        #[cfg(feature = "deflate")]
+        let deflate_offer = config.deflate.as_ref().map(crate::deflate::deflate_offer);
+        #[cfg(not(feature = "deflate"))]
+        let deflate_offer: Option<Extension> = None;
+        if deflate_offer.is_some() || !config.extensions.is_empty() {
+            let value = deflate_offer
                 .iter()
+                .chain(&config.extensions)
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ");
@@ -328,6 +360,8 @@ impl ClientHandshake {
             expected_accept: accept_key(key.as_bytes()),
             subprotocols,
             extension_names,
+            #[cfg(feature = "deflate")]
+            deflate: config.deflate,
             limits: config.limits,
         };
         Ok((handshake, bytes))
@@ -429,6 +463,8 @@ impl ClientHandshake {
                 extensions.push(extension);
             }
         }
+        #[cfg(feature = "deflate")]
+        let deflate = self.check_deflate(&extensions)?;
         let mut response = http::Response::new(());
         *response.status_mut() = status;
         *response.version_mut() = http::Version::HTTP_11;
@@ -438,8 +474,38 @@ impl ClientHandshake {
                 response,
                 subprotocol,
                 extensions,
+                #[cfg(feature = "deflate")]
+                deflate,
             },
             head_len,
         )))
+    }
+
+    /// The agreed permessage-deflate parameters: at most one answer, and one
+    /// that our offer allows.
+    #[cfg(feature = "deflate")]
+    fn check_deflate(
+        &self,
+        extensions: &[Extension],
+    ) -> Result<Option<DeflateParams>, ResponseError> {
+        let mut answers = extensions
+            .iter()
+            .filter(|extension| extension.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE));
+        let Some(answer) = answers.next() else {
+            return Ok(None);
+        };
+        if answers.next().is_some() {
+            return Err(ResponseError::Deflate(
+                "permessage-deflate selected twice".into(),
+            ));
+        }
+        // Offered by hand (config.extensions) rather than through
+        // config.deflate: the caller checks the answer itself.
+        let Some(ours) = &self.deflate else {
+            return Ok(None);
+        };
+        check_deflate_answer(answer, ours)
+            .map(Some)
+            .map_err(ResponseError::Deflate)
     }
 }

@@ -65,6 +65,8 @@
 #![forbid(unsafe_code)]
 
 mod client;
+#[cfg(feature = "deflate")]
+mod deflate;
 mod extensions;
 mod headers;
 mod key;
@@ -73,11 +75,14 @@ mod response;
 mod server;
 
 pub use client::{Accepted, ClientConfig, ClientError, ClientHandshake, ResponseError, Target};
+#[cfg(feature = "deflate")]
+pub use deflate::{check_deflate_answer, deflate_offer, negotiate_deflate, PERMESSAGE_DEFLATE};
 pub use extensions::{parse_extensions, Extension, ExtensionParseError};
 pub use key::{accept_key, generate_key, GUID};
 pub use request::{is_upgrade_request, parse_request, HeaderLimits};
 pub use response::write_response;
 pub use server::{accept, Accept, OriginCheck, OriginPolicy, RequestError, ServerConfig};
+pub use ws_frame::DeflateParams;
 
 /// The outcome of a push parser: a complete value with the number of bytes it
 /// took, or a request for more bytes. Running out of input is not an error.

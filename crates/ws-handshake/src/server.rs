@@ -13,6 +13,8 @@ use crate::headers::{has_token, list_items, single, Single};
 use crate::key::{accept_key, is_valid_key};
 use crate::request::HeaderLimits;
 use crate::response::write_response;
+#[cfg(feature = "deflate")]
+use ws_frame::DeflateParams;
 
 /// Who may open a WebSocket, judged by the `Origin` header that browsers send
 /// ([RFC 6455 section 10.2]). Non-browser clients usually send no `Origin`.
@@ -75,9 +77,23 @@ pub struct ServerConfig {
     pub origin: OriginPolicy,
     /// Headers added to every 101 response (cookies, server name, ...).
     pub extra_headers: HeaderMap,
+    /// Accept permessage-deflate ([RFC 7692]) with at most these parameters
+    /// (see [`negotiate_deflate`](crate::negotiate_deflate)). `None` (the
+    /// default) declines compression.
+    ///
+    /// [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<DeflateParams>,
 }
 
 impl ServerConfig {
+    /// Accepts permessage-deflate with at most `params`.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, params: DeflateParams) -> Self {
+        self.deflate = Some(params);
+        self
+    }
+
     /// Sets the supported subprotocols, most preferred first.
     pub fn subprotocols<I: IntoIterator<Item = S>, S: Into<String>>(
         mut self,
@@ -238,8 +254,13 @@ pub struct Accept {
     ///
     /// [RFC 6455 section 9.1]: https://www.rfc-editor.org/rfc/rfc6455#section-9.1
     pub offered_extensions: Vec<Extension>,
-    /// The `Sec-WebSocket-Extensions` value of the response; none by default.
+    /// The `Sec-WebSocket-Extensions` value of the response: the
+    /// permessage-deflate answer when [`ServerConfig::deflate`] is set and an
+    /// offer was acceptable, else none.
     pub extensions: Option<String>,
+    /// The agreed permessage-deflate parameters, if any.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<DeflateParams>,
 }
 
 impl Accept {
@@ -343,10 +364,20 @@ pub fn accept<B>(
             list_items(headers, &SEC_WEBSOCKET_PROTOCOL).any(|theirs| theirs == ours.as_str())
         })
         .cloned();
+    #[cfg(feature = "deflate")]
+    let negotiated = config
+        .deflate
+        .as_ref()
+        .and_then(|ours| crate::deflate::negotiate_deflate(&offered_extensions, ours));
     Ok(Accept {
         accept_key: accept_key(key),
         subprotocol,
-        offered_extensions,
+        #[cfg(feature = "deflate")]
+        extensions: negotiated.as_ref().map(|(_, answer)| answer.to_string()),
+        #[cfg(not(feature = "deflate"))]
         extensions: None,
+        #[cfg(feature = "deflate")]
+        deflate: negotiated.map(|(agreed, _)| agreed),
+        offered_extensions,
     })
 }
