@@ -46,6 +46,16 @@ pub struct Config {
     /// to finish and the transport to be closed before giving up on the peer.
     /// Default 10 s.
     pub close_timeout: Duration,
+    /// With permessage-deflate negotiated, messages shorter than this many
+    /// bytes are sent uncompressed: compressing them costs more time than it
+    /// saves bytes ([RFC 7692 section 6.1] lets a sender choose per message).
+    /// Default 64.
+    ///
+    /// [RFC 7692 section 6.1]: https://www.rfc-editor.org/rfc/rfc7692#section-6.1
+    pub compression_threshold: usize,
+    /// The zlib compression level, 0 (store) to 9 (smallest). Default 1:
+    /// most of the size saving at a fraction of level 6's time.
+    pub compression_level: u32,
 }
 
 impl Default for Config {
@@ -60,6 +70,8 @@ impl Default for Config {
             keepalive_interval: None,
             keepalive_timeout: Duration::from_secs(20),
             close_timeout: Duration::from_secs(10),
+            compression_threshold: 64,
+            compression_level: 1,
         }
     }
 }
@@ -112,6 +124,18 @@ impl Config {
     /// Sets [`Config::close_timeout`].
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::compression_threshold`].
+    pub fn compression_threshold(mut self, bytes: usize) -> Self {
+        self.compression_threshold = bytes;
+        self
+    }
+
+    /// Sets [`Config::compression_level`] (clamped to 9).
+    pub fn compression_level(mut self, level: u32) -> Self {
+        self.compression_level = level.min(9);
         self
     }
 }

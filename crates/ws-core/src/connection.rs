@@ -73,6 +73,8 @@ struct IncomingFrame {
 #[derive(Debug)]
 struct IncomingMessage {
     text: bool,
+    /// RSV1 on its first frame: the payload is deflated (RFC 7692).
+    compressed: bool,
     data: BytesMut,
     utf8: Utf8Validator,
     fragments: usize,
@@ -164,6 +166,11 @@ pub struct Connection {
 
     close_deadline: Option<Instant>,
     keepalive: Keepalive,
+
+    /// permessage-deflate, when negotiated; boxed so that connections
+    /// without it stay small.
+    #[cfg(feature = "deflate")]
+    deflate: Option<Box<crate::deflate::Deflate>>,
 }
 
 /// What one parsing step achieved.
@@ -196,7 +203,33 @@ impl Connection {
             events: VecDeque::new(),
             close_deadline: None,
             keepalive: Keepalive::default(),
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
+    }
+
+    /// A connection in the open state on which permessage-deflate
+    /// ([RFC 7692]) was negotiated with `params`: RSV1 marks compressed
+    /// messages in both directions, messages of at least
+    /// [`Config::compression_threshold`] bytes are sent compressed, and
+    /// received ones are inflated within [`Config::max_message_size`].
+    ///
+    /// [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(role: Role, config: Config, params: &ws_frame::DeflateParams) -> Self {
+        let level = config.compression_level;
+        let mut connection = Connection::new(role, config);
+        connection.rules.allowed_rsv = 0x40;
+        connection.deflate = Some(Box::new(crate::deflate::Deflate::new(role, params, level)));
+        connection
+    }
+
+    /// Whether permessage-deflate is in use.
+    pub fn is_compressed(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.deflate.is_some();
+        #[cfg(not(feature = "deflate"))]
+        false
     }
 
     // ----- getters -----
@@ -508,6 +541,11 @@ impl Connection {
             Decode::Complete(decoded) => decoded,
             Decode::NeedMore { .. } => return Ok(Step::NeedMore),
         };
+        if header.rsv1 && (header.opcode.is_control() || header.opcode == OpCode::Continuation) {
+            // RSV1 marks a compressed message on its first frame only
+            // (RFC 7692 section 6.1); decode allowed it only if negotiated.
+            return Err(ws_frame::FrameError::ReservedBits(0x40).into());
+        }
         if header.opcode.is_data() {
             self.check_data_frame(&header)?;
         }
@@ -523,6 +561,10 @@ impl Connection {
                 apply_mask(&mut payload, key, 0);
             }
             let event = match header.opcode {
+                OpCode::Text | OpCode::Binary if header.rsv1 => {
+                    let data = self.inflate(&payload)?;
+                    data_message(header.opcode == OpCode::Text, data)?
+                }
                 OpCode::Text => {
                     check_utf8_whole(&payload)?;
                     Message::Text(Utf8Bytes::from_validated(payload.freeze()))
@@ -542,6 +584,7 @@ impl Connection {
         } else if header.opcode != OpCode::Continuation {
             self.message = Some(IncomingMessage {
                 text: header.opcode == OpCode::Text,
+                compressed: header.rsv1,
                 data: BytesMut::new(),
                 utf8: Utf8Validator::new(),
                 fragments: 0,
@@ -624,7 +667,7 @@ impl Connection {
             .message
             .as_mut()
             .expect("a data frame belongs to a message");
-        if message.text {
+        if message.text && !message.compressed {
             // Fail fast: invalid bytes are reported as soon as they arrive,
             // not at the end of the frame or message (RFC 6455 section 8.1).
             message.utf8.feed(&chunk)?;
@@ -646,6 +689,13 @@ impl Connection {
             return Ok(Step::Progress);
         }
         let mut message = self.message.take().expect("checked above");
+        if message.compressed {
+            let data = self.inflate(&message.data)?;
+            return Ok(Step::Event(Event::Message(data_message(
+                message.text,
+                data,
+            )?)));
+        }
         let data = message.data.split().freeze();
         let event = if message.text {
             message.utf8.finish()?;
@@ -654,6 +704,21 @@ impl Connection {
             Message::Binary(data)
         };
         Ok(Step::Event(Event::Message(event)))
+    }
+
+    /// Inflates a compressed message's payload within the message size limit.
+    #[cfg(feature = "deflate")]
+    fn inflate(&mut self, payload: &[u8]) -> Result<Bytes, ProtocolError> {
+        let limit = self.config.max_message_size;
+        self.deflate
+            .as_mut()
+            .expect("RSV1 is only allowed with deflate negotiated")
+            .decompress(payload, limit)
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn inflate(&mut self, _: &[u8]) -> Result<Bytes, ProtocolError> {
+        unreachable!("RSV1 is only allowed with deflate negotiated")
     }
 
     fn handle_control(&mut self, opcode: OpCode, payload: Bytes) -> Result<Event, ProtocolError> {
@@ -766,18 +831,35 @@ impl Connection {
 
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
         self.check_can_send(payload.len())?;
+        #[cfg(feature = "deflate")]
+        if payload.len() >= self.config.compression_threshold {
+            if let Some(deflate) = self.deflate.as_mut().filter(|d| d.can_compress()) {
+                let mut compressed = Vec::new();
+                deflate.compress(payload, &mut compressed);
+                self.write_message(opcode, true, &compressed);
+                return Ok(());
+            }
+        }
+        self.write_message(opcode, false, payload);
+        Ok(())
+    }
+
+    /// Writes a message as one frame, or fragments of `fragment_size`;
+    /// `rsv1` (compressed) goes on the first frame only.
+    fn write_message(&mut self, opcode: OpCode, rsv1: bool, payload: &[u8]) {
         match self.config.fragment_size {
             Some(size) if payload.len() > size => {
                 let mut chunks = payload.chunks(size).peekable();
                 let mut frame_opcode = opcode;
+                let mut frame_rsv1 = rsv1;
                 while let Some(chunk) = chunks.next() {
-                    self.write_frame(frame_opcode, chunks.peek().is_none(), chunk);
+                    self.write_frame_rsv1(frame_opcode, chunks.peek().is_none(), frame_rsv1, chunk);
                     frame_opcode = OpCode::Continuation;
+                    frame_rsv1 = false;
                 }
             }
-            _ => self.write_frame(opcode, true, payload),
+            _ => self.write_frame_rsv1(opcode, true, rsv1, payload),
         }
-        Ok(())
     }
 
     fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
@@ -805,6 +887,10 @@ impl Connection {
     }
 
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.write_frame_rsv1(opcode, fin, false, payload);
+    }
+
+    fn write_frame_rsv1(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
         let mask = match self.role {
             Role::Client => Some(
                 self.rng
@@ -815,6 +901,7 @@ impl Connection {
         };
         let header = FrameHeader {
             fin,
+            rsv1,
             mask,
             ..FrameHeader::new(opcode, payload.len() as u64)
         };
@@ -838,6 +925,16 @@ impl Connection {
         if self.output.is_empty() && self.output.capacity() > KEEP_CAPACITY {
             self.output = BytesMut::new();
         }
+    }
+}
+
+/// A whole data message from its (inflated) payload, validated if text.
+fn data_message(text: bool, data: Bytes) -> Result<Message, ProtocolError> {
+    if text {
+        check_utf8_whole(&data)?;
+        Ok(Message::Text(Utf8Bytes::from_validated(data)))
+    } else {
+        Ok(Message::Binary(data))
     }
 }
 

@@ -44,6 +44,12 @@ pub enum ProtocolError {
         /// The limit in force.
         limit: usize,
     },
+    /// A compressed message could not be inflated ([RFC 7692 section 6.2]):
+    /// the deflate data is corrupt or uses a larger window than agreed. 1007.
+    ///
+    /// [RFC 7692 section 6.2]: https://www.rfc-editor.org/rfc/rfc7692#section-6.2
+    #[error("invalid compressed data: {0}")]
+    Deflate(String),
     /// No pong answered a keepalive ping in time. 1011.
     #[error("no pong to a keepalive ping within the keepalive timeout")]
     KeepaliveTimeout,
@@ -63,7 +69,7 @@ impl ProtocolError {
             ProtocolError::UnexpectedContinuation | ProtocolError::ExpectedContinuation => {
                 CloseCode::PROTOCOL_ERROR
             }
-            ProtocolError::InvalidUtf8(_) => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8(_) | ProtocolError::Deflate(_) => CloseCode::INVALID_PAYLOAD,
             ProtocolError::ClosePayload(error) => error.close_code(),
             ProtocolError::FrameTooBig { .. }
             | ProtocolError::MessageTooBig { .. }

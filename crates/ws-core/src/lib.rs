@@ -23,6 +23,8 @@
 
 mod config;
 mod connection;
+#[cfg(feature = "deflate")]
+mod deflate;
 mod error;
 mod message;
 mod utf8_bytes;
@@ -32,4 +34,4 @@ pub use connection::{Closed, Connection, Event, State};
 pub use error::{ProtocolError, SendError};
 pub use message::{CloseFrame, Message};
 pub use utf8_bytes::Utf8Bytes;
-pub use ws_frame::{CloseCode, Role};
+pub use ws_frame::{CloseCode, DeflateParams, Role};

@@ -52,6 +52,8 @@ pub fn drain(conn: &mut Connection) -> Vec<Event> {
 pub struct SentFrame {
     pub opcode: OpCode,
     pub fin: bool,
+    /// RSV1: compressed (permessage-deflate).
+    pub rsv1: bool,
     pub masked: bool,
     pub mask: Option<[u8; 4]>,
     pub payload: Vec<u8>,
@@ -62,7 +64,8 @@ pub fn sent(conn: &mut Connection) -> Vec<SentFrame> {
     let bytes = conn.take_transmit();
     let rules = ReceiveRules {
         role: conn.role().peer(),
-        allowed_rsv: 0,
+        // RSV1 is decoded here and checked by the tests that care.
+        allowed_rsv: 0x40,
     };
     let mut at = 0;
     let mut frames = Vec::new();
@@ -71,6 +74,10 @@ pub fn sent(conn: &mut Connection) -> Vec<SentFrame> {
             panic!("connection sent an invalid frame: {:?}", &bytes[at..]);
         };
         at += len;
+        assert!(
+            !header.rsv1 || conn.is_compressed(),
+            "RSV1 without permessage-deflate"
+        );
         let mut payload = bytes[at..at + header.payload_len as usize].to_vec();
         at += payload.len();
         if let Some(key) = header.mask {
@@ -79,6 +86,7 @@ pub fn sent(conn: &mut Connection) -> Vec<SentFrame> {
         frames.push(SentFrame {
             opcode: header.opcode,
             fin: header.fin,
+            rsv1: header.rsv1,
             masked: header.mask.is_some(),
             mask: header.mask,
             payload,
