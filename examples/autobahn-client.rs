@@ -13,6 +13,7 @@
 use std::pin::Pin;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use ws_toolkit::core::DeflateParams;
 use ws_toolkit::tokio::{ClientConfig, Error, IntoClientRequest};
 use ws_toolkit::{Config, Message};
 
@@ -97,11 +98,13 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn client_config() -> ClientConfig {
-    ClientConfig::default().connection(
-        Config::default()
-            .max_message_size(64 << 20)
-            .max_frame_size(64 << 20),
-    )
+    ClientConfig::default()
+        .connection(
+            Config::default()
+                .max_message_size(64 << 20)
+                .max_frame_size(64 << 20),
+        )
+        .deflate(DeflateParams::default())
 }
 
 async fn case_count(runtime: Runtime, url: &str) -> Result<u32, Box<dyn std::error::Error>> {

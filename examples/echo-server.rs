@@ -8,6 +8,7 @@
 //! runtimes. The echo loop is written once, over `Stream + Sink`, which both
 //! adapters' sockets are.
 //!
+//! permessage-deflate (RFC 7692) is accepted when a client offers it.
 //! Messages up to 64 MiB are accepted; pings are answered and close
 //! handshakes completed by the library. This is the server the Autobahn
 //! TestSuite's fuzzing client runs against (`cargo xtask autobahn --mode server`).
@@ -15,6 +16,7 @@
 use std::net::SocketAddr;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use ws_toolkit::core::DeflateParams;
 use ws_toolkit::tokio::{Error, ServerConfig};
 use ws_toolkit::{Config, Message};
 
@@ -49,11 +51,13 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn server_config() -> ServerConfig {
-    ServerConfig::default().connection(
-        Config::default()
-            .max_message_size(64 << 20)
-            .max_frame_size(64 << 20),
-    )
+    ServerConfig::default()
+        .connection(
+            Config::default()
+                .max_message_size(64 << 20)
+                .max_frame_size(64 << 20),
+        )
+        .deflate(DeflateParams::default())
 }
 
 /// Echoes every data message until the connection ends.

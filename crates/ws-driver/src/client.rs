@@ -57,6 +57,17 @@ impl ClientConfig {
         self
     }
 
+    /// Offers permessage-deflate with `params` ([RFC 7692]);
+    /// shorthand for setting `handshake.deflate`. Compression level and
+    /// threshold are in [`Config`].
+    ///
+    /// [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, params: ws_core::DeflateParams) -> Self {
+        self.handshake.deflate = Some(params);
+        self
+    }
+
     /// Sets the TLS settings for `wss://` (custom roots, client certificates).
     #[cfg(feature = "rustls")]
     pub fn tls(mut self, tls: std::sync::Arc<rustls::ClientConfig>) -> Self {
@@ -127,13 +138,13 @@ async fn handshake<S: Unpin, R: Transport<S>>(
     loop {
         match handshake.parse_response(&buffer)? {
             Parse::Complete((accepted, head_len)) => {
-                let socket = WebSocket::from_upgraded(
-                    stream,
-                    Role::Client,
-                    config.connection.clone(),
-                    &buffer[head_len..],
-                )
-                .with_subprotocol(accepted.subprotocol);
+                #[cfg(feature = "deflate")]
+                let deflate = accepted.deflate;
+                #[cfg(not(feature = "deflate"))]
+                let deflate = None;
+                let conn = crate::new_connection(Role::Client, &config.connection, deflate);
+                let socket = WebSocket::from_connection(stream, conn, &buffer[head_len..])
+                    .with_subprotocol(accepted.subprotocol);
                 return Ok((socket, accepted.response));
             }
             Parse::NeedMore => {

@@ -45,5 +45,19 @@ pub use tls::client_tls;
 pub use rustls;
 
 pub use http;
+
+/// The connection for a finished handshake, compressed if it agreed on
+/// permessage-deflate.
+fn new_connection(
+    role: ws_core::Role,
+    config: &ws_core::Config,
+    deflate: Option<ws_core::DeflateParams>,
+) -> ws_core::Connection {
+    match deflate {
+        #[cfg(feature = "deflate")]
+        Some(params) => ws_core::Connection::with_deflate(role, config.clone(), &params),
+        _ => ws_core::Connection::new(role, config.clone()),
+    }
+}
 pub use ws_core;
 pub use ws_handshake;

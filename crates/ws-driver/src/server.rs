@@ -52,6 +52,17 @@ impl ServerConfig {
         self.handshake_timeout = timeout;
         self
     }
+
+    /// Accepts permessage-deflate with at most `params` ([RFC 7692]);
+    /// shorthand for setting `handshake.deflate`. Compression level and
+    /// threshold are in [`Config`].
+    ///
+    /// [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, params: ws_core::DeflateParams) -> Self {
+        self.handshake.deflate = Some(params);
+        self
+    }
 }
 
 /// Accepts a WebSocket, letting `callback` inspect the request (path, query,
@@ -102,15 +113,17 @@ where
         let mut out = Vec::with_capacity(256);
         write_response(&response, &[], &mut out);
         write_all::<S, R>(&mut stream, &out).await?;
-        Ok((subprotocol, buffer.split_off(head_len)))
+        #[cfg(feature = "deflate")]
+        let deflate = accepted.deflate;
+        #[cfg(not(feature = "deflate"))]
+        let deflate = None;
+        Ok((subprotocol, deflate, buffer.split_off(head_len)))
     };
-    let (subprotocol, leftover) = timeout::<R, _>(config.handshake_timeout, handshake)
+    let (subprotocol, deflate, leftover) = timeout::<R, _>(config.handshake_timeout, handshake)
         .await
         .ok_or(Error::HandshakeTimeout)??;
-    Ok(
-        WebSocket::from_upgraded(stream, Role::Server, config.connection.clone(), &leftover)
-            .with_subprotocol(subprotocol),
-    )
+    let conn = crate::new_connection(Role::Server, &config.connection, deflate);
+    Ok(WebSocket::from_connection(stream, conn, &leftover).with_subprotocol(subprotocol))
 }
 
 /// Answers a refused handshake with its status and closes the stream.

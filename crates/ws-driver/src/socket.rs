@@ -58,7 +58,13 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// example a connection that hyper upgraded). `leftover` holds bytes read
     /// past the handshake, which already belong to the WebSocket.
     pub fn from_upgraded(io: S, role: Role, config: Config, leftover: &[u8]) -> Self {
-        let mut conn = Connection::new(role, config);
+        Self::from_connection(io, Connection::new(role, config), leftover)
+    }
+
+    /// Wraps a stream and a connection made for it (for example one with
+    /// permessage-deflate, [`Connection::with_deflate`]). `leftover` holds
+    /// bytes read past the handshake.
+    pub fn from_connection(io: S, mut conn: Connection, leftover: &[u8]) -> Self {
         conn.receive(leftover);
         WebSocket {
             io,
