@@ -8,30 +8,15 @@
 //! For each setting, 1,000 server connections each receive and send one
 //! compressed JSON message; the live heap per connection is then reported.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use ws_core::{Config, Connection, DeflateParams, Event, Role};
 
-struct Counting;
+#[path = "../tests/support/counting_alloc.rs"]
+#[allow(dead_code)] // PEAK is the bomb test's
+mod counting_alloc;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract is passed on as is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use counting_alloc::{Counting, LIVE};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;

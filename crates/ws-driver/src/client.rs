@@ -38,36 +38,13 @@ impl Default for ClientConfig {
     }
 }
 
+crate::config_setters!(
+    ClientConfig,
+    ws_handshake::ClientConfig,
+    "Offers permessage-deflate with `params`"
+);
+
 impl ClientConfig {
-    /// Sets the handshake settings.
-    pub fn handshake(mut self, handshake: ws_handshake::ClientConfig) -> Self {
-        self.handshake = handshake;
-        self
-    }
-
-    /// Sets the connection settings.
-    pub fn connection(mut self, connection: Config) -> Self {
-        self.connection = connection;
-        self
-    }
-
-    /// Sets the handshake timeout.
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
-
-    /// Offers permessage-deflate with `params` ([RFC 7692]);
-    /// shorthand for setting `handshake.deflate`. Compression level and
-    /// threshold are in [`Config`].
-    ///
-    /// [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
-    #[cfg(feature = "deflate")]
-    pub fn deflate(mut self, params: ws_core::DeflateParams) -> Self {
-        self.handshake.deflate = Some(params);
-        self
-    }
-
     /// Sets the TLS settings for `wss://` (custom roots, client certificates).
     #[cfg(feature = "rustls")]
     pub fn tls(mut self, tls: std::sync::Arc<rustls::ClientConfig>) -> Self {

@@ -46,6 +46,43 @@ pub use rustls;
 
 pub use http;
 
+/// The builder methods `ServerConfig` and `ClientConfig` share.
+macro_rules! config_setters {
+    ($config:ident, $handshake:ty, $deflate_doc:literal) => {
+        impl $config {
+            /// Sets the handshake settings.
+            pub fn handshake(mut self, handshake: $handshake) -> Self {
+                self.handshake = handshake;
+                self
+            }
+
+            /// Sets the connection settings.
+            pub fn connection(mut self, connection: ws_core::Config) -> Self {
+                self.connection = connection;
+                self
+            }
+
+            /// Sets the handshake timeout.
+            pub fn handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
+                self.handshake_timeout = timeout;
+                self
+            }
+
+            #[doc = concat!($deflate_doc, " ([RFC 7692]);")]
+            /// shorthand for setting `handshake.deflate`. Compression level and
+            /// threshold are in [`Config`](ws_core::Config).
+            ///
+            /// [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
+            #[cfg(feature = "deflate")]
+            pub fn deflate(mut self, params: ws_core::DeflateParams) -> Self {
+                self.handshake.deflate = Some(params);
+                self
+            }
+        }
+    };
+}
+pub(crate) use config_setters;
+
 /// The connection for a finished handshake, compressed if it agreed on
 /// permessage-deflate.
 fn new_connection(

@@ -34,36 +34,11 @@ impl Default for ServerConfig {
     }
 }
 
-impl ServerConfig {
-    /// Sets the handshake settings.
-    pub fn handshake(mut self, handshake: ws_handshake::ServerConfig) -> Self {
-        self.handshake = handshake;
-        self
-    }
-
-    /// Sets the connection settings.
-    pub fn connection(mut self, connection: Config) -> Self {
-        self.connection = connection;
-        self
-    }
-
-    /// Sets the handshake timeout.
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
-
-    /// Accepts permessage-deflate with at most `params` ([RFC 7692]);
-    /// shorthand for setting `handshake.deflate`. Compression level and
-    /// threshold are in [`Config`].
-    ///
-    /// [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
-    #[cfg(feature = "deflate")]
-    pub fn deflate(mut self, params: ws_core::DeflateParams) -> Self {
-        self.handshake.deflate = Some(params);
-        self
-    }
-}
+crate::config_setters!(
+    ServerConfig,
+    ws_handshake::ServerConfig,
+    "Accepts permessage-deflate with at most `params`"
+);
 
 /// Accepts a WebSocket, letting `callback` inspect the request (path, query,
 /// cookies, authorization) and either adjust the 101 response or refuse with
