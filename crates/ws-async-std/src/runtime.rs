@@ -72,6 +72,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ws_driver::Transport<S> for FuturesIo {
         result
     }
 
+    fn poll_read_slice(
+        io: Pin<&mut S>,
+        cx: &mut Context<'_>,
+        buffer: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        io.poll_read(cx, buffer)
+    }
+
     fn poll_write(io: Pin<&mut S>, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
         io.poll_write(cx, bytes)
     }

@@ -65,8 +65,9 @@ pub enum State {
 #[derive(Debug)]
 struct IncomingFrame {
     header: FrameHeader,
-    remaining: u64,
-    offset: usize,
+    /// Payload bytes at the front of the input already unmasked (and fed to
+    /// the UTF-8 validator, for text).
+    processed: usize,
 }
 
 /// A fragmented data message being reassembled.
@@ -150,7 +151,6 @@ pub struct Connection {
     input: BytesMut,
     frame: Option<IncomingFrame>,
     message: Option<IncomingMessage>,
-    control: BytesMut,
     eof_received: bool,
 
     output: BytesMut,
@@ -190,7 +190,6 @@ impl Connection {
             input: BytesMut::new(),
             frame: None,
             message: None,
-            control: BytesMut::new(),
             eof_received: false,
             output: BytesMut::new(),
             pending_pong: None,
@@ -298,6 +297,17 @@ impl Connection {
             self.input.clear();
         }
         &mut self.input
+    }
+
+    /// How many more bytes would complete the frame being received: its
+    /// payload length minus what is buffered, once its header has been read;
+    /// 0 between frames. A driver may size its next read by it (capped, so
+    /// that a header alone never makes it allocate a large buffer).
+    #[must_use]
+    pub fn frame_bytes_wanted(&self) -> usize {
+        self.frame.as_ref().map_or(0, |frame| {
+            (frame.header.payload_len as usize).saturating_sub(self.input.len())
+        })
     }
 
     /// Reports the end of the transport's input (TCP FIN, or a read error).
@@ -520,9 +530,6 @@ impl Connection {
         if self.output.is_empty() && self.output.capacity() > 0 {
             self.output = BytesMut::new();
         }
-        if self.control.capacity() > 0 && self.frame.is_none() {
-            self.control = BytesMut::new();
-        }
     }
 
     // ----- internals: receiving -----
@@ -551,12 +558,13 @@ impl Connection {
         }
         self.input.advance(header_len);
         let len = header.payload_len as usize; // bounded by max_frame_size or 125
-        let whole = self.input.len() >= len;
 
         // Fast path: a whole unfragmented message or control frame is in the
         // buffer. Hand out a slice of the buffer itself.
-        if whole && (header.opcode.is_control() || (header.fin && self.message.is_none())) {
-            let mut payload = self.input.split_to(len);
+        if self.input.len() >= len
+            && (header.opcode.is_control() || (header.fin && self.message.is_none()))
+        {
+            let mut payload = self.take_input(len);
             if let Some(key) = header.mask {
                 apply_mask(&mut payload, key, 0);
             }
@@ -579,9 +587,7 @@ impl Connection {
             return Ok(Step::Event(Event::Message(event)));
         }
 
-        if header.opcode.is_control() {
-            self.control.clear();
-        } else if header.opcode != OpCode::Continuation {
+        if header.opcode.is_data() && header.opcode != OpCode::Continuation {
             self.message = Some(IncomingMessage {
                 text: header.opcode == OpCode::Text,
                 compressed: header.rsv1,
@@ -595,10 +601,19 @@ impl Connection {
         }
         self.frame = Some(IncomingFrame {
             header,
-            remaining: header.payload_len,
-            offset: 0,
+            processed: 0,
         });
         Ok(Step::Progress)
+    }
+
+    /// The first `len` bytes of the input, without promoting the buffer to a
+    /// shared one when they are all of it (the usual case: one message read).
+    fn take_input(&mut self, len: usize) -> BytesMut {
+        if len == self.input.len() {
+            std::mem::take(&mut self.input)
+        } else {
+            self.input.split_to(len)
+        }
     }
 
     /// Fragmentation rules and limits, checked from the header alone so that
@@ -638,53 +653,50 @@ impl Connection {
         Ok(())
     }
 
+    /// A frame's payload arriving in pieces stays in the input buffer until
+    /// it is whole (bounded by `max_frame_size`), so that it is taken out
+    /// with one split rather than copied piece by piece. What has arrived is
+    /// unmasked at once, and text is validated as it comes: invalid UTF-8
+    /// fails the connection as soon as it arrives, not at the end of the
+    /// frame (RFC 6455 section 8.1).
     fn step_payload(&mut self) -> Result<Step, ProtocolError> {
         let frame = self.frame.as_mut().expect("step_payload with a frame");
-        let available = (self.input.len() as u64).min(frame.remaining) as usize;
-        if available == 0 && frame.remaining > 0 {
+        let header = frame.header;
+        let len = header.payload_len as usize;
+        let available = self.input.len().min(len);
+        if available > frame.processed {
+            let new = &mut self.input[frame.processed..available];
+            if let Some(key) = header.mask {
+                apply_mask(new, key, frame.processed);
+            }
+            if let Some(message) = self.message.as_mut().filter(|_| header.opcode.is_data()) {
+                if message.text && !message.compressed {
+                    message.utf8.feed(new)?;
+                }
+            }
+            frame.processed = available;
+        }
+        if available < len {
             return Ok(Step::NeedMore);
         }
-        let mut chunk = self.input.split_to(available);
-        if let Some(key) = frame.header.mask {
-            apply_mask(&mut chunk, key, frame.offset);
-        }
-        frame.offset += available;
-        frame.remaining -= available as u64;
-        let done = frame.remaining == 0;
-        let header = frame.header;
+        self.frame = None;
+        let chunk = self.take_input(len);
 
         if header.opcode.is_control() {
-            self.control.extend_from_slice(&chunk);
-            if !done {
-                return Ok(Step::NeedMore);
-            }
-            self.frame = None;
-            let payload = self.control.split().freeze();
-            return self.handle_control(header.opcode, payload).map(Step::Event);
+            return self
+                .handle_control(header.opcode, chunk.freeze())
+                .map(Step::Event);
         }
 
         let message = self
             .message
             .as_mut()
             .expect("a data frame belongs to a message");
-        if message.text && !message.compressed {
-            // Fail fast: invalid bytes are reported as soon as they arrive,
-            // not at the end of the frame or message (RFC 6455 section 8.1).
-            message.utf8.feed(&chunk)?;
-        }
         if message.data.is_empty() {
             message.data = chunk;
         } else {
             message.data.extend_from_slice(&chunk);
         }
-        if !done {
-            return Ok(if self.input.is_empty() {
-                Step::NeedMore
-            } else {
-                Step::Progress
-            });
-        }
-        self.frame = None;
         if !header.fin {
             return Ok(Step::Progress);
         }
@@ -696,7 +708,7 @@ impl Connection {
                 data,
             )?)));
         }
-        let data = message.data.split().freeze();
+        let data = message.data.freeze();
         let event = if message.text {
             message.utf8.finish()?;
             Message::Text(Utf8Bytes::from_validated(data))

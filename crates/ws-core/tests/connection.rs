@@ -652,3 +652,38 @@ fn server_hands_out_a_message_from_a_taken_buffer_without_copying() {
         "the payload is a slice of the buffer given"
     );
 }
+
+#[test]
+fn server_reports_the_bytes_a_partly_received_frame_still_needs() {
+    let mut server = server();
+    let payload = vec![7u8; 1000];
+    let frame = frame_to(Role::Server, OpCode::Binary, true, &payload);
+    assert_eq!(server.frame_bytes_wanted(), 0, "nothing received yet");
+    // Header (2 + 2 length + 4 mask) and 100 payload bytes.
+    assert!(feed(&mut server, &frame[..108]).is_empty());
+    assert_eq!(server.frame_bytes_wanted(), 900);
+    assert!(feed(&mut server, &frame[108..600]).is_empty());
+    assert_eq!(server.frame_bytes_wanted(), 408);
+    let events = feed(&mut server, &frame[600..]);
+    assert_eq!(events, [Event::Message(Message::binary(payload))]);
+    assert_eq!(server.frame_bytes_wanted(), 0, "between frames");
+}
+
+#[test]
+fn server_takes_a_frame_received_in_pieces_whole_and_unmasked() {
+    // Every cut of a fragmented text message across reads gives the same message.
+    let text = "héllo wörld, a message in two fragments";
+    let (first, second) = text.as_bytes().split_at(9);
+    let mut bytes = frame_to(Role::Server, OpCode::Text, false, first);
+    bytes.extend(frame_to(Role::Server, OpCode::Continuation, true, second));
+    for cut in 1..bytes.len() {
+        let mut server = server();
+        let mut events = feed(&mut server, &bytes[..cut]);
+        events.extend(feed(&mut server, &bytes[cut..]));
+        assert_eq!(
+            events,
+            [Event::Message(Message::text(text))],
+            "cut at {cut}"
+        );
+    }
+}

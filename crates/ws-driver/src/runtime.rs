@@ -42,6 +42,13 @@ pub trait Transport<S>: Runtime {
         cx: &mut Context<'_>,
         buffer: &mut BytesMut,
     ) -> Poll<io::Result<usize>>;
+    /// Reads into `buffer`, an initialized slice; `Ok(0)` is the end of the
+    /// stream. Used with the driver's per-thread read buffer.
+    fn poll_read_slice(
+        io: Pin<&mut S>,
+        cx: &mut Context<'_>,
+        buffer: &mut [u8],
+    ) -> Poll<io::Result<usize>>;
     /// Writes some of `bytes`, returning how many.
     fn poll_write(io: Pin<&mut S>, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>>;
     /// Flushes buffered writes.

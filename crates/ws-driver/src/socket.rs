@@ -14,8 +14,24 @@ use ws_core::{CloseCode, Closed, Config, Connection, Event, Message, Role, State
 use crate::runtime::{Timer, Transport};
 use crate::Error;
 
-/// Read at least this much at a time; more while a large frame is arriving.
+/// Read at least this much at a time into a connection's own buffer (while
+/// a frame is arriving); more when the frame's header says more is coming.
 const READ_CHUNK: usize = 8 * 1024;
+
+/// A header alone never makes a read reserve more than this beyond what has
+/// arrived: the buffer grows with the data, not with the claimed length.
+const MAX_RESERVE: usize = 256 * 1024;
+
+/// The size of the per-thread buffer that reads go into while a connection
+/// has nothing buffered.
+const SCRATCH_SIZE: usize = 64 * 1024;
+
+thread_local! {
+    /// Reads between frames land here, and only what arrived is copied into
+    /// the connection: an idle connection holds no read buffer, and a busy
+    /// one gets a buffer the size of its data, not of a read chunk.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// A WebSocket connection over an async byte stream: a thin driver that moves
 /// bytes and time between the stream and a [`ws_core::Connection`].
@@ -246,12 +262,30 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let wanted = self.conn.frame_bytes_wanted();
         let buffer = self.conn.receive_buffer();
-        let want = READ_CHUNK.max(buffer.len());
-        if buffer.capacity() - buffer.len() < want / 2 {
+        let io = Pin::new(&mut self.io);
+        if buffer.is_empty() && wanted == 0 {
+            return SCRATCH.with(|scratch| {
+                // Taken out for the read, so that a re-entrant call (another
+                // connection polled from inside this read) finds an empty one.
+                let mut bytes = std::mem::take(&mut *scratch.borrow_mut());
+                if bytes.len() < SCRATCH_SIZE {
+                    bytes.resize(SCRATCH_SIZE, 0);
+                }
+                let result = R::poll_read_slice(io, cx, &mut bytes);
+                if let Poll::Ready(Ok(read)) = result {
+                    buffer.extend_from_slice(&bytes[..read]);
+                }
+                *scratch.borrow_mut() = bytes;
+                result
+            });
+        }
+        let want = wanted.max(READ_CHUNK).min(MAX_RESERVE.max(buffer.len()));
+        if buffer.capacity() - buffer.len() < want {
             buffer.reserve(want);
         }
-        R::poll_read(Pin::new(&mut self.io), cx, buffer)
+        R::poll_read(io, cx, buffer)
     }
 
     /// Writes what the connection has queued. Ready once all is written.

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -48,6 +48,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ws_driver::Transport<S> for Tokio {
     ) -> Poll<io::Result<usize>> {
         // Reads into the spare capacity without zeroing it first.
         tokio_util::io::poll_read_buf(io, cx, buffer)
+    }
+
+    fn poll_read_slice(
+        io: Pin<&mut S>,
+        cx: &mut Context<'_>,
+        buffer: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut buffer = tokio::io::ReadBuf::new(buffer);
+        ready!(io.poll_read(cx, &mut buffer))?;
+        Poll::Ready(Ok(buffer.filled().len()))
     }
 
     fn poll_write(io: Pin<&mut S>, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
