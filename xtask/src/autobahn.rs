@@ -68,7 +68,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
-    let root = workspace_root();
+    let root = crate::workspace_root();
     let wstest = ensure_wstest(&root)?;
     build_examples(&root)?;
     let reports = root.join("target").join("autobahn");
@@ -92,13 +92,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
     } else {
         Err(failures.join("\n"))
     }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the workspace")
-        .to_path_buf()
 }
 
 /// How wstest is run: a local install, or the Docker image.

@@ -3,8 +3,14 @@
 //! * `autobahn [--mode server|client|both] [--runtime tokio|async-std|smol] [--cases 1.*,2.1.1]`:
 //!   runs the Autobahn TestSuite against our echo server and our client, on
 //!   loopback, and judges strictly.
+//! * `bench [--rounds 5] [--only echo,idle,micro] [--quick] ...`: the echo
+//!   benchmark against the peers, memory per idle connection and the
+//!   criterion microbenchmarks, written into `docs/performance.md`.
 
 mod autobahn;
+mod bench;
+
+use std::path::{Path, PathBuf};
 
 use std::process::ExitCode;
 
@@ -14,8 +20,10 @@ fn main() -> ExitCode {
     let rest: Vec<String> = args.collect();
     let result = match command.as_str() {
         "autobahn" => autobahn::run(&rest),
+        "bench" => bench::run(&rest),
         _ => Err(format!(
-            "unknown command {command:?}\n\nusage: cargo xtask autobahn [--mode server|client|both] [--runtime tokio|async-std|smol] [--cases PATTERNS]"
+            "unknown command {command:?}\n\nusage: cargo xtask autobahn [--mode server|client|both] [--runtime tokio|async-std|smol] [--cases PATTERNS]\n       {}",
+            bench::USAGE
         )),
     };
     match result {
@@ -25,4 +33,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The repository root (xtask lives one level below it).
+pub(crate) fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
 }

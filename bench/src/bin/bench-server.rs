@@ -1,0 +1,172 @@
+//! The echo servers the benchmark compares: for each library, the simplest
+//! idiomatic echo server, each on a single-threaded runtime (tokio's
+//! `current_thread` with IO and time enabled; async-std with
+//! `ASYNC_STD_THREAD_COUNT=1`, set by the harness), TCP_NODELAY on every
+//! accepted socket, every text and binary message sent back as it came.
+//!
+//! ```text
+//! bench-server --lib ours-tokio|ours-async-std|tokio-tungstenite|fastwebsockets|tokio-websockets --addr 127.0.0.1:0
+//! ```
+//!
+//! Prints `listening ADDR` on stdout once bound.
+
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const LIBRARIES: &str =
+    "ours-tokio|ours-async-std|tokio-tungstenite|fastwebsockets|tokio-websockets";
+
+fn main() {
+    let mut lib = None;
+    let mut addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--lib" => lib = args.next(),
+            "--addr" => addr = args.next().and_then(|a| a.parse().ok()).expect("--addr IP:PORT"),
+            other => panic!("unknown argument {other:?}; usage: bench-server --lib {LIBRARIES} [--addr IP:PORT]"),
+        }
+    }
+    let lib = lib.unwrap_or_else(|| panic!("--lib {LIBRARIES} is required"));
+    match lib.as_str() {
+        "ours-tokio" => tokio_server(addr, ours_tokio),
+        "tokio-tungstenite" => tokio_server(addr, tungstenite),
+        "fastwebsockets" => tokio_server(addr, fastwebsockets_echo),
+        "tokio-websockets" => tokio_server(addr, tokio_websockets_echo),
+        "ours-async-std" => async_std::task::block_on(ours_async_std(addr)),
+        other => panic!("unknown --lib {other:?}; choose {LIBRARIES}"),
+    }
+}
+
+fn announce(addr: SocketAddr) {
+    let mut out = std::io::stdout();
+    writeln!(out, "listening {addr}").unwrap();
+    out.flush().unwrap();
+}
+
+/// Accepts on a current-thread tokio runtime and spawns `serve` per connection.
+fn tokio_server<F, Fut>(addr: SocketAddr, serve: F)
+where
+    F: Fn(TcpStream) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let listener = TcpListener::bind(addr).await.unwrap();
+        announce(listener.local_addr().unwrap());
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            tcp.set_nodelay(true).unwrap();
+            tokio::spawn(serve(tcp));
+        }
+    });
+}
+
+/// Ours accepts permessage-deflate when offered (only the deflate workload
+/// offers it); everything else is the default configuration.
+fn ours_config() -> &'static ws_toolkit::tokio::ServerConfig {
+    static CONFIG: std::sync::OnceLock<ws_toolkit::tokio::ServerConfig> =
+        std::sync::OnceLock::new();
+    CONFIG.get_or_init(|| {
+        ws_toolkit::tokio::ServerConfig::default()
+            .deflate(ws_toolkit::core::DeflateParams::default())
+    })
+}
+
+async fn ours_tokio(tcp: TcpStream) {
+    let Ok(mut ws) = ws_toolkit::tokio::accept_with(tcp, ours_config()).await else {
+        return;
+    };
+    while let Some(Ok(message)) = ws.next().await {
+        if message.is_data() && ws.send(message).await.is_err() {
+            break;
+        }
+    }
+}
+
+async fn ours_async_std(addr: SocketAddr) {
+    let listener = async_std::net::TcpListener::bind(addr).await.unwrap();
+    announce(listener.local_addr().unwrap());
+    let mut incoming = listener.incoming();
+    while let Some(tcp) = incoming.next().await {
+        let Ok(tcp) = tcp else { continue };
+        tcp.set_nodelay(true).unwrap();
+        async_std::task::spawn(async move {
+            let Ok(mut ws) = ws_toolkit::async_std::accept_with(tcp, ours_config()).await else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.next().await {
+                if message.is_data() && ws.send(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+async fn tungstenite(tcp: TcpStream) {
+    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+        return;
+    };
+    while let Some(Ok(message)) = ws.next().await {
+        if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+            break;
+        }
+    }
+}
+
+async fn tokio_websockets_echo(tcp: TcpStream) {
+    let Ok((_request, mut ws)) = tokio_websockets::ServerBuilder::new().accept(tcp).await else {
+        return;
+    };
+    while let Some(Ok(message)) = ws.next().await {
+        if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// fastwebsockets upgrades through hyper, as its own echo example does.
+async fn fastwebsockets_echo(tcp: TcpStream) {
+    use fastwebsockets::{upgrade, FragmentCollector, OpCode, WebSocketError};
+    use http_body_util::Empty;
+    use hyper::body::{Bytes, Incoming};
+    use hyper::{Request, Response};
+
+    async fn echo(upgrade: upgrade::UpgradeFut) -> Result<(), WebSocketError> {
+        let mut ws = FragmentCollector::new(upgrade.await?);
+        loop {
+            let frame = ws.read_frame().await?;
+            match frame.opcode {
+                OpCode::Close => return Ok(()),
+                OpCode::Text | OpCode::Binary => ws.write_frame(frame).await?,
+                _ => {}
+            }
+        }
+    }
+
+    async fn upgrade(
+        mut request: Request<Incoming>,
+    ) -> Result<Response<Empty<Bytes>>, WebSocketError> {
+        let (response, upgrade) = upgrade::upgrade(&mut request)?;
+        tokio::spawn(async move {
+            let _ = echo(upgrade).await;
+        });
+        Ok(response)
+    }
+
+    let io = hyper_util::rt::TokioIo::new(tcp);
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, hyper::service::service_fn(upgrade))
+        .with_upgrades()
+        .await;
+}

@@ -1,0 +1,643 @@
+//! `cargo xtask bench`: the side-by-side echo benchmark and the
+//! microbenchmarks, written into `docs/performance.md` and a chart.
+//!
+//! The echo servers and the load generator live in `bench/` (a crate outside
+//! the workspace, so that the peers are only built here). Each measurement
+//! starts one server pinned to CPU 0 and the load generator pinned to CPU 1
+//! (`taskset`); every round runs every configuration on every server, in an
+//! order that rotates from round to round, so that drift on this shared
+//! machine hits all servers alike. The report gives the median of the rounds
+//! and the ratio of ours to each peer.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The servers, ours first. `bench-server --lib NAME`.
+const LIBS: &[&str] = &[
+    "ours-tokio",
+    "ours-async-std",
+    "tokio-tungstenite",
+    "fastwebsockets",
+    "tokio-websockets",
+];
+const PEERS: &[&str] = &["tokio-tungstenite", "fastwebsockets", "tokio-websockets"];
+
+/// An echo workload: connections, message size, messages in flight per
+/// connection, and whether it uses permessage-deflate (only ours has it).
+struct Workload {
+    name: &'static str,
+    conns: usize,
+    size: usize,
+    pipeline: usize,
+    deflate: bool,
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "100 x 20 B",
+        conns: 100,
+        size: 20,
+        pipeline: 1,
+        deflate: false,
+    },
+    Workload {
+        name: "200 x 16 KiB",
+        conns: 200,
+        size: 16 << 10,
+        pipeline: 1,
+        deflate: false,
+    },
+    Workload {
+        name: "500 x 16 KiB",
+        conns: 500,
+        size: 16 << 10,
+        pipeline: 1,
+        deflate: false,
+    },
+    Workload {
+        name: "10 x 1 MiB",
+        conns: 10,
+        size: 1 << 20,
+        pipeline: 1,
+        deflate: false,
+    },
+    Workload {
+        name: "100 x 20 B, 16 in flight",
+        conns: 100,
+        size: 20,
+        pipeline: 16,
+        deflate: false,
+    },
+    Workload {
+        name: "100 x 2 KiB JSON, deflate",
+        conns: 100,
+        size: 2 << 10,
+        pipeline: 1,
+        deflate: true,
+    },
+];
+
+struct Options {
+    rounds: usize,
+    warmup: f64,
+    duration: f64,
+    idle_conns: usize,
+    echo: bool,
+    idle: bool,
+    micro: bool,
+    libs: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        rounds: 5,
+        warmup: 1.0,
+        duration: 3.0,
+        idle_conns: 10_000,
+        echo: true,
+        idle: true,
+        micro: true,
+        libs: LIBS.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--rounds" => {
+                options.rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?
+            }
+            "--warmup" => {
+                options.warmup = value()?.parse().map_err(|e| format!("--warmup: {e}"))?
+            }
+            "--duration" => {
+                options.duration = value()?.parse().map_err(|e| format!("--duration: {e}"))?
+            }
+            "--idle-conns" => {
+                options.idle_conns = value()?.parse().map_err(|e| format!("--idle-conns: {e}"))?
+            }
+            "--libs" => options.libs = value()?.split(',').map(str::to_owned).collect(),
+            "--only" => {
+                let only = value()?;
+                options.echo = only.split(',').any(|o| o == "echo");
+                options.idle = only.split(',').any(|o| o == "idle");
+                options.micro = only.split(',').any(|o| o == "micro");
+            }
+            "--quick" => {
+                options.rounds = 1;
+                options.warmup = 0.5;
+                options.duration = 1.0;
+                options.idle_conns = 1000;
+                options.micro = false;
+            }
+            other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
+        }
+    }
+    for lib in &options.libs {
+        if !LIBS.contains(&lib.as_str()) {
+            return Err(format!(
+                "unknown library {lib:?}: choose from {}",
+                LIBS.join(", ")
+            ));
+        }
+    }
+    Ok(options)
+}
+
+pub const USAGE: &str =
+    "cargo xtask bench [--rounds 5] [--warmup 1] [--duration 3] [--idle-conns 10000] \
+[--libs ours-tokio,...] [--only echo,idle,micro] [--quick]";
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let options = parse(args)?;
+    let root = crate::workspace_root();
+    let out = root.join("target/bench");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let mut report = Report::default();
+    if options.echo || options.idle {
+        build_bench_crate(&root)?;
+    }
+    if options.echo {
+        report.echo = echo_rounds(&root, &options)?;
+    }
+    if options.idle {
+        for lib in &options.libs {
+            let bytes = idle_memory(&root, lib, options.idle_conns)?;
+            println!("idle {lib}: {bytes:.0} bytes per connection");
+            report.idle.insert(lib.clone(), bytes);
+        }
+        report.idle_conns = options.idle_conns;
+    }
+    if options.micro {
+        report.micro = microbenchmarks(&root)?;
+    }
+    let markdown = report.markdown(&root, &options);
+    println!("\n{markdown}");
+    std::fs::write(out.join("results.md"), &markdown).map_err(|e| e.to_string())?;
+    if options.echo {
+        let svg = report.chart();
+        std::fs::write(root.join("docs/performance-echo.svg"), svg).map_err(|e| e.to_string())?;
+    }
+    splice_into_docs(&root.join("docs/performance.md"), &markdown)?;
+    println!("wrote docs/performance.md, docs/performance-echo.svg and target/bench/results.md");
+    Ok(())
+}
+
+fn build_bench_crate(root: &Path) -> Result<(), String> {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--manifest-path", "bench/Cargo.toml"])
+        .args(["--target-dir", "target/bench"])
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cargo build of bench/: {e}"))?;
+    status
+        .success()
+        .then_some(())
+        .ok_or_else(|| "building bench/ failed".to_string())
+}
+
+fn bin(root: &Path, name: &str) -> PathBuf {
+    root.join("target/bench/release").join(name)
+}
+
+/// A running echo server, killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(root: &Path, lib: &str) -> Result<Server, String> {
+        let mut child = Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(bin(root, "bench-server"))
+            .args(["--lib", lib, "--addr", "127.0.0.1:0"])
+            .env("ASYNC_STD_THREAD_COUNT", "1")
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("starting bench-server (is taskset installed?): {e}"))?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let addr = line
+            .strip_prefix("listening ")
+            .ok_or_else(|| format!("bench-server {lib} did not start: {line:?}"))?
+            .trim()
+            .to_owned();
+        Ok(Server { child, addr })
+    }
+
+    fn pid(&self) -> u32 {
+        // taskset execs the server, so the child is the server itself.
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn loadgen(root: &Path, server: &Server, args: &[String]) -> Result<Value, String> {
+    let output = Command::new("taskset")
+        .args(["-c", "1"])
+        .arg(bin(root, "loadgen"))
+        .args([
+            "--addr",
+            &server.addr,
+            "--server-pid",
+            &server.pid().to_string(),
+        ])
+        .args(args)
+        .output()
+        .map_err(|e| format!("running loadgen: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "loadgen failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim()).map_err(|e| format!("loadgen printed {stdout:?}: {e}"))
+}
+
+/// One measurement of a workload on a server.
+#[derive(Clone)]
+struct Sample {
+    rate: f64,
+    server_cpu: f64,
+    loadgen_cpu: f64,
+    bytes_per_message: f64,
+}
+
+type EchoResults = BTreeMap<(usize, String), Vec<Sample>>;
+
+fn echo_rounds(root: &Path, options: &Options) -> Result<EchoResults, String> {
+    let mut results = EchoResults::new();
+    for round in 0..options.rounds {
+        for (w, workload) in WORKLOADS.iter().enumerate() {
+            let libs: Vec<&String> = options
+                .libs
+                .iter()
+                .filter(|lib| !workload.deflate || lib.starts_with("ours"))
+                .collect();
+            for i in 0..libs.len() {
+                let lib = libs[(i + round) % libs.len()];
+                let server = Server::start(root, lib)?;
+                let mut args: Vec<String> = vec![
+                    "--conns".into(),
+                    workload.conns.to_string(),
+                    "--size".into(),
+                    workload.size.to_string(),
+                    "--pipeline".into(),
+                    workload.pipeline.to_string(),
+                    "--warmup".into(),
+                    options.warmup.to_string(),
+                    "--duration".into(),
+                    options.duration.to_string(),
+                ];
+                if workload.deflate {
+                    args.push("--deflate".into());
+                }
+                let value = loadgen(root, &server, &args)
+                    .map_err(|e| format!("{lib}, {}: {e}", workload.name))?;
+                drop(server);
+                let number = |key: &str| value[key].as_f64().unwrap_or(f64::NAN);
+                let sample = Sample {
+                    rate: number("msgs_per_sec"),
+                    server_cpu: number("server_cpu"),
+                    loadgen_cpu: number("loadgen_cpu"),
+                    bytes_per_message: number("received_bytes_per_message"),
+                };
+                println!(
+                    "round {}/{} {:<26} {:<18} {:>9.0} msgs/s  server cpu {:.2}  loadgen cpu {:.2}",
+                    round + 1,
+                    options.rounds,
+                    workload.name,
+                    lib,
+                    sample.rate,
+                    sample.server_cpu,
+                    sample.loadgen_cpu
+                );
+                results.entry((w, lib.clone())).or_default().push(sample);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+    Ok(results)
+}
+
+fn idle_memory(root: &Path, lib: &str, conns: usize) -> Result<f64, String> {
+    let server = Server::start(root, lib)?;
+    let value = loadgen(
+        root,
+        &server,
+        &["--idle".into(), "--conns".into(), conns.to_string()],
+    )
+    .map_err(|e| format!("{lib}, idle: {e}"))?;
+    value["bytes_per_conn"]
+        .as_f64()
+        .ok_or_else(|| format!("no bytes_per_conn in {value}"))
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// Runs the criterion benchmarks and collects their medians.
+fn microbenchmarks(root: &Path) -> Result<Vec<(String, f64, Option<f64>)>, String> {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "bench",
+            "-p",
+            "ws-frame",
+            "-p",
+            "ws-handshake",
+            "-p",
+            "ws-core",
+        ])
+        .args(["--features", "ws-core/deflate"])
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cargo bench: {e}"))?;
+    if !status.success() {
+        return Err("cargo bench failed".into());
+    }
+    let mut found = Vec::new();
+    collect_criterion(&root.join("target/criterion"), &mut found);
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+/// Walks criterion's output: every `new/estimates.json` with its
+/// `benchmark.json` (for the throughput, when one was set).
+fn collect_criterion(dir: &Path, found: &mut Vec<(String, f64, Option<f64>)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.ends_with("report") {
+            continue;
+        }
+        if path.file_name().is_some_and(|n| n == "new") {
+            let read = |name: &str| {
+                std::fs::read_to_string(path.join(name))
+                    .ok()
+                    .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            };
+            if let (Some(estimates), Some(benchmark)) =
+                (read("estimates.json"), read("benchmark.json"))
+            {
+                let ns = estimates["median"]["point_estimate"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN);
+                let id = benchmark["full_id"].as_str().unwrap_or("?").to_owned();
+                let bytes = benchmark["throughput"]["Bytes"].as_f64();
+                let per_second = bytes.map(|b| b / (ns * 1e-9));
+                found.push((id, ns, per_second));
+            }
+        } else if path.is_dir() {
+            collect_criterion(&path, found);
+        }
+    }
+}
+
+#[derive(Default)]
+struct Report {
+    echo: EchoResults,
+    idle: BTreeMap<String, f64>,
+    idle_conns: usize,
+    micro: Vec<(String, f64, Option<f64>)>,
+}
+
+impl Report {
+    fn medians(&self, workload: usize) -> Vec<(String, f64, f64, f64, f64)> {
+        let mut rows = Vec::new();
+        for lib in LIBS {
+            if let Some(samples) = self.echo.get(&(workload, lib.to_string())) {
+                let pick =
+                    |f: fn(&Sample) -> f64| median(&mut samples.iter().map(f).collect::<Vec<_>>());
+                rows.push((
+                    lib.to_string(),
+                    pick(|s| s.rate),
+                    pick(|s| s.server_cpu),
+                    pick(|s| s.loadgen_cpu),
+                    pick(|s| s.bytes_per_message),
+                ));
+            }
+        }
+        rows
+    }
+
+    fn markdown(&self, root: &Path, options: &Options) -> String {
+        let mut md = String::new();
+        md.push_str(&format!(
+            "Measured with `cargo xtask bench` on {}.\n\n",
+            machine()
+        ));
+        md.push_str(&format!("Peers: {}.\n\n", peer_versions(root)));
+        if !self.echo.is_empty() {
+            md.push_str(&format!(
+                "### Echo throughput (messages/s, median of {} rounds of {} s after {} s warm-up)\n\n",
+                options.rounds, options.duration, options.warmup
+            ));
+            md.push_str(
+                "| workload | library | msgs/s | ours-tokio vs this | server CPU | loadgen CPU |\n",
+            );
+            md.push_str("|---|---|---:|---:|---:|---:|\n");
+            for (w, workload) in WORKLOADS.iter().enumerate() {
+                let rows = self.medians(w);
+                let ours = rows.iter().find(|r| r.0 == "ours-tokio").map(|r| r.1);
+                for (lib, rate, server_cpu, loadgen_cpu, per_message) in &rows {
+                    let ratio = match ours {
+                        Some(ours) if lib != "ours-tokio" => format!("{:.2}x", ours / rate),
+                        _ => "".into(),
+                    };
+                    let name = if workload.deflate {
+                        format!(
+                            "{} ({per_message:.0} B per echoed message on the wire)",
+                            workload.name
+                        )
+                    } else {
+                        workload.name.to_owned()
+                    };
+                    md.push_str(&format!(
+                        "| {name} | {lib} | {rate:.0} | {ratio} | {server_cpu:.2} | {loadgen_cpu:.2} |\n"
+                    ));
+                }
+            }
+            md.push('\n');
+            md.push_str("Best peer per workload, and ours against it:\n\n");
+            md.push_str("| workload | best peer | its msgs/s | ours-tokio | ratio | ours-async-std / ours-tokio |\n");
+            md.push_str("|---|---|---:|---:|---:|---:|\n");
+            for (w, workload) in WORKLOADS.iter().enumerate() {
+                let rows = self.medians(w);
+                let rate = |name: &str| rows.iter().find(|r| r.0 == name).map(|r| r.1);
+                let best = rows
+                    .iter()
+                    .filter(|r| PEERS.contains(&r.0.as_str()))
+                    .max_by(|a, b| a.1.total_cmp(&b.1));
+                let async_std = match (rate("ours-async-std"), rate("ours-tokio")) {
+                    (Some(a), Some(t)) => format!("{:.2}", a / t),
+                    _ => "".into(),
+                };
+                match (best, rate("ours-tokio")) {
+                    (Some(best), Some(ours)) => md.push_str(&format!(
+                        "| {} | {} | {:.0} | {ours:.0} | {:.2}x | {async_std} |\n",
+                        workload.name,
+                        best.0,
+                        best.1,
+                        ours / best.1
+                    )),
+                    _ => md.push_str(&format!(
+                        "| {} | (no peer) | | {} | | {async_std} |\n",
+                        workload.name,
+                        rate("ours-tokio").map_or("".into(), |r| format!("{r:.0}"))
+                    )),
+                }
+            }
+            md.push_str("\n![Echo throughput per workload](performance-echo.svg)\n\n");
+        }
+        if !self.idle.is_empty() {
+            md.push_str(&format!(
+                "### Memory per idle connection ({} connections, each after one 20-byte echo; server RSS growth / connections)\n\n",
+                self.idle_conns
+            ));
+            md.push_str("| library | bytes per connection |\n|---|---:|\n");
+            for (lib, bytes) in &self.idle {
+                md.push_str(&format!("| {lib} | {bytes:.0} |\n"));
+            }
+            md.push('\n');
+        }
+        if !self.micro.is_empty() {
+            md.push_str("### Microbenchmarks (criterion medians)\n\n| benchmark | time | throughput |\n|---|---:|---:|\n");
+            for (id, ns, per_second) in &self.micro {
+                let time = if *ns >= 1000.0 {
+                    format!("{:.2} µs", ns / 1000.0)
+                } else {
+                    format!("{ns:.1} ns")
+                };
+                let rate = per_second.map_or(String::new(), |r| {
+                    format!("{:.2} GiB/s", r / (1u64 << 30) as f64)
+                });
+                md.push_str(&format!("| {id} | {time} | {rate} |\n"));
+            }
+            md.push('\n');
+        }
+        md
+    }
+
+    /// A grouped bar chart (SVG): one group per workload, bars scaled to the
+    /// fastest server of that workload.
+    fn chart(&self) -> String {
+        let colors = ["#1b6ac9", "#6aa5ea", "#d9822b", "#7a9a01", "#a24c9c"];
+        let (bar, gap, left, width) = (16.0, 14.0, 330.0, 420.0);
+        let mut y = 40.0;
+        let mut body = String::new();
+        for (w, workload) in WORKLOADS.iter().enumerate() {
+            let rows = self.medians(w);
+            if rows.is_empty() {
+                continue;
+            }
+            let max = rows.iter().map(|r| r.1).fold(0.0, f64::max);
+            body.push_str(&format!(
+                "<text x=\"10\" y=\"{:.0}\" font-weight=\"bold\">{}</text>\n",
+                y + 12.0,
+                workload.name
+            ));
+            y += 18.0;
+            for (lib, rate, ..) in &rows {
+                let color = colors[LIBS.iter().position(|l| l == lib).unwrap_or(0) % colors.len()];
+                let length = if max > 0.0 { rate / max * width } else { 0.0 };
+                body.push_str(&format!(
+                    "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{lib}</text>\
+                     <rect x=\"{left}\" y=\"{y:.0}\" width=\"{length:.1}\" height=\"{:.0}\" fill=\"{color}\"/>\
+                     <text x=\"{:.0}\" y=\"{:.0}\">{rate:.0}</text>\n",
+                    left - 8.0,
+                    y + 12.0,
+                    bar - 2.0,
+                    left + length + 6.0,
+                    y + 12.0
+                ));
+                y += bar;
+            }
+            y += gap;
+        }
+        format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"860\" height=\"{:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+             <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+             <text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Echo messages per second (median; server on one core)</text>\n{body}</svg>\n",
+            y + 10.0
+        )
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = command_output("uname", &["-r"]);
+    let rustc = command_output("rustc", &["-V"]);
+    format!("{cpu}, {cores} cores, Linux {kernel}, {rustc}")
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The peers' versions, from the bench crate's lock file.
+fn peer_versions(root: &Path) -> String {
+    let lock = std::fs::read_to_string(root.join("bench/Cargo.lock")).unwrap_or_default();
+    let mut versions = Vec::new();
+    for peer in PEERS.iter().chain(&["hyper", "tokio", "async-std"]) {
+        let mut lines = lock.lines();
+        while let Some(line) = lines.next() {
+            if line == format!("name = \"{peer}\"") {
+                if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = ")) {
+                    versions.push(format!("{peer} {}", version.trim_matches('"')));
+                }
+                break;
+            }
+        }
+    }
+    versions.join(", ")
+}
+
+/// Replaces the generated part of `docs/performance.md`, between its markers.
+fn splice_into_docs(path: &Path, generated: &str) -> Result<(), String> {
+    const BEGIN: &str = "<!-- xtask bench: begin -->";
+    const END: &str = "<!-- xtask bench: end -->";
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
+        return Err(format!(
+            "{} lacks the {BEGIN} / {END} markers",
+            path.display()
+        ));
+    };
+    let spliced = format!("{}{BEGIN}\n{generated}{}", &text[..begin], &text[end..]);
+    std::fs::write(path, spliced).map_err(|e| e.to_string())
+}
