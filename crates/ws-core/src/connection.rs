@@ -9,6 +9,7 @@ use ws_frame::{
     ReceiveRules, Role, Utf8Validator, MAX_HEADER_LEN,
 };
 
+use crate::output::Output;
 use crate::{CloseFrame, Config, Message, ProtocolError, SendError, Utf8Bytes};
 
 /// Output above this many bytes makes automatic pongs coalesce into one, so a
@@ -17,6 +18,10 @@ const PONG_COALESCE_THRESHOLD: usize = 64 * 1024;
 
 /// Buffers whose capacity grew past this are released once empty.
 const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// Payloads at least this large are queued by reference rather than copied
+/// when the role allows it (smaller ones cost less to copy than to track).
+const SHARE_PAYLOAD_MIN: usize = 1024;
 
 /// What a connection reports to its driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +158,7 @@ pub struct Connection {
     message: Option<IncomingMessage>,
     eof_received: bool,
 
-    output: BytesMut,
+    output: Output,
     pending_pong: Option<Bytes>,
     rng: Option<SmallRng>,
 
@@ -191,7 +196,7 @@ impl Connection {
             frame: None,
             message: None,
             eof_received: false,
-            output: BytesMut::new(),
+            output: Output::default(),
             pending_pong: None,
             rng: None,
             close_sent: false,
@@ -365,8 +370,8 @@ impl Connection {
     /// Queues a message of any kind; a [`Message::Close`] starts the close handshake.
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
         match message {
-            Message::Text(text) => self.send_data(OpCode::Text, text.as_str().as_bytes()),
-            Message::Binary(data) => self.send_data(OpCode::Binary, &data),
+            Message::Text(text) => self.send_owned(OpCode::Text, text.into_bytes()),
+            Message::Binary(data) => self.send_owned(OpCode::Binary, data),
             Message::Ping(data) => self.send_ping(&data),
             Message::Pong(data) => self.send_pong(&data),
             Message::Close(Some(close)) => self.close(close.code, close.reason.as_str()),
@@ -441,24 +446,33 @@ impl Connection {
         self.events.pop_front()
     }
 
-    /// The bytes waiting to be written to the transport.
+    /// The next bytes waiting to be written to the transport: empty when
+    /// nothing is waiting. A large payload sent as an owned message is queued
+    /// by reference, so what waits may be in several pieces; this is the
+    /// first, and [`transmit_vectored`](Self::transmit_vectored) gives them all.
     #[must_use]
     pub fn transmit(&self) -> &[u8] {
-        &self.output
+        self.output.first()
+    }
+
+    /// Fills `dst` with the pieces waiting to be written, in order, for a
+    /// vectored write; returns how many it filled.
+    pub fn transmit_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
+        self.output.chunks_vectored(dst)
     }
 
     /// Takes all waiting bytes at once, for drivers that hand owned buffers to
     /// the transport.
     #[must_use]
     pub fn take_transmit(&mut self) -> Bytes {
-        let bytes = self.output.split().freeze();
+        let bytes = self.output.take();
         self.after_drain();
         bytes
     }
 
-    /// Marks the first `written` bytes of [`transmit`](Self::transmit) as written.
+    /// Marks the first `written` bytes of what is waiting as written.
     pub fn advance_transmit(&mut self, written: usize) {
-        self.output.advance(written.min(self.output.len()));
+        self.output.advance(written);
         if self.output.is_empty() {
             self.after_drain();
         }
@@ -528,7 +542,7 @@ impl Connection {
             self.input = BytesMut::new();
         }
         if self.output.is_empty() && self.output.capacity() > 0 {
-            self.output = BytesMut::new();
+            self.output.release();
         }
     }
 
@@ -841,6 +855,42 @@ impl Connection {
         Ok(())
     }
 
+    /// Sends an owned payload. A server's large uncompressed, unfragmented
+    /// payload is queued by reference instead of copied (it is sent
+    /// unmasked, RFC 6455 section 5.1, so its bytes go out as they are).
+    fn send_owned(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
+        let by_reference = self.role == Role::Server
+            && payload.len() >= SHARE_PAYLOAD_MIN
+            && self
+                .config
+                .fragment_size
+                .is_none_or(|size| payload.len() <= size)
+            && !self.would_compress(payload.len());
+        if !by_reference {
+            return self.send_data(opcode, &payload);
+        }
+        self.check_can_send(payload.len())?;
+        let header = FrameHeader::new(opcode, payload.len() as u64);
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        self.output.push_frame_shared(&head[..head_len], payload);
+        Ok(())
+    }
+
+    /// Whether a data payload of `len` bytes would be sent compressed.
+    fn would_compress(&self, len: usize) -> bool {
+        #[cfg(feature = "deflate")]
+        {
+            len >= self.config.compression_threshold
+                && self.deflate.as_ref().is_some_and(|d| d.can_compress())
+        }
+        #[cfg(not(feature = "deflate"))]
+        {
+            let _ = len;
+            false
+        }
+    }
+
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
         self.check_can_send(payload.len())?;
         #[cfg(feature = "deflate")]
@@ -919,13 +969,7 @@ impl Connection {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
-        self.output.reserve(head_len + payload.len());
-        self.output.extend_from_slice(&head[..head_len]);
-        let start = self.output.len();
-        self.output.extend_from_slice(payload);
-        if let Some(key) = mask {
-            apply_mask(&mut self.output[start..], key, 0);
-        }
+        self.output.push_frame(&head[..head_len], payload, mask);
     }
 
     fn after_drain(&mut self) {
@@ -935,7 +979,7 @@ impl Connection {
             }
         }
         if self.output.is_empty() && self.output.capacity() > KEEP_CAPACITY {
-            self.output = BytesMut::new();
+            self.output.release();
         }
     }
 }

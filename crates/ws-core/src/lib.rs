@@ -27,6 +27,7 @@ mod connection;
 mod deflate;
 mod error;
 mod message;
+mod output;
 mod utf8_bytes;
 
 pub use config::Config;

@@ -687,3 +687,33 @@ fn server_takes_a_frame_received_in_pieces_whole_and_unmasked() {
         );
     }
 }
+
+#[test]
+fn server_queues_a_large_owned_payload_by_reference_and_writes_it_in_order() {
+    let mut server = server();
+    let big = bytes::Bytes::from(vec![0xabu8; 4096]);
+    server.send(Message::text("before")).unwrap();
+    server.send(Message::Binary(big.clone())).unwrap();
+    server.send_ping(b"after").unwrap();
+    let mut slices = [std::io::IoSlice::new(&[]); 8];
+    let count = server.transmit_vectored(&mut slices);
+    assert_eq!(count, 3, "text+header, the payload itself, then the ping");
+    assert!(
+        std::ptr::eq(slices[1].as_ptr(), big.as_ptr()),
+        "the payload is not copied"
+    );
+    let mut expected = frame_to(Role::Client, OpCode::Text, true, b"before");
+    expected.extend(frame_to(Role::Client, OpCode::Binary, true, &big));
+    expected.extend(frame_to(Role::Client, OpCode::Ping, true, b"after"));
+    assert_eq!(server.buffered_amount(), expected.len());
+    // Written in odd-sized pieces, through every boundary.
+    let mut written = Vec::new();
+    while !server.transmit().is_empty() {
+        let piece = &server.transmit()[..server.transmit().len().min(1000)];
+        written.extend_from_slice(piece);
+        let n = piece.len();
+        server.advance_transmit(n);
+    }
+    assert_eq!(written, expected);
+    assert_eq!(server.buffered_amount(), 0);
+}

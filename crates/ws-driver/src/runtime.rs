@@ -51,6 +51,12 @@ pub trait Transport<S>: Runtime {
     ) -> Poll<io::Result<usize>>;
     /// Writes some of `bytes`, returning how many.
     fn poll_write(io: Pin<&mut S>, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>>;
+    /// Writes some of `bytes` (a gather write, `writev`), returning how many.
+    fn poll_write_vectored(
+        io: Pin<&mut S>,
+        cx: &mut Context<'_>,
+        bytes: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
     /// Flushes buffered writes.
     fn poll_flush(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Shuts the write side down (TCP FIN, TLS close_notify).

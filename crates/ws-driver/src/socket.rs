@@ -18,6 +18,9 @@ use crate::Error;
 /// a frame is arriving); more when the frame's header says more is coming.
 const READ_CHUNK: usize = 8 * 1024;
 
+/// At most this many pieces of queued output go into one vectored write.
+const MAX_WRITE_SLICES: usize = 16;
+
 /// A header alone never makes a read reserve more than this beyond what has
 /// arrived: the buffer grows with the data, not with the claimed length.
 const MAX_RESERVE: usize = 256 * 1024;
@@ -297,10 +300,15 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     ) -> Poll<io::Result<()>> {
         while !self.conn.transmit().is_empty() {
             let io = Pin::new(&mut self.io);
-            let bytes = self.conn.transmit();
-            let written = ready!(match write_waker {
-                Some(waker) => R::poll_write(io, &mut Context::from_waker(waker), bytes),
-                None => R::poll_write(io, cx, bytes),
+            let mut cx = match write_waker {
+                Some(waker) => Context::from_waker(waker),
+                None => Context::from_waker(cx.waker()),
+            };
+            // A header and a payload queued by reference go out in one writev.
+            let mut slices = [io::IoSlice::new(&[]); MAX_WRITE_SLICES];
+            let written = ready!(match self.conn.transmit_vectored(&mut slices) {
+                1 => R::poll_write(io, &mut cx, self.conn.transmit()),
+                count => R::poll_write_vectored(io, &mut cx, &slices[..count]),
             })?;
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));

@@ -64,6 +64,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ws_driver::Transport<S> for Tokio {
         io.poll_write(cx, bytes)
     }
 
+    fn poll_write_vectored(
+        io: Pin<&mut S>,
+        cx: &mut Context<'_>,
+        bytes: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        io.poll_write_vectored(cx, bytes)
+    }
+
     fn poll_flush(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         io.poll_flush(cx)
     }
