@@ -21,7 +21,7 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 
 /// Payloads at least this large are queued by reference rather than copied
 /// when the role allows it (smaller ones cost less to copy than to track).
-const SHARE_PAYLOAD_MIN: usize = 1024;
+const SHARE_PAYLOAD_MIN: usize = 8 * 1024;
 
 /// What a connection reports to its driver.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -691,7 +691,7 @@ fn server_takes_a_frame_received_in_pieces_whole_and_unmasked() {
 #[test]
 fn server_queues_a_large_owned_payload_by_reference_and_writes_it_in_order() {
     let mut server = server();
-    let big = bytes::Bytes::from(vec![0xabu8; 4096]);
+    let big = bytes::Bytes::from(vec![0xabu8; 20_000]);
     server.send(Message::text("before")).unwrap();
     server.send(Message::Binary(big.clone())).unwrap();
     server.send_ping(b"after").unwrap();

@@ -99,9 +99,13 @@ pub async fn client_handshake<S: Unpin, R: Transport<S>>(
     request: &http::Request<()>,
     config: &ClientConfig,
 ) -> Result<(WebSocket<S, R>, http::Response<()>), Error> {
-    timeout::<R, _>(config.handshake_timeout, handshake(stream, request, config))
-        .await
-        .ok_or(Error::HandshakeTimeout)?
+    // Boxed: the handshake's state is freed when it is done (see `accept`).
+    Box::pin(timeout::<R, _>(
+        config.handshake_timeout,
+        handshake(stream, request, config),
+    ))
+    .await
+    .ok_or(Error::HandshakeTimeout)?
 }
 
 async fn handshake<S: Unpin, R: Transport<S>>(

@@ -94,7 +94,7 @@ where
         let stream = R::open(&target, config).await?;
         client_handshake::<R::Stream, R>(stream, &request, config).await
     };
-    timeout::<R, _>(config.handshake_timeout, connecting)
+    Box::pin(timeout::<R, _>(config.handshake_timeout, connecting))
         .await
         .ok_or(Error::HandshakeTimeout)?
 }

@@ -94,9 +94,12 @@ where
         let deflate = None;
         Ok((subprotocol, deflate, buffer.split_off(head_len)))
     };
-    let (subprotocol, deflate, leftover) = timeout::<R, _>(config.handshake_timeout, handshake)
-        .await
-        .ok_or(Error::HandshakeTimeout)??;
+    // Boxed, so that its state (request, response, timer) is freed once the
+    // handshake is done instead of sizing every connection's task for it.
+    let (subprotocol, deflate, leftover) =
+        Box::pin(timeout::<R, _>(config.handshake_timeout, handshake))
+            .await
+            .ok_or(Error::HandshakeTimeout)??;
     let conn = crate::new_connection(Role::Server, &config.connection, deflate);
     Ok(WebSocket::from_connection(stream, conn, &leftover).with_subprotocol(subprotocol))
 }
