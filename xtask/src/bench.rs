@@ -21,6 +21,7 @@ use serde_json::Value;
 const LIBS: &[&str] = &[
     "ours-tokio",
     "ours-async-std",
+    "ours-smol",
     "tokio-tungstenite",
     "fastwebsockets",
     "tokio-websockets",
@@ -178,10 +179,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let markdown = report.markdown(&root, &options);
     println!("\n{markdown}");
     std::fs::write(out.join("results.md"), &markdown).map_err(|e| e.to_string())?;
-    if options.echo {
-        let svg = report.chart();
-        std::fs::write(root.join("docs/performance-echo.svg"), svg).map_err(|e| e.to_string())?;
+    // The docs hold complete runs only; a partial one stays in target/.
+    if !(options.echo && options.idle && options.micro) {
+        println!("partial run: wrote target/bench/results.md; docs/performance.md left as it is");
+        return Ok(());
     }
+    let svg = report.chart();
+    std::fs::write(root.join("docs/performance-echo.svg"), svg).map_err(|e| e.to_string())?;
     splice_into_docs(&root.join("docs/performance.md"), &markdown)?;
     println!("wrote docs/performance.md, docs/performance-echo.svg and target/bench/results.md");
     Ok(())
@@ -481,8 +485,8 @@ impl Report {
             }
             md.push('\n');
             md.push_str("Best peer per workload, and ours against it:\n\n");
-            md.push_str("| workload | best peer | its msgs/s | ours-tokio | ratio | ours-async-std / ours-tokio |\n");
-            md.push_str("|---|---|---:|---:|---:|---:|\n");
+            md.push_str("| workload | best peer | its msgs/s | ours-tokio | ratio | ours-async-std / ours-tokio | ours-smol / ours-tokio |\n");
+            md.push_str("|---|---|---:|---:|---:|---:|---:|\n");
             for (w, workload) in WORKLOADS.iter().enumerate() {
                 let rows = self.medians(w);
                 let rate = |name: &str| rows.iter().find(|r| r.0 == name).map(|r| r.1);
@@ -490,10 +494,15 @@ impl Report {
                     .iter()
                     .filter(|r| PEERS.contains(&r.0.as_str()))
                     .max_by(|a, b| a.1.total_cmp(&b.1));
-                let async_std = match (rate("ours-async-std"), rate("ours-tokio")) {
+                let versus_tokio = |name: &str| match (rate(name), rate("ours-tokio")) {
                     (Some(a), Some(t)) => format!("{:.2}", a / t),
                     _ => "".into(),
                 };
+                let async_std = format!(
+                    "{} | {}",
+                    versus_tokio("ours-async-std"),
+                    versus_tokio("ours-smol")
+                );
                 match (best, rate("ours-tokio")) {
                     (Some(best), Some(ours)) => md.push_str(&format!(
                         "| {} | {} | {:.0} | {ours:.0} | {:.2}x | {async_std} |\n",
@@ -543,7 +552,9 @@ impl Report {
     /// A grouped bar chart (SVG): one group per workload, bars scaled to the
     /// fastest server of that workload.
     fn chart(&self) -> String {
-        let colors = ["#1b6ac9", "#6aa5ea", "#d9822b", "#7a9a01", "#a24c9c"];
+        let colors = [
+            "#1b6ac9", "#6aa5ea", "#9cc3f0", "#d9822b", "#7a9a01", "#a24c9c",
+        ];
         let (bar, gap, left, width) = (16.0, 14.0, 330.0, 420.0);
         let mut y = 40.0;
         let mut body = String::new();

@@ -38,6 +38,7 @@ fn main() {
         "fastwebsockets" => tokio_server(addr, fastwebsockets_echo),
         "tokio-websockets" => tokio_server(addr, tokio_websockets_echo),
         "ours-async-std" => async_std::task::block_on(ours_async_std(addr)),
+        "ours-smol" => ours_smol(addr),
         other => panic!("unknown --lib {other:?}; choose {LIBRARIES}"),
     }
 }
@@ -111,6 +112,35 @@ async fn ours_async_std(addr: SocketAddr) {
             }
         });
     }
+}
+
+/// ws-async-std (the same adapter as on async-std) on smol, single-threaded:
+/// a `LocalExecutor` run by `block_on` on the main thread, which then also
+/// drives the reactor, as tokio's `current_thread` runtime does.
+fn ours_smol(addr: SocketAddr) {
+    let executor = smol::LocalExecutor::new();
+    smol::block_on(executor.run(async {
+        let listener = smol::net::TcpListener::bind(addr).await.unwrap();
+        announce(listener.local_addr().unwrap());
+        let mut incoming = listener.incoming();
+        while let Some(tcp) = incoming.next().await {
+            let Ok(tcp) = tcp else { continue };
+            tcp.set_nodelay(true).unwrap();
+            executor
+                .spawn(async move {
+                    let Ok(mut ws) = ws_toolkit::async_std::accept_with(tcp, ours_config()).await
+                    else {
+                        return;
+                    };
+                    while let Some(Ok(message)) = ws.next().await {
+                        if message.is_data() && ws.send(message).await.is_err() {
+                            break;
+                        }
+                    }
+                })
+                .detach();
+        }
+    }));
 }
 
 async fn tungstenite(tcp: TcpStream) {
