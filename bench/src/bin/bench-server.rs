@@ -84,9 +84,28 @@ fn ours_config() -> &'static ws_toolkit::tokio::ServerConfig {
 }
 
 async fn ours_tokio(tcp: TcpStream) {
-    let Ok(mut ws) = ws_toolkit::tokio::accept_with(tcp, ours_config()).await else {
-        return;
-    };
+    if let Ok(ws) = ws_toolkit::tokio::accept_with(tcp, ours_config()).await {
+        echo_ours(ws).await;
+    }
+}
+
+/// Ours over futures-io (async-std and smol: the same adapter).
+async fn ours_futures_io<S>(tcp: S)
+where
+    S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin,
+{
+    if let Ok(ws) = ws_toolkit::async_std::accept_with(tcp, ours_config()).await {
+        echo_ours(ws).await;
+    }
+}
+
+/// Our echo loop, the same on every runtime.
+async fn echo_ours<W>(mut ws: W)
+where
+    W: futures_util::Stream<Item = Result<ws_toolkit::Message, ws_toolkit::tokio::Error>>
+        + futures_util::Sink<ws_toolkit::Message, Error = ws_toolkit::tokio::Error>
+        + Unpin,
+{
     while let Some(Ok(message)) = ws.next().await {
         if message.is_data() && ws.send(message).await.is_err() {
             break;
@@ -101,16 +120,7 @@ async fn ours_async_std(addr: SocketAddr) {
     while let Some(tcp) = incoming.next().await {
         let Ok(tcp) = tcp else { continue };
         tcp.set_nodelay(true).unwrap();
-        async_std::task::spawn(async move {
-            let Ok(mut ws) = ws_toolkit::async_std::accept_with(tcp, ours_config()).await else {
-                return;
-            };
-            while let Some(Ok(message)) = ws.next().await {
-                if message.is_data() && ws.send(message).await.is_err() {
-                    break;
-                }
-            }
-        });
+        async_std::task::spawn(ours_futures_io(tcp));
     }
 }
 
@@ -126,19 +136,7 @@ fn ours_smol(addr: SocketAddr) {
         while let Some(tcp) = incoming.next().await {
             let Ok(tcp) = tcp else { continue };
             tcp.set_nodelay(true).unwrap();
-            executor
-                .spawn(async move {
-                    let Ok(mut ws) = ws_toolkit::async_std::accept_with(tcp, ours_config()).await
-                    else {
-                        return;
-                    };
-                    while let Some(Ok(message)) = ws.next().await {
-                        if message.is_data() && ws.send(message).await.is_err() {
-                            break;
-                        }
-                    }
-                })
-                .detach();
+            executor.spawn(ours_futures_io(tcp)).detach();
         }
     }));
 }
