@@ -8,6 +8,7 @@ use std::sync::Arc;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 
 pub mod async_std_rt;
+pub mod example;
 pub mod smol_rt;
 pub mod tokio_rt;
 

@@ -3,7 +3,8 @@
 
 /// Defines, in an adapter crate, the type aliases `WebSocket<S>`,
 /// `WebSocketReader<S>`, `WebSocketWriter<S>` and the functions `accept`,
-/// `accept_with`, `accept_with_callback` and `connect_with` for the runtime
+/// `accept_with`, `accept_with_callback`, `read_request` (and `HttpRequest<S>`),
+/// `upgrade` and `connect_with` for the runtime
 /// marker `$runtime`, so that every adapter offers the same API;
 /// `adapter_api!(connect: $runtime)` adds `connect` and `connect_with_config`.
 #[macro_export]
@@ -108,6 +109,41 @@ macro_rules! adapter_api {
         {
             $crate::accept_with_callback::<S, $runtime, F>(stream, config, callback).await
         }
+
+        /// An HTTP request read off a stream and not yet answered: upgrade
+        /// it ([`HttpRequest::accept`](ws_driver::HttpRequest::accept)) or
+        /// answer it with a page ([`HttpRequest::respond`](ws_driver::HttpRequest::respond)).
+        pub type HttpRequest<S> = $crate::HttpRequest<S, $runtime>;
+
+        /// Reads an HTTP request head without answering it, for a server that
+        /// serves plain HTTP and WebSocket on one port:
+        ///
+        /// ```ignore
+        /// let request = read_request(tcp, &config).await?;
+        /// if request.request().uri().path() == "/ws" && request.is_websocket() {
+        ///     let socket = request.accept(&config).await?;
+        ///     // ...
+        /// } else {
+        ///     request.respond(http::Response::new(()), b"hello").await?;
+        /// }
+        /// ```
+        ///
+        /// A head past the limits is answered with 431, a malformed one with
+        /// 400; a client slower than the handshake timeout is dropped.
+        ///
+        /// Cancel safety: not cancel-safe; dropping the future drops the stream.
+        pub async fn read_request<S>(
+            stream: S,
+            config: &$crate::ServerConfig,
+        ) -> Result<HttpRequest<S>, $crate::Error>
+        where
+            S: Unpin,
+            $runtime: $crate::Transport<S>,
+        {
+            $crate::read_request::<S, $runtime>(stream, config).await
+        }
+
+        pub use $crate::{upgrade, Upgrade};
 
         /// Performs the client's opening handshake on a stream the caller
         /// connected (a proxy tunnel, a Unix socket, a custom TLS stack). The

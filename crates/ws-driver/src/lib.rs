@@ -35,7 +35,7 @@ mod tls;
 pub use client::{client_handshake, ClientConfig, IntoClientRequest};
 pub use error::Error;
 pub use runtime::{connect, timeout, Connect, Runtime, Timer, Transport};
-pub use server::{accept_with_callback, ServerConfig};
+pub use server::{accept_with_callback, read_request, upgrade, HttpRequest, ServerConfig, Upgrade};
 pub use socket::WebSocket;
 pub use split::{WebSocketReader, WebSocketWriter};
 #[cfg(feature = "rustls")]

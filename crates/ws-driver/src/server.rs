@@ -1,3 +1,4 @@
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -50,7 +51,7 @@ crate::config_setters!(
 ///
 /// Cancel safety: not cancel-safe; dropping the future drops the stream.
 pub async fn accept_with_callback<S, R, F>(
-    mut stream: S,
+    stream: S,
     config: &ServerConfig,
     callback: F,
 ) -> Result<WebSocket<S, R>, Error>
@@ -60,48 +61,268 @@ where
     F: FnOnce(&http::Request<()>, &mut http::Response<()>) -> Result<(), RequestError>,
 {
     let handshake = async {
-        let mut buffer = BytesMut::new();
-        let (request, head_len) = loop {
-            match parse_request(&buffer, &config.handshake.limits) {
-                Ok(Parse::Complete(parsed)) => break parsed,
-                Ok(Parse::NeedMore) => {
-                    if read_buf::<S, R>(&mut stream, &mut buffer, HANDSHAKE_CHUNK).await? == 0 {
-                        return Err(Error::HandshakeEof);
-                    }
+        let request = read_head::<S, R>(stream, config).await?;
+        request.answer_upgrade(config, callback).await
+    };
+    // Boxed, so that its state (request, response, timer) is freed once the
+    // handshake is done instead of sizing every connection's task for it.
+    Box::pin(timeout::<R, _>(config.handshake_timeout, handshake))
+        .await
+        .ok_or(Error::HandshakeTimeout)?
+}
+
+/// Reads an HTTP request head off `stream`, without answering it: the
+/// entry point of a server that serves plain HTTP and WebSocket on one port
+/// (a page at `/`, the socket at `/ws`). The caller looks at
+/// [`HttpRequest::request`] and then either upgrades it
+/// ([`HttpRequest::accept`]) or answers it ([`HttpRequest::respond`]).
+///
+/// A head that breaks the limits of `config.handshake` or is not HTTP/1.x is
+/// answered with its status (431, 400) and returned as the error; a client
+/// that does not finish its head within [`ServerConfig::handshake_timeout`]
+/// is dropped ([`Error::HandshakeTimeout`]).
+///
+/// Cancel safety: not cancel-safe; dropping the future drops the stream.
+pub async fn read_request<S, R>(
+    stream: S,
+    config: &ServerConfig,
+) -> Result<HttpRequest<S, R>, Error>
+where
+    S: Unpin,
+    R: Transport<S>,
+{
+    Box::pin(timeout::<R, _>(
+        config.handshake_timeout,
+        read_head::<S, R>(stream, config),
+    ))
+    .await
+    .ok_or(Error::HandshakeTimeout)?
+}
+
+async fn read_head<S, R>(mut stream: S, config: &ServerConfig) -> Result<HttpRequest<S, R>, Error>
+where
+    S: Unpin,
+    R: Transport<S>,
+{
+    let mut buffer = BytesMut::new();
+    let (request, head_len) = loop {
+        match parse_request(&buffer, &config.handshake.limits) {
+            Ok(Parse::Complete(parsed)) => break parsed,
+            Ok(Parse::NeedMore) => {
+                if read_buf::<S, R>(&mut stream, &mut buffer, HANDSHAKE_CHUNK).await? == 0 {
+                    return Err(Error::HandshakeEof);
                 }
-                Err(error) => return Err(reject::<S, R>(&mut stream, error).await),
             }
-        };
-        let accepted = match ws_handshake::accept(&request, &config.handshake) {
-            Ok(accepted) => accepted,
             Err(error) => return Err(reject::<S, R>(&mut stream, error).await),
+        }
+    };
+    let leftover = buffer.split_off(head_len);
+    Ok(HttpRequest {
+        stream,
+        request,
+        leftover,
+        handshake_timeout: config.handshake_timeout,
+        runtime: PhantomData,
+    })
+}
+
+/// An HTTP request read off a stream and not yet answered (see
+/// [`read_request`]): upgrade it to a WebSocket, or answer it with a plain
+/// HTTP response.
+pub struct HttpRequest<S, R> {
+    stream: S,
+    request: http::Request<()>,
+    leftover: BytesMut,
+    handshake_timeout: Duration,
+    runtime: PhantomData<fn() -> R>,
+}
+
+impl<S, R> std::fmt::Debug for HttpRequest<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("request", &self.request)
+            .field("leftover", &self.leftover.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Unpin, R: Transport<S>> HttpRequest<S, R> {
+    /// The request head (method, URI, headers); its body, if any, is unread.
+    pub fn request(&self) -> &http::Request<()> {
+        &self.request
+    }
+
+    /// Whether the request asks for a WebSocket (its `Upgrade` header names
+    /// `websocket`). Whether it is a *valid* opening handshake is decided by
+    /// [`HttpRequest::accept`] ([RFC 6455 section 4.2.1]).
+    ///
+    /// [RFC 6455 section 4.2.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
+    pub fn is_websocket(&self) -> bool {
+        ws_handshake::is_upgrade_request(&self.request)
+    }
+
+    /// Upgrades the request to a WebSocket: validates the opening handshake,
+    /// answers 101, and returns the connection. An invalid handshake is
+    /// answered with its status (400, 405, 426, ...) and returned as the error.
+    ///
+    /// Cancel safety: not cancel-safe; dropping the future drops the stream.
+    pub async fn accept(self, config: &ServerConfig) -> Result<WebSocket<S, R>, Error> {
+        self.accept_with_callback(config, |_, _| Ok(())).await
+    }
+
+    /// [`HttpRequest::accept`], with a callback that may adjust the 101
+    /// response or refuse the upgrade with a status of its choosing (see
+    /// [`accept_with_callback`]).
+    ///
+    /// Cancel safety: not cancel-safe; dropping the future drops the stream.
+    pub async fn accept_with_callback<F>(
+        self,
+        config: &ServerConfig,
+        callback: F,
+    ) -> Result<WebSocket<S, R>, Error>
+    where
+        F: FnOnce(&http::Request<()>, &mut http::Response<()>) -> Result<(), RequestError>,
+    {
+        Box::pin(timeout::<R, _>(
+            config.handshake_timeout,
+            self.answer_upgrade(config, callback),
+        ))
+        .await
+        .ok_or(Error::HandshakeTimeout)?
+    }
+
+    async fn answer_upgrade<F>(
+        mut self,
+        config: &ServerConfig,
+        callback: F,
+    ) -> Result<WebSocket<S, R>, Error>
+    where
+        F: FnOnce(&http::Request<()>, &mut http::Response<()>) -> Result<(), RequestError>,
+    {
+        let accepted = match ws_handshake::accept(&self.request, &config.handshake) {
+            Ok(accepted) => accepted,
+            Err(error) => return Err(reject::<S, R>(&mut self.stream, error).await),
         };
         let mut response = accepted.response(&config.handshake);
-        if let Err(error) = callback(&request, &mut response) {
-            return Err(reject::<S, R>(&mut stream, error).await);
+        if let Err(error) = callback(&self.request, &mut response) {
+            return Err(reject::<S, R>(&mut self.stream, error).await);
         }
-        let subprotocol = response
-            .headers()
-            .get(http::header::SEC_WEBSOCKET_PROTOCOL)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
         let mut out = Vec::with_capacity(256);
         write_response(&response, &[], &mut out);
-        write_all::<S, R>(&mut stream, &out).await?;
+        write_all::<S, R>(&mut self.stream, &out).await?;
         #[cfg(feature = "deflate")]
         let deflate = accepted.deflate;
         #[cfg(not(feature = "deflate"))]
         let deflate = None;
-        Ok((subprotocol, deflate, buffer.split_off(head_len)))
-    };
-    // Boxed, so that its state (request, response, timer) is freed once the
-    // handshake is done instead of sizing every connection's task for it.
-    let (subprotocol, deflate, leftover) =
-        Box::pin(timeout::<R, _>(config.handshake_timeout, handshake))
+        let conn = crate::new_connection(Role::Server, &config.connection, deflate);
+        Ok(
+            WebSocket::from_connection(self.stream, conn, &self.leftover)
+                .with_subprotocol(subprotocol_of(&response)),
+        )
+    }
+
+    /// Answers the request with a plain HTTP response and `body`, then shuts
+    /// the stream down: one request per connection. `Content-Length` is set
+    /// from `body` and `Connection: close` added. The write is bounded by the
+    /// handshake timeout of the configuration the request was read with.
+    ///
+    /// Cancel safety: not cancel-safe; dropping the future drops the stream.
+    pub async fn respond(
+        mut self,
+        mut response: http::Response<()>,
+        body: &[u8],
+    ) -> Result<(), Error> {
+        let headers = response.headers_mut();
+        headers.insert(http::header::CONTENT_LENGTH, body.len().into());
+        headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+        let mut out = Vec::with_capacity(256 + body.len());
+        write_response(&response, body, &mut out);
+        let answer = async {
+            write_all::<S, R>(&mut self.stream, &out).await?;
+            shutdown::<S, R>(&mut self.stream).await?;
+            Ok(())
+        };
+        timeout::<R, _>(self.handshake_timeout, answer)
             .await
-            .ok_or(Error::HandshakeTimeout)??;
-    let conn = crate::new_connection(Role::Server, &config.connection, deflate);
-    Ok(WebSocket::from_connection(stream, conn, &leftover).with_subprotocol(subprotocol))
+            .ok_or(Error::HandshakeTimeout)?
+    }
+
+    /// The stream, the request, and the bytes read past its head (the start
+    /// of a body, or of a pipelined request), for a caller that answers the
+    /// request itself.
+    pub fn into_parts(self) -> (S, http::Request<()>, BytesMut) {
+        (self.stream, self.request, self.leftover)
+    }
+}
+
+/// The subprotocol a 101 response names, if any.
+fn subprotocol_of(response: &http::Response<()>) -> Option<String> {
+    response
+        .headers()
+        .get(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Decides the answer to an upgrade request that another HTTP server (hyper,
+/// axum) received: returns the 101 response to send with that server, and
+/// the [`Upgrade`] that becomes the WebSocket once the server hands over the
+/// upgraded connection ([`WebSocket::from_upgrade`]). An invalid request is
+/// returned as the error; [`RequestError::status`] is the status to answer.
+///
+/// ```
+/// # use ws_driver::{upgrade, ServerConfig};
+/// let request = http::Request::get("/ws")
+///     .header("host", "example.com")
+///     .header("upgrade", "websocket")
+///     .header("connection", "Upgrade")
+///     .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+///     .header("sec-websocket-version", "13")
+///     .body(())
+///     .unwrap();
+/// let (response, _upgrade) = upgrade(&request, &ServerConfig::default()).unwrap();
+/// assert_eq!(response.status(), 101);
+/// assert_eq!(response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
+pub fn upgrade<B>(
+    request: &http::Request<B>,
+    config: &ServerConfig,
+) -> Result<(http::Response<()>, Upgrade), RequestError> {
+    let accepted = ws_handshake::accept(request, &config.handshake)?;
+    let response = accepted.response(&config.handshake);
+    #[cfg(feature = "deflate")]
+    let deflate = accepted.deflate;
+    #[cfg(not(feature = "deflate"))]
+    let deflate = None;
+    let connection = crate::new_connection(Role::Server, &config.connection, deflate);
+    let subprotocol = subprotocol_of(&response);
+    Ok((
+        response,
+        Upgrade {
+            connection,
+            subprotocol,
+        },
+    ))
+}
+
+/// An accepted upgrade whose 101 response another HTTP server sends (see
+/// [`upgrade`]): the server-side connection, configured as agreed.
+#[derive(Debug)]
+pub struct Upgrade {
+    connection: ws_core::Connection,
+    subprotocol: Option<String>,
+}
+
+impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
+    /// The WebSocket on a connection that another HTTP server upgraded after
+    /// sending the response from [`upgrade`].
+    pub fn from_upgrade(io: S, upgrade: Upgrade) -> Self {
+        WebSocket::from_connection(io, upgrade.connection, &[])
+            .with_subprotocol(upgrade.subprotocol)
+    }
 }
 
 /// Answers a refused handshake with its status and closes the stream.

@@ -1,0 +1,291 @@
+//! Every example, run as its own process on 127.0.0.1 with the command line
+//! its documentation gives, and checked by a client of ours: echo-server (on
+//! each runtime), client, chat (page, 404, broadcast), ticker (subscription,
+//! symbols, conflated sequence), hyper-upgrade (hyper and axum). The
+//! autobahn-client example is exercised by `cargo xtask autobahn`, and the
+//! chat page in a real browser by `tests/chat_browser.rs`.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use support::example::{binary, Running};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use ws_toolkit::tokio::connect;
+use ws_toolkit::{CloseCode, Message};
+
+/// Sends a plain HTTP/1.1 request and returns the whole response (the
+/// examples close after answering).
+async fn http_get(addr: std::net::SocketAddr, path: &str, extra: &str) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut response))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+    String::from_utf8(response).unwrap()
+}
+
+/// The next text message, skipping nothing; panics after 10 s.
+async fn next_text<S>(socket: &mut ws_toolkit::tokio::WebSocket<S>) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("a message within 10 s")
+        .expect("the connection is open")
+        .unwrap();
+    message.as_text().expect("a text message").to_owned()
+}
+
+/// The echo server on `runtime` echoes text and binary and closes cleanly.
+async fn echo_server_on(runtime: &str) {
+    let server = Running::start(
+        "echo-server",
+        &["--addr", "127.0.0.1:0", "--runtime", runtime],
+    );
+    let (mut socket, _) = connect(format!("ws://{}/", server.addr)).await.unwrap();
+    let messages = [
+        Message::text("hello"),
+        Message::binary(vec![0u8; 0]),
+        Message::binary((0..=255u8).cycle().take(200_000).collect::<Vec<u8>>()),
+    ];
+    for message in messages {
+        socket.send(message.clone()).await.unwrap();
+        assert_eq!(socket.next().await.unwrap().unwrap(), message);
+    }
+    socket.close(CloseCode::NORMAL, "done").await.unwrap();
+    assert!(socket.closed().unwrap().clean);
+}
+
+#[tokio::test]
+async fn echo_server_example_echoes_on_tokio() {
+    echo_server_on("tokio").await;
+}
+
+#[tokio::test]
+async fn echo_server_example_echoes_on_async_std() {
+    echo_server_on("async-std").await;
+}
+
+#[tokio::test]
+async fn echo_server_example_echoes_on_smol() {
+    echo_server_on("smol").await;
+}
+
+#[test]
+fn echo_server_example_refuses_unknown_arguments() {
+    let output = Command::new(binary("echo-server"))
+        .arg("--nope")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown argument"));
+}
+
+/// The client example sends each stdin line, prints each echo, and at the
+/// end of input closes cleanly and exits 0.
+#[test]
+fn client_example_sends_lines_prints_echoes_and_exits_zero() {
+    let server = Running::start("echo-server", &["--addr", "127.0.0.1:0"]);
+    let mut client = Command::new(binary("client"))
+        .arg(format!("ws://{}/", server.addr))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    client
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("first line\nsecond, with ünïcode\n".as_bytes())
+        .unwrap();
+    let output = client.wait_with_output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout, "first line\nsecond, with ünïcode\n");
+}
+
+#[test]
+fn client_example_exits_nonzero_when_nobody_listens() {
+    // A port that was just free: bind, note it, release it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = Command::new(binary("client"))
+        .arg(format!("ws://127.0.0.1:{port}/"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot connect"));
+}
+
+/// The chat example serves its page on `/`, 404 elsewhere, and broadcasts
+/// each user's lines to everyone, names included.
+#[tokio::test]
+async fn chat_example_serves_its_page_and_broadcasts_between_users() {
+    let chat = Running::start("chat", &["--addr", "127.0.0.1:0"]);
+
+    let page = http_get(chat.addr, "/", "").await;
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(
+        page.contains("content-type: text/html; charset=utf-8\r\n"),
+        "{page}"
+    );
+    assert!(page.contains("new WebSocket("), "{page}");
+    let missing = http_get(chat.addr, "/nope", "").await;
+    assert!(
+        missing.starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{missing}"
+    );
+    // /ws without the upgrade headers is not a page either.
+    let plain_ws = http_get(chat.addr, "/ws", "").await;
+    assert!(
+        plain_ws.starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{plain_ws}"
+    );
+
+    let (mut alice, _) = connect(format!("ws://{}/ws?name=alice", chat.addr))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut alice).await, "* alice joined");
+    let (mut bob, _) = connect(format!("ws://{}/ws?name=bob%20b", chat.addr))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut bob).await, "* bob b joined");
+    assert_eq!(next_text(&mut alice).await, "* bob b joined");
+
+    bob.send(Message::text("hi alice")).await.unwrap();
+    assert_eq!(next_text(&mut alice).await, "bob b: hi alice");
+    assert_eq!(next_text(&mut bob).await, "bob b: hi alice");
+    alice.send(Message::text("hi bob ✓")).await.unwrap();
+    assert_eq!(next_text(&mut bob).await, "alice: hi bob ✓");
+    assert_eq!(next_text(&mut alice).await, "alice: hi bob ✓");
+
+    bob.close(CloseCode::NORMAL, "bye").await.unwrap();
+    assert_eq!(next_text(&mut alice).await, "* bob b left");
+
+    // A line past the chat's 4 KiB limit ends that user's connection with 1009.
+    alice.send(Message::text("x".repeat(5000))).await.unwrap();
+    let closed = loop {
+        match alice.next().await {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected the server's close, got {other:?}"),
+        }
+    };
+    assert_eq!(closed.unwrap().code, CloseCode::MESSAGE_TOO_BIG);
+}
+
+/// Parses `{"seq":N,"prices":{...}}` into the sequence number and the symbols.
+fn parse_tick(text: &str) -> (u64, Vec<String>) {
+    let rest = text.strip_prefix("{\"seq\":").expect("starts with seq");
+    let (seq, prices) = rest.split_once(",\"prices\":{").expect("has prices");
+    let symbols = prices
+        .trim_end_matches("}}")
+        .split(',')
+        .map(|pair| {
+            let (symbol, price) = pair.split_once(':').unwrap();
+            assert!(price.parse::<f64>().unwrap() > 0.0, "{text}");
+            symbol.trim_matches('"').to_owned()
+        })
+        .collect();
+    (seq.parse().unwrap(), symbols)
+}
+
+/// The ticker pushes the symbols asked for, with rising sequence numbers, to
+/// several subscribers at once.
+#[tokio::test]
+async fn ticker_example_pushes_updates_to_every_subscriber() {
+    let ticker = Running::start("ticker", &["--addr", "127.0.0.1:0", "--interval-ms", "5"]);
+    let mut subscribers = Vec::new();
+    for _ in 0..20 {
+        let (socket, _) = connect(format!("ws://{}/?symbols=msft,AAPL,nope", ticker.addr))
+            .await
+            .unwrap();
+        subscribers.push(socket);
+    }
+    let (mut everything, _) = connect(format!("ws://{}/", ticker.addr)).await.unwrap();
+    for socket in &mut subscribers {
+        let mut last = 0;
+        for _ in 0..5 {
+            let (seq, symbols) = parse_tick(&next_text(socket).await);
+            assert!(seq > last, "sequence numbers rise: {seq} after {last}");
+            last = seq;
+            assert_eq!(symbols, ["MSFT", "AAPL"]);
+        }
+    }
+    let (_, symbols) = parse_tick(&next_text(&mut everything).await);
+    assert_eq!(symbols, ["AAPL", "AMZN", "GOOG", "MSFT", "NVDA", "TSLA"]);
+    everything.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(everything.closed().unwrap().clean);
+}
+
+/// The hyper-upgrade example on `server`: `/ws` upgrades and echoes (with
+/// permessage-deflate agreed), other paths are the server's own HTTP, and an
+/// invalid upgrade gets its status.
+async fn hyper_upgrade_on(server: &str) {
+    let running = Running::start(
+        "hyper-upgrade",
+        &["--addr", "127.0.0.1:0", "--server", server],
+    );
+    let page = http_get(running.addr, "/", "").await;
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(
+        page.contains(&format!("a plain HTTP page from {server}")),
+        "{page}"
+    );
+
+    let bad = http_get(
+        running.addr,
+        "/ws",
+        "Upgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Version: 13\r\n",
+    )
+    .await;
+    assert!(bad.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{bad}");
+
+    let config = ws_toolkit::tokio::ClientConfig::default()
+        .deflate(ws_toolkit::core::DeflateParams::default());
+    let (mut socket, response) =
+        ws_toolkit::tokio::connect_with_config(format!("ws://{}/ws", running.addr), &config)
+            .await
+            .unwrap();
+    assert!(response.headers()["sec-websocket-extensions"]
+        .to_str()
+        .unwrap()
+        .starts_with("permessage-deflate"));
+    for message in [
+        Message::text("through hyper"),
+        Message::binary(vec![42u8; 300_000]),
+    ] {
+        socket.send(message.clone()).await.unwrap();
+        assert_eq!(socket.next().await.unwrap().unwrap(), message);
+    }
+    socket.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(socket.closed().unwrap().clean);
+}
+
+#[tokio::test]
+async fn hyper_upgrade_example_on_hyper() {
+    hyper_upgrade_on("hyper").await;
+}
+
+#[tokio::test]
+async fn hyper_upgrade_example_on_axum() {
+    hyper_upgrade_on("axum").await;
+}
