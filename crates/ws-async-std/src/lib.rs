@@ -40,7 +40,43 @@
 //! }
 //! ```
 //!
+//! # A server and a client, end to end
+//!
+//! A server on an ephemeral loopback port, and a client that sends it one
+//! message, reads the reply, and closes with the close handshake
+//! ([RFC 6455 section 7]):
+//!
+//! ```
+//! use futures_util::StreamExt;
+//! use ws_async_std::{CloseCode, Message};
+//!
+//! #[async_std::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let listener = async_std::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     async_std::task::spawn(async move {
+//!         let (tcp, _) = listener.accept().await.unwrap();
+//!         let mut socket = ws_async_std::accept(tcp).await.unwrap();
+//!         while let Some(Ok(message)) = socket.next().await {
+//!             if let Some(text) = message.as_text() {
+//!                 let reply = Message::text(text.to_uppercase());
+//!                 socket.send(reply).await.unwrap();
+//!             }
+//!         }
+//!     });
+//!
+//!     let (mut socket, _response) = ws_async_std::connect(format!("ws://{addr}/")).await?;
+//!     socket.send(Message::text("hello")).await?;
+//!     let reply = socket.next().await.expect("a reply")?;
+//!     assert_eq!(reply.as_text(), Some("HELLO"));
+//!     socket.close(CloseCode::NORMAL, "done").await?;
+//!     assert!(socket.closed().expect("closed").clean);
+//!     Ok(())
+//! }
+//! ```
+//!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
+//! [RFC 6455 section 7]: https://www.rfc-editor.org/rfc/rfc6455#section-7
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -118,7 +118,7 @@ macro_rules! adapter_api {
         /// Reads an HTTP request head without answering it, for a server that
         /// serves plain HTTP and WebSocket on one port:
         ///
-        /// ```ignore
+        /// ```text
         /// let request = read_request(tcp, &config).await?;
         /// if request.request().uri().path() == "/ws" && request.is_websocket() {
         ///     let socket = request.accept(&config).await?;
