@@ -6,9 +6,12 @@
 //! * `bench [--rounds 5] [--only echo,idle,micro] [--quick] ...`: the echo
 //!   benchmark against the peers, memory per idle connection and the
 //!   criterion microbenchmarks, written into `docs/performance.md`.
+//! * `fuzz [--time 60] [--targets ...] [--cmin]`: every cargo-fuzz target for
+//!   a given time each, growing the corpora in `fuzz/corpus/`.
 
 mod autobahn;
 mod bench;
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 
@@ -21,9 +24,12 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "autobahn" => autobahn::run(&rest),
         "bench" => bench::run(&rest),
+        "fuzz" => fuzz::run(&rest),
         _ => Err(format!(
-            "unknown command {command:?}\n\nusage: cargo xtask autobahn [--mode server|client|both] [--runtime tokio|async-std|smol] [--cases PATTERNS]\n       {}",
-            bench::USAGE
+            "unknown command {command:?}\n\nusage: cargo xtask autobahn [--mode server|client|both] [--runtime tokio|async-std|smol] [--cases PATTERNS]\n       {}
+       {}",
+            bench::USAGE,
+            fuzz::USAGE
         )),
     };
     match result {

@@ -56,6 +56,18 @@ pub struct Config {
     /// The zlib compression level, 0 (store) to 9 (smallest). Default 1:
     /// most of the size saving at a fraction of level 6's time.
     pub compression_level: u32,
+    /// A message (or control frame) whose first byte has arrived must be
+    /// complete within this time, or the connection fails with 1008: a
+    /// peer that trickles a frame byte by byte (slowloris) cannot hold a
+    /// connection and its buffer for ever. Checked with the granularity of
+    /// the timeout itself: a stalled message is detected after between one
+    /// and two timeouts. `None` disables it. Default 60 s.
+    pub message_timeout: Option<Duration>,
+    /// Output that waits this long without a byte of it being written fails
+    /// the connection: the peer stopped reading (its TCP window stayed full),
+    /// and its queued messages would otherwise be held for ever. Detected
+    /// after between one and two timeouts. `None` disables it. Default 30 s.
+    pub write_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -72,6 +84,8 @@ impl Default for Config {
             close_timeout: Duration::from_secs(10),
             compression_threshold: 64,
             compression_level: 1,
+            message_timeout: Some(Duration::from_secs(60)),
+            write_timeout: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -130,6 +144,18 @@ impl Config {
     /// Sets [`Config::compression_threshold`].
     pub fn compression_threshold(mut self, bytes: usize) -> Self {
         self.compression_threshold = bytes;
+        self
+    }
+
+    /// Sets [`Config::message_timeout`].
+    pub fn message_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.message_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::write_timeout`].
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.write_timeout = timeout;
         self
     }
 

@@ -94,6 +94,24 @@ struct Keepalive {
     pings_sent: u64,
 }
 
+/// The message and write timeouts. Each deadline, once armed, stays put
+/// while traffic flows (so a busy connection does not re-arm a timer per
+/// message); when it passes, the counters tell whether anything completed
+/// since it was armed: if so it is re-armed, if not the peer stalled.
+#[derive(Debug, Default)]
+struct Progress {
+    read_deadline: Option<Instant>,
+    /// `frames_completed` when `read_deadline` was armed.
+    read_mark: u64,
+    frames_completed: u64,
+    write_deadline: Option<Instant>,
+    /// `bytes_written` when `write_deadline` was armed.
+    write_mark: u64,
+    bytes_written: u64,
+    /// The timeout that failed the connection, if one did.
+    expired: Option<ProtocolError>,
+}
+
 /// A WebSocket connection after the opening handshake, as a sans-IO state
 /// machine ([RFC 6455 sections 5 to 7]).
 ///
@@ -171,6 +189,8 @@ pub struct Connection {
 
     close_deadline: Option<Instant>,
     keepalive: Keepalive,
+    /// `message_timeout` and `write_timeout`.
+    progress: Progress,
 
     /// permessage-deflate, when negotiated; boxed so that connections
     /// without it stay small.
@@ -207,6 +227,7 @@ impl Connection {
             events: VecDeque::new(),
             close_deadline: None,
             keepalive: Keepalive::default(),
+            progress: Progress::default(),
             #[cfg(feature = "deflate")]
             deflate: None,
         }
@@ -341,10 +362,20 @@ impl Connection {
             .is_some_and(|deadline| deadline <= now)
         {
             self.keepalive.pong_deadline = None;
+            self.progress.expired = Some(ProtocolError::KeepaliveTimeout);
             self.fail(ProtocolError::KeepaliveTimeout);
             self.events
                 .push_back(Event::Error(ProtocolError::KeepaliveTimeout));
             // The peer is unresponsive: do not wait for it to close.
+            self.transport_close = true;
+            self.finish_closed();
+            return;
+        }
+        if let Some(error) = self.check_progress(now) {
+            self.progress.expired = Some(error.clone());
+            self.fail(error.clone());
+            self.events.push_back(Event::Error(error));
+            // The peer stalled: do not wait for it to close.
             self.transport_close = true;
             self.finish_closed();
             return;
@@ -425,7 +456,12 @@ impl Connection {
                 break;
             }
             match self.step() {
-                Ok(Step::Event(event)) => return Some(event),
+                Ok(Step::Event(event)) => {
+                    if self.message.is_none() {
+                        self.progress.frames_completed += 1;
+                    }
+                    return Some(event);
+                }
                 Ok(Step::Progress) => {}
                 Ok(Step::NeedMore) => break,
                 Err(error) => {
@@ -466,6 +502,7 @@ impl Connection {
     #[must_use]
     pub fn take_transmit(&mut self) -> Bytes {
         let bytes = self.output.take();
+        self.progress.bytes_written += bytes.len() as u64;
         self.after_drain();
         bytes
     }
@@ -473,6 +510,7 @@ impl Connection {
     /// Marks the first `written` bytes of what is waiting as written.
     pub fn advance_transmit(&mut self, written: usize) {
         self.output.advance(written);
+        self.progress.bytes_written += written as u64;
         if self.output.is_empty() {
             self.after_drain();
         }
@@ -529,10 +567,76 @@ impl Connection {
         } else {
             self.keepalive.next_ping
         };
-        [self.close_deadline, ping, self.keepalive.pong_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        self.arm_progress(now);
+        [
+            self.close_deadline,
+            ping,
+            self.keepalive.pong_deadline,
+            self.progress.read_deadline,
+            self.progress.write_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The timeout that failed the connection (keepalive, message or
+    /// write), if one did: for a driver whose send path saw the connection
+    /// end while waiting to write, and has no event to report it with.
+    pub fn timed_out(&self) -> Option<&ProtocolError> {
+        self.progress.expired.as_ref()
+    }
+
+    /// Whether part of a message (or control frame) has arrived.
+    fn receiving(&self) -> bool {
+        !self.discarding()
+            && (self.frame.is_some() || self.message.is_some() || !self.input.is_empty())
+    }
+
+    /// Arms the message and write deadlines when there is something to time.
+    fn arm_progress(&mut self, now: Instant) {
+        let receiving = self.receiving();
+        let progress = &mut self.progress;
+        if let Some(timeout) = self.config.message_timeout {
+            if progress.read_deadline.is_none() && receiving {
+                progress.read_deadline = Some(now + timeout);
+                progress.read_mark = progress.frames_completed;
+            }
+        }
+        if let Some(timeout) = self.config.write_timeout {
+            if progress.write_deadline.is_none() && !self.output.is_empty() {
+                progress.write_deadline = Some(now + timeout);
+                progress.write_mark = progress.bytes_written;
+            }
+        }
+    }
+
+    /// At a passed message or write deadline: the error if nothing
+    /// progressed since it was armed, else disarms it (the next
+    /// `poll_timeout` re-arms it if there is still something to time).
+    fn check_progress(&mut self, now: Instant) -> Option<ProtocolError> {
+        let receiving = self.receiving();
+        let writing = !self.output.is_empty();
+        let progress = &mut self.progress;
+        if progress
+            .read_deadline
+            .is_some_and(|deadline| deadline <= now)
+        {
+            progress.read_deadline = None;
+            if progress.frames_completed == progress.read_mark && receiving {
+                return Some(ProtocolError::MessageTimeout);
+            }
+        }
+        if progress
+            .write_deadline
+            .is_some_and(|deadline| deadline <= now)
+        {
+            progress.write_deadline = None;
+            if progress.bytes_written == progress.write_mark && writing {
+                return Some(ProtocolError::WriteTimeout);
+            }
+        }
+        None
     }
 
     /// Frees the receive and transmit buffers if they are empty, so an idle

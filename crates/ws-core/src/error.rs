@@ -53,6 +53,15 @@ pub enum ProtocolError {
     /// No pong answered a keepalive ping in time. 1011.
     #[error("no pong to a keepalive ping within the keepalive timeout")]
     KeepaliveTimeout,
+    /// A message started arriving but was not complete within
+    /// [`crate::Config::message_timeout`]. 1008.
+    #[error("a message took longer than the message timeout to arrive")]
+    MessageTimeout,
+    /// Nothing queued for the peer could be written for
+    /// [`crate::Config::write_timeout`]: it stopped reading. 1008 (which it
+    /// will likely never read).
+    #[error("the peer read nothing for the write timeout")]
+    WriteTimeout,
     /// The transport ended without a close handshake ([RFC 6455 section 7.1.5]:
     /// reported as 1006, nothing is sent).
     ///
@@ -75,6 +84,9 @@ impl ProtocolError {
             | ProtocolError::MessageTooBig { .. }
             | ProtocolError::TooManyFragments { .. } => CloseCode::MESSAGE_TOO_BIG,
             ProtocolError::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
+            ProtocolError::MessageTimeout | ProtocolError::WriteTimeout => {
+                CloseCode::POLICY_VIOLATION
+            }
             ProtocolError::UnexpectedEof => CloseCode::ABNORMAL,
         }
     }

@@ -717,3 +717,139 @@ fn server_queues_a_large_owned_payload_by_reference_and_writes_it_in_order() {
     assert_eq!(written, expected);
     assert_eq!(server.buffered_amount(), 0);
 }
+
+fn timed(message: Option<u64>, write: Option<u64>) -> Config {
+    Config::default()
+        .message_timeout(message.map(Duration::from_secs))
+        .write_timeout(write.map(Duration::from_secs))
+}
+
+#[test]
+fn server_fails_a_message_that_trickles_in_past_the_message_timeout() {
+    let mut server = Connection::new(Role::Server, timed(Some(10), None));
+    let start = Instant::now();
+    assert_eq!(
+        server.poll_timeout(start),
+        None,
+        "an idle connection has no deadline"
+    );
+    let frame = frame_to(Role::Server, OpCode::Text, true, b"slow loris");
+    // One byte a second: never a whole frame within 10 s.
+    for (second, byte) in frame[..8].iter().enumerate() {
+        assert!(feed(&mut server, &[*byte]).is_empty());
+        let now = start + Duration::from_secs(second as u64);
+        assert_eq!(
+            server.poll_timeout(now),
+            Some(start + Duration::from_secs(10))
+        );
+    }
+    server.handle_timeout(start + Duration::from_secs(10));
+    let events = drain(&mut server);
+    assert_eq!(error_of(&events), &ProtocolError::MessageTimeout);
+    assert_eq!(closed_of(&events).code, CloseCode::ABNORMAL);
+    assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1008));
+    assert_eq!(server.timed_out(), Some(&ProtocolError::MessageTimeout));
+    assert_eq!(server.state(), State::Closed);
+}
+
+#[test]
+fn client_fails_a_fragmented_message_whose_last_fragment_never_comes() {
+    let mut client = Connection::new(Role::Client, timed(Some(10), None));
+    let start = Instant::now();
+    let first = frame_to(Role::Client, OpCode::Text, false, b"part one");
+    assert!(feed(&mut client, &first).is_empty());
+    assert_eq!(
+        client.poll_timeout(start),
+        Some(start + Duration::from_secs(10))
+    );
+    // A ping in between completes a frame but not the message.
+    let ping = frame_to(Role::Client, OpCode::Ping, true, b"");
+    assert_eq!(feed(&mut client, &ping).len(), 1);
+    client.handle_timeout(start + Duration::from_secs(10));
+    assert_eq!(
+        error_of(&drain(&mut client)),
+        &ProtocolError::MessageTimeout
+    );
+}
+
+#[test]
+fn server_rearms_the_message_timeout_while_messages_keep_completing() {
+    let mut server = Connection::new(Role::Server, timed(Some(10), None));
+    let start = Instant::now();
+    let whole = frame_to(Role::Server, OpCode::Binary, true, &[7; 100]);
+    // A frame's first half arrives, then (within the timeout) the rest and
+    // the start of the next message.
+    assert!(feed(&mut server, &whole[..50]).is_empty());
+    assert_eq!(
+        server.poll_timeout(start),
+        Some(start + Duration::from_secs(10))
+    );
+    let mut rest = whole[50..].to_vec();
+    rest.extend_from_slice(&whole[..3]);
+    assert_eq!(feed(&mut server, &rest).len(), 1);
+    // The deadline stays put (no timer churn per message) ...
+    let at = start + Duration::from_secs(10);
+    assert_eq!(
+        server.poll_timeout(start + Duration::from_secs(9)),
+        Some(at)
+    );
+    // ... and when it passes, progress was made: re-armed, not failed.
+    server.handle_timeout(at);
+    assert!(drain(&mut server).is_empty());
+    assert_eq!(server.poll_timeout(at), Some(at + Duration::from_secs(10)));
+    server.handle_timeout(at + Duration::from_secs(10));
+    assert_eq!(
+        error_of(&drain(&mut server)),
+        &ProtocolError::MessageTimeout
+    );
+}
+
+#[test]
+fn server_without_a_message_timeout_waits_for_a_slow_frame() {
+    let mut server = Connection::new(Role::Server, timed(None, None));
+    let frame = frame_to(Role::Server, OpCode::Text, true, b"slow");
+    assert!(feed(&mut server, &frame[..3]).is_empty());
+    assert_eq!(server.poll_timeout(Instant::now()), None);
+}
+
+#[test]
+fn server_gives_up_on_a_peer_that_stops_reading_after_the_write_timeout() {
+    let mut server = Connection::new(Role::Server, timed(None, Some(30)));
+    let start = Instant::now();
+    server.send_binary(&[1; 1000]).unwrap();
+    assert_eq!(
+        server.poll_timeout(start),
+        Some(start + Duration::from_secs(30))
+    );
+    // Some of it is written at 20 s: progress, so 30 s passes without failing.
+    server.advance_transmit(100);
+    server.handle_timeout(start + Duration::from_secs(30));
+    assert!(drain(&mut server).is_empty());
+    let next = server
+        .poll_timeout(start + Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(next, start + Duration::from_secs(60));
+    // Nothing more is written.
+    server.handle_timeout(next);
+    let events = drain(&mut server);
+    assert_eq!(error_of(&events), &ProtocolError::WriteTimeout);
+    assert_eq!(
+        ProtocolError::WriteTimeout.close_code(),
+        CloseCode::POLICY_VIOLATION
+    );
+    assert_eq!(server.timed_out(), Some(&ProtocolError::WriteTimeout));
+    assert_eq!(server.state(), State::Closed);
+}
+
+#[test]
+fn client_write_deadline_disarms_once_everything_is_written() {
+    let mut client = Connection::new(Role::Client, timed(None, Some(30)));
+    let start = Instant::now();
+    client.send_text("hello").unwrap();
+    let at = client.poll_timeout(start).unwrap();
+    let _ = sent(&mut client);
+    client.handle_timeout(at);
+    assert!(drain(&mut client).is_empty());
+    assert_eq!(client.poll_timeout(at), None);
+    assert_eq!(client.timed_out(), None);
+}

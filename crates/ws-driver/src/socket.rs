@@ -222,7 +222,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
                     continue;
                 }
             }
-            if self.poll_timer(cx) {
+            if self.poll_timer(cx, write_waker) {
                 continue;
             }
             if self.read_eof {
@@ -349,8 +349,10 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         self.poll_write_side(cx, write_waker, R::poll_flush)
     }
 
-    /// Arms the connection's timer; returns true when it fired (and was handled).
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+    /// Arms the connection's timer; returns true when it fired (and was
+    /// handled). Split halves arm it with the write waker, which wakes both:
+    /// whichever half is waiting handles it.
+    fn poll_timer(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> bool {
         let now = Instant::now();
         let Some(deadline) = self.conn.poll_timeout(now) else {
             self.timer = None;
@@ -366,7 +368,11 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
             None => self.timer = Some(R::Timer::at(deadline)),
         }
         let timer = self.timer.as_mut().expect("armed above");
-        if timer.poll_fired(cx).is_ready() {
+        let fired = match write_waker {
+            Some(waker) => timer.poll_fired(&mut Context::from_waker(waker)),
+            None => timer.poll_fired(cx),
+        };
+        if fired.is_ready() {
             self.timer = None;
             self.conn.handle_timeout(Instant::now());
             return true;
@@ -380,12 +386,38 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         write_waker: Option<&Waker>,
     ) -> Poll<Result<(), Error>> {
         if self.conn.is_output_full() {
-            if let Err(error) = ready!(self.poll_transmit(cx, write_waker)) {
-                self.transport_failed();
-                return Poll::Ready(Err(error.into()));
-            }
+            ready!(self.poll_transmit_timed(cx, write_waker))?;
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) for the send path, which
+    /// may be all that polls the connection: while the write waits, the
+    /// connection's timers run too, so a peer that stopped reading is given
+    /// up on after the write timeout.
+    fn poll_transmit_timed(
+        &mut self,
+        cx: &mut Context<'_>,
+        write_waker: Option<&Waker>,
+    ) -> Poll<Result<(), Error>> {
+        loop {
+            if let Some(error) = self.conn.timed_out() {
+                // Whatever is queued will never be written.
+                return Poll::Ready(Err(error.clone().into()));
+            }
+            match self.poll_transmit(cx, write_waker) {
+                Poll::Ready(Ok(())) => return Poll::Ready(Ok(())),
+                Poll::Ready(Err(error)) => {
+                    self.transport_failed();
+                    return Poll::Ready(Err(error.into()));
+                }
+                Poll::Pending => {
+                    if !self.poll_timer(cx, write_waker) {
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
     }
 
     pub(crate) fn start_send_message(&mut self, message: Message) -> Result<(), Error> {
@@ -397,10 +429,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         cx: &mut Context<'_>,
         write_waker: Option<&Waker>,
     ) -> Poll<Result<(), Error>> {
-        if let Err(error) = ready!(self.poll_transmit(cx, write_waker)) {
-            self.transport_failed();
-            return Poll::Ready(Err(error.into()));
-        }
+        ready!(self.poll_transmit_timed(cx, write_waker))?;
         if let Err(error) = ready!(self.poll_io_flush(cx, write_waker)) {
             self.transport_failed();
             return Poll::Ready(Err(error.into()));
