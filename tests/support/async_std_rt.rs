@@ -21,6 +21,10 @@ pub fn detach(future: impl Future<Output = ()> + Send + 'static) {
     drop(async_std::task::spawn(future));
 }
 
+pub async fn sleep(duration: Duration) {
+    async_std::task::sleep(duration).await;
+}
+
 pub async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
     async_std::future::timeout(limit, future).await.ok()
 }

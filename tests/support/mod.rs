@@ -74,6 +74,30 @@ macro_rules! net_helpers {
             tcp.write_all(bytes).await.unwrap();
         }
 
+        /// Writes all of `bytes`; false if the peer is gone.
+        pub async fn try_write_raw(tcp: &mut Tcp, bytes: &[u8]) -> bool {
+            tcp.write_all(bytes).await.is_ok()
+        }
+
+        /// Reads until the end of input or an error (a reset), keeping what
+        /// arrived before it.
+        pub async fn read_until_closed(tcp: &mut Tcp) -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut buffer = [0u8; 4096];
+            loop {
+                match tcp.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return out,
+                    Ok(n) => out.extend_from_slice(&buffer[..n]),
+                }
+            }
+        }
+
+        /// Reads once into `buffer`; 0 at the end of input or on an error
+        /// (a reset peer).
+        pub async fn read_some(tcp: &mut Tcp, buffer: &mut [u8]) -> usize {
+            tcp.read(buffer).await.unwrap_or(0)
+        }
+
         pub async fn read_to_end(tcp: &mut Tcp) -> Vec<u8> {
             let mut out = Vec::new();
             tcp.read_to_end(&mut out).await.unwrap();

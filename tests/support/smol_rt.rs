@@ -23,6 +23,10 @@ pub fn detach(future: impl Future<Output = ()> + Send + 'static) {
     smol::spawn(future).detach();
 }
 
+pub async fn sleep(duration: Duration) {
+    smol::Timer::after(duration).await;
+}
+
 pub async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
     smol::future::or(async { Some(future.await) }, async {
         smol::Timer::after(limit).await;

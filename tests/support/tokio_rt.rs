@@ -26,6 +26,10 @@ pub fn detach(future: impl Future<Output = ()> + Send + 'static) {
     drop(tokio::spawn(future));
 }
 
+pub async fn sleep(duration: Duration) {
+    tokio::time::sleep(duration).await;
+}
+
 pub async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
     tokio::time::timeout(limit, future).await.ok()
 }

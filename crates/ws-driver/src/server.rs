@@ -11,6 +11,12 @@ use crate::{Error, WebSocket};
 /// Reads the request head in steps of this size.
 const HANDSHAKE_CHUNK: usize = 1024;
 
+/// After refusing a handshake, what is still arriving is read and dropped,
+/// up to this much ...
+const LINGER_BYTES: usize = 64 * 1024;
+/// ... for at most this long, before the stream is closed.
+const LINGER_TIME: Duration = Duration::from_millis(500);
+
 /// How a server accepts WebSocket connections.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -332,5 +338,21 @@ async fn reject<S: Unpin, R: Transport<S>>(stream: &mut S, error: RequestError) 
     // The client may already be gone; the refusal is what we report.
     let _ = write_all::<S, R>(stream, &out).await;
     let _ = shutdown::<S, R>(stream).await;
+    // A lingering close: closing with unread input would reset the
+    // connection, and a reset can destroy the response before the client
+    // reads it (a head refused with 431 is usually still arriving). Read and
+    // discard a bounded amount for a bounded time first.
+    let _ = timeout::<R, _>(LINGER_TIME, async {
+        let mut discard = BytesMut::new();
+        let mut total = 0;
+        while total < LINGER_BYTES {
+            discard.clear();
+            match read_buf::<S, R>(stream, &mut discard, HANDSHAKE_CHUNK).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => total += read,
+            }
+        }
+    })
+    .await;
     error.into()
 }
