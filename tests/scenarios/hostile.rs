@@ -561,3 +561,97 @@ fn client_ends_when_the_server_vanishes_mid_frame() {
         assert!(!socket.closed().unwrap().clean);
     })
 }
+
+#[test]
+fn graceful_shutdown_closes_every_connection_with_1001_within_the_deadline() {
+    use futures_util::future::{select, Either};
+    use rt::ws::Shutdown;
+
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        let shutdown = Shutdown::new();
+        let config = Arc::new(
+            ServerConfig::default()
+                .connection(Config::default().close_timeout(Duration::from_millis(300))),
+        );
+        let server_shutdown = shutdown.clone();
+        let clean_closes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let server_clean = clean_closes.clone();
+        rt::detach(async move {
+            loop {
+                let Some(tcp) = rt::accept_tcp(&listener).await else {
+                    return;
+                };
+                let (config, shutdown) = (config.clone(), server_shutdown.clone());
+                let clean = server_clean.clone();
+                let tracked = shutdown.track();
+                rt::detach(async move {
+                    let _tracked = tracked;
+                    let Ok(mut socket) = accept_with(tcp, &config).await else {
+                        return;
+                    };
+                    let mut stop = std::pin::pin!(shutdown.triggered());
+                    loop {
+                        match select(socket.next(), stop.as_mut()).await {
+                            Either::Left((Some(Ok(message)), _)) => {
+                                if message.is_data() && socket.send(message).await.is_err() {
+                                    break;
+                                }
+                            }
+                            Either::Left((_, _)) => break,
+                            Either::Right(((), next)) => {
+                                drop(next);
+                                let _ = socket.close(CloseCode::GOING_AWAY, "shutting down").await;
+                                if socket.closed().is_some_and(|closed| closed.clean) {
+                                    clean.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                }
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        // Twenty clients, each reading in its own task until the end.
+        let mut clients = Vec::new();
+        for i in 0..20 {
+            let (mut socket, _) = within(
+                10,
+                connect_with_config(format!("ws://{addr}/"), &ClientConfig::default()),
+            )
+            .await
+            .unwrap();
+            socket
+                .send(Message::text(format!("hello {i}")))
+                .await
+                .unwrap();
+            assert!(within(10, socket.next()).await.unwrap().is_ok());
+            clients.push(rt::spawn(async move {
+                let mut close_code = None;
+                while let Some(message) = socket.next().await {
+                    if let Ok(Message::Close(Some(frame))) = message {
+                        close_code = Some(frame.code);
+                    }
+                }
+                (close_code, socket.closed().unwrap().clean)
+            }));
+        }
+        // One peer that will never answer the close: given up on after the
+        // close timeout, not waited for until the deadline.
+        let silent = raw_client(addr).await;
+        assert_eq!(shutdown.connections(), 21);
+
+        shutdown.trigger();
+        let left = within(10, rt::ws::drain(&shutdown, Duration::from_secs(5))).await;
+        assert_eq!(left, 0, "every connection ended before the deadline");
+        for client in clients {
+            assert_eq!(
+                within(10, client).await,
+                (Some(CloseCode::GOING_AWAY), true)
+            );
+        }
+        // The twenty finished the close handshake; the silent one did not.
+        assert_eq!(clean_closes.load(std::sync::atomic::Ordering::SeqCst), 20);
+        drop(silent);
+    })
+}

@@ -143,7 +143,16 @@ macro_rules! adapter_api {
             $crate::read_request::<S, $runtime>(stream, config).await
         }
 
-        pub use $crate::{upgrade, Upgrade};
+        pub use $crate::{upgrade, Shutdown, Tracked, Upgrade};
+
+        /// Waits until every connection tracked by `shutdown` has ended, or
+        /// `deadline` passes; returns how many were still alive. See
+        /// [`Shutdown`].
+        ///
+        /// Cancel safety: cancel-safe; it only waits.
+        pub async fn drain(shutdown: &$crate::Shutdown, deadline: std::time::Duration) -> usize {
+            shutdown.drain::<$runtime>(deadline).await
+        }
 
         /// Performs the client's opening handshake on a stream the caller
         /// connected (a proxy tunnel, a Unix socket, a custom TLS stack). The

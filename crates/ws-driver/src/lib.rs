@@ -27,6 +27,7 @@ mod client;
 mod error;
 mod runtime;
 mod server;
+mod shutdown;
 mod socket;
 mod split;
 #[cfg(feature = "rustls")]
@@ -36,6 +37,7 @@ pub use client::{client_handshake, ClientConfig, IntoClientRequest};
 pub use error::Error;
 pub use runtime::{connect, timeout, Connect, Runtime, Timer, Transport};
 pub use server::{accept_with_callback, read_request, upgrade, HttpRequest, ServerConfig, Upgrade};
+pub use shutdown::{Shutdown, Tracked};
 pub use socket::WebSocket;
 pub use split::{WebSocketReader, WebSocketWriter};
 #[cfg(feature = "rustls")]
