@@ -8,10 +8,13 @@
 //!   criterion microbenchmarks, written into `docs/performance.md`.
 //! * `fuzz [--time 60] [--targets ...] [--cmin]`: every cargo-fuzz target for
 //!   a given time each, growing the corpora in `fuzz/corpus/`.
+//! * `soak [--conns 10000] [--seconds 10] [--runtime tokio|async-std|smol]`:
+//!   many connections echoing, then closing, twice; nothing lost or leaked.
 
 mod autobahn;
 mod bench;
 mod fuzz;
+mod soak;
 
 use std::path::{Path, PathBuf};
 
@@ -25,11 +28,14 @@ fn main() -> ExitCode {
         "autobahn" => autobahn::run(&rest),
         "bench" => bench::run(&rest),
         "fuzz" => fuzz::run(&rest),
+        "soak" => soak::run(&rest),
         _ => Err(format!(
             "unknown command {command:?}\n\nusage: cargo xtask autobahn [--mode server|client|both] [--runtime tokio|async-std|smol] [--cases PATTERNS]\n       {}
+       {}
        {}",
             bench::USAGE,
-            fuzz::USAGE
+            fuzz::USAGE,
+            soak::USAGE
         )),
     };
     match result {

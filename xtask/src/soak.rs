@@ -1,0 +1,311 @@
+//! `cargo xtask soak`: many concurrent connections to the echo server
+//! example on 127.0.0.1, each exchanging messages for a bounded time and then
+//! closing, in two waves. Every message must come back (sent = echoed), no
+//! connection may fail, and after each wave the server must be back to its
+//! file descriptors and near its memory: no leaked tasks, buffers or fds.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use ws_tokio::{ClientConfig, CloseCode, Config, Message};
+
+pub const USAGE: &str =
+    "cargo xtask soak [--conns 10000] [--seconds 10] [--runtime tokio|async-std|smol]";
+
+struct Options {
+    conns: usize,
+    seconds: u64,
+    runtime: String,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        conns: 10_000,
+        seconds: 10,
+        runtime: "tokio".into(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--conns" => options.conns = value()?.parse().map_err(|e| format!("--conns: {e}"))?,
+            "--seconds" => {
+                options.seconds = value()?.parse().map_err(|e| format!("--seconds: {e}"))?
+            }
+            "--runtime" => options.runtime = value()?.clone(),
+            other => return Err(format!("unknown argument {other:?}\nusage: {USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+/// The echo server example, killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(runtime: &str) -> Result<Server, String> {
+        let root = crate::workspace_root();
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--release", "--example", "echo-server"])
+            .current_dir(&root)
+            .status()
+            .map_err(|e| format!("cargo build: {e}"))?;
+        if !status.success() {
+            return Err("building the echo-server example failed".into());
+        }
+        let mut child = Command::new(root.join("target/release/examples/echo-server"))
+            .args(["--addr", "127.0.0.1:0", "--runtime", runtime])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting echo-server: {e}"))?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .map_err(|e| format!("reading echo-server's address: {e}"))?;
+        let addr = line
+            .split("ws://")
+            .nth(1)
+            .map(|addr| addr.trim().to_owned())
+            .ok_or_else(|| format!("echo-server printed {line:?}"))?;
+        Ok(Server { child, addr })
+    }
+
+    /// Resident memory in bytes and open file descriptors.
+    fn usage(&self) -> (u64, usize) {
+        let pid = self.child.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let rss_kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0);
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|dir| dir.count())
+            .unwrap_or(0);
+        (rss_kib * 1024, fds)
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    connected: AtomicU64,
+    sent: AtomicU64,
+    echoed: AtomicU64,
+    clean_closes: AtomicU64,
+    errors: AtomicU64,
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let options = parse(args)?;
+    let server = Server::start(&options.runtime)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio: {e}"))?;
+    // A warm-up wave, so the baseline includes the allocator's first growth.
+    runtime.block_on(wave(&server.addr, 100, Duration::from_millis(500)))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let (base_rss, base_fds) = server.usage();
+    println!(
+        "soak: {} server, baseline {:.1} MiB, {base_fds} fds",
+        options.runtime,
+        mib(base_rss)
+    );
+    let mut after = Vec::new();
+    for round in 1..=2 {
+        let started = Instant::now();
+        let (counts, peak) = runtime.block_on(async {
+            let wave = tokio::spawn(wave_counted(
+                server.addr.clone(),
+                options.conns,
+                Duration::from_secs(options.seconds),
+            ));
+            let mut peak = (0, 0);
+            while !wave.is_finished() {
+                let usage = server.usage();
+                peak = (peak.0.max(usage.0), peak.1.max(usage.1));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            (wave.await.expect("wave task"), peak)
+        });
+        let counts = counts?;
+        // Let the server finish closing the last connections.
+        let (rss, fds) = settle(&server, base_fds);
+        println!(
+            "soak: wave {round}: {} connections, {} messages sent, {} echoed, {} clean closes, {} errors in {:.1} s; server peak {:.1} MiB / {} fds, after {:.1} MiB / {fds} fds",
+            counts.connected.load(Ordering::SeqCst),
+            counts.sent.load(Ordering::SeqCst),
+            counts.echoed.load(Ordering::SeqCst),
+            counts.clean_closes.load(Ordering::SeqCst),
+            counts.errors.load(Ordering::SeqCst),
+            started.elapsed().as_secs_f64(),
+            mib(peak.0),
+            peak.1,
+            mib(rss),
+        );
+        let mut problems = Vec::new();
+        if counts.connected.load(Ordering::SeqCst) != options.conns as u64 {
+            problems.push("not every connection was made".to_owned());
+        }
+        if counts.sent.load(Ordering::SeqCst) != counts.echoed.load(Ordering::SeqCst) {
+            problems.push("messages were lost (sent != echoed)".to_owned());
+        }
+        if counts.errors.load(Ordering::SeqCst) != 0 {
+            problems.push("connections failed".to_owned());
+        }
+        if counts.clean_closes.load(Ordering::SeqCst) != options.conns as u64 {
+            problems.push("not every close handshake completed".to_owned());
+        }
+        if fds > base_fds {
+            problems.push(format!(
+                "file descriptors leaked: {fds} open, {base_fds} before"
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(format!("soak wave {round}: {}", problems.join("; ")));
+        }
+        after.push(rss);
+    }
+    // Memory: the second wave must not leave more behind than the first
+    // (a leak grows with every wave; allocator caching does not).
+    let growth = after[1].saturating_sub(after[0]);
+    let allowed = (after[0] / 20).max(4 << 20);
+    println!(
+        "soak: memory after wave 1 {:.1} MiB, after wave 2 {:.1} MiB (baseline {:.1} MiB): {}",
+        mib(after[0]),
+        mib(after[1]),
+        mib(base_rss),
+        if growth <= allowed {
+            "no growth between waves"
+        } else {
+            "GROWING"
+        }
+    );
+    if growth > allowed {
+        return Err(format!(
+            "server memory grew by {:.1} MiB between two identical waves: a leak",
+            mib(growth)
+        ));
+    }
+    println!("soak: ok");
+    Ok(())
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
+
+/// Waits (up to 10 s) for the server's descriptors to come back down.
+fn settle(server: &Server, base_fds: usize) -> (u64, usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let usage = server.usage();
+        if usage.1 <= base_fds || Instant::now() > deadline {
+            std::thread::sleep(Duration::from_millis(300));
+            return server.usage();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+async fn wave(addr: &str, conns: usize, duration: Duration) -> Result<(), String> {
+    let counts = wave_counted(addr.to_owned(), conns, duration).await?;
+    if counts.errors.load(Ordering::SeqCst) == 0 {
+        Ok(())
+    } else {
+        Err("the warm-up wave failed".into())
+    }
+}
+
+/// `conns` connections at once, each echoing messages of varied sizes until
+/// `duration` has passed since the last one connected, then closing.
+async fn wave_counted(addr: String, conns: usize, duration: Duration) -> Result<Counts, String> {
+    let counts = Arc::new(Counts::default());
+    // Connects in batches the listener's backlog can take.
+    let connecting = Arc::new(tokio::sync::Semaphore::new(256));
+    let all_connected = Arc::new(tokio::sync::Barrier::new(conns + 1));
+    let config = ClientConfig::default()
+        .handshake_timeout(Duration::from_secs(60))
+        .connection(Config::default().close_timeout(Duration::from_secs(30)));
+    let config = Arc::new(config);
+    let mut tasks = Vec::with_capacity(conns);
+    for id in 0..conns {
+        let (counts, connecting, all_connected, config, url) = (
+            counts.clone(),
+            connecting.clone(),
+            all_connected.clone(),
+            config.clone(),
+            format!("ws://{addr}/"),
+        );
+        tasks.push(tokio::spawn(async move {
+            let permit = connecting.acquire().await.expect("open semaphore");
+            let connected = ws_tokio::connect_with_config(url, &config).await;
+            drop(permit);
+            all_connected.wait().await;
+            let Ok((mut socket, _)) = connected else {
+                counts.errors.fetch_add(1, Ordering::SeqCst);
+                return;
+            };
+            counts.connected.fetch_add(1, Ordering::SeqCst);
+            let deadline = Instant::now() + duration;
+            let mut n = id as u64;
+            while Instant::now() < deadline {
+                n = n
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let size = (n >> 33) as usize % 4096;
+                let message = if n & 1 == 0 {
+                    Message::text("x".repeat(size))
+                } else {
+                    Message::binary(vec![(n >> 8) as u8; size])
+                };
+                if socket.send(message.clone()).await.is_err() {
+                    counts.errors.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
+                counts.sent.fetch_add(1, Ordering::SeqCst);
+                match socket.next().await {
+                    Some(Ok(echo)) if echo == message => {
+                        counts.echoed.fetch_add(1, Ordering::SeqCst);
+                    }
+                    _ => {
+                        counts.errors.fetch_add(1, Ordering::SeqCst);
+                        return;
+                    }
+                }
+                // A short pause: many connections with messages in flight,
+                // not a throughput test.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            match socket.close(CloseCode::NORMAL, "soak done").await {
+                Ok(()) if socket.closed().is_some_and(|closed| closed.clean) => {
+                    counts.clean_closes.fetch_add(1, Ordering::SeqCst);
+                }
+                _ => {
+                    counts.errors.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }));
+    }
+    all_connected.wait().await;
+    for task in tasks {
+        task.await
+            .map_err(|e| format!("a soak connection panicked: {e}"))?;
+    }
+    Ok(Arc::try_unwrap(counts).unwrap_or_else(|_| unreachable!("all tasks ended")))
+}
