@@ -23,7 +23,7 @@ pub enum ProtocolError {
     #[error("invalid close frame: {0}")]
     ClosePayload(#[from] ClosePayloadError),
     /// A frame is larger than [`crate::Config::max_frame_size`]. 1009.
-    #[error("frame of {size} bytes exceeds the limit of {limit} bytes")]
+    #[error("frame of {size} bytes exceeds the limit of {limit} bytes (Config::max_frame_size)")]
     FrameTooBig {
         /// The frame's payload length.
         size: u64,
@@ -31,7 +31,7 @@ pub enum ProtocolError {
         limit: usize,
     },
     /// A message grew past [`crate::Config::max_message_size`]. 1009.
-    #[error("message of at least {size} bytes exceeds the limit of {limit} bytes")]
+    #[error("message of at least {size} bytes exceeds the limit of {limit} bytes (Config::max_message_size)")]
     MessageTooBig {
         /// The message's size once the offending frame is added.
         size: u64,
@@ -39,7 +39,7 @@ pub enum ProtocolError {
         limit: usize,
     },
     /// A message has more fragments than [`crate::Config::max_fragments`]. 1009.
-    #[error("message with more than {limit} fragments")]
+    #[error("message with more than {limit} fragments (Config::max_fragments)")]
     TooManyFragments {
         /// The limit in force.
         limit: usize,
@@ -51,16 +51,16 @@ pub enum ProtocolError {
     #[error("invalid compressed data: {0}")]
     Deflate(String),
     /// No pong answered a keepalive ping in time. 1011.
-    #[error("no pong to a keepalive ping within the keepalive timeout")]
+    #[error("no pong to a keepalive ping within the keepalive timeout (Config::keepalive)")]
     KeepaliveTimeout,
     /// A message started arriving but was not complete within
     /// [`crate::Config::message_timeout`]. 1008.
-    #[error("a message took longer than the message timeout to arrive")]
+    #[error("a message took longer than the message timeout to arrive (Config::message_timeout)")]
     MessageTimeout,
     /// Nothing queued for the peer could be written for
     /// [`crate::Config::write_timeout`]: it stopped reading. 1008 (which it
     /// will likely never read).
-    #[error("the peer read nothing for the write timeout")]
+    #[error("the peer read nothing we sent for the write timeout (Config::write_timeout)")]
     WriteTimeout,
     /// The transport ended without a close handshake ([RFC 6455 section 7.1.5]:
     /// reported as 1006, nothing is sent).

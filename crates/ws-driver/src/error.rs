@@ -20,7 +20,7 @@ pub enum Error {
     #[error(transparent)]
     Uri(#[from] ClientError),
     /// The opening handshake did not finish within the handshake timeout.
-    #[error("the opening handshake did not finish in time")]
+    #[error("the opening handshake did not finish within the handshake timeout (ServerConfig/ClientConfig::handshake_timeout)")]
     HandshakeTimeout,
     /// The transport ended during the opening handshake.
     #[error("the connection ended during the opening handshake")]
