@@ -101,15 +101,27 @@ struct Keepalive {
 #[derive(Debug, Default)]
 struct Progress {
     read_deadline: Option<Instant>,
-    /// `frames_completed` when `read_deadline` was armed.
-    read_mark: u64,
-    frames_completed: u64,
+    /// `frames_completed` when `read_deadline` was armed (wrapping: only
+    /// equality matters).
+    read_mark: u32,
+    frames_completed: u32,
     write_deadline: Option<Instant>,
     /// `bytes_written` when `write_deadline` was armed.
     write_mark: u64,
     bytes_written: u64,
     /// The timeout that failed the connection, if one did.
-    expired: Option<ProtocolError>,
+    expired: Expired,
+}
+
+/// Which timeout failed the connection (a byte, not a `ProtocolError`, to
+/// keep every connection small).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Expired {
+    #[default]
+    No,
+    Keepalive,
+    Message,
+    Write,
 }
 
 /// A WebSocket connection after the opening handshake, as a sans-IO state
@@ -362,7 +374,7 @@ impl Connection {
             .is_some_and(|deadline| deadline <= now)
         {
             self.keepalive.pong_deadline = None;
-            self.progress.expired = Some(ProtocolError::KeepaliveTimeout);
+            self.progress.expired = Expired::Keepalive;
             self.fail(ProtocolError::KeepaliveTimeout);
             self.events
                 .push_back(Event::Error(ProtocolError::KeepaliveTimeout));
@@ -372,7 +384,10 @@ impl Connection {
             return;
         }
         if let Some(error) = self.check_progress(now) {
-            self.progress.expired = Some(error.clone());
+            self.progress.expired = match error {
+                ProtocolError::WriteTimeout => Expired::Write,
+                _ => Expired::Message,
+            };
             self.fail(error.clone());
             self.events.push_back(Event::Error(error));
             // The peer stalled: do not wait for it to close.
@@ -458,7 +473,8 @@ impl Connection {
             match self.step() {
                 Ok(Step::Event(event)) => {
                     if self.message.is_none() {
-                        self.progress.frames_completed += 1;
+                        self.progress.frames_completed =
+                            self.progress.frames_completed.wrapping_add(1);
                     }
                     return Some(event);
                 }
@@ -583,8 +599,13 @@ impl Connection {
     /// The timeout that failed the connection (keepalive, message or
     /// write), if one did: for a driver whose send path saw the connection
     /// end while waiting to write, and has no event to report it with.
-    pub fn timed_out(&self) -> Option<&ProtocolError> {
-        self.progress.expired.as_ref()
+    pub fn timed_out(&self) -> Option<ProtocolError> {
+        match self.progress.expired {
+            Expired::No => None,
+            Expired::Keepalive => Some(ProtocolError::KeepaliveTimeout),
+            Expired::Message => Some(ProtocolError::MessageTimeout),
+            Expired::Write => Some(ProtocolError::WriteTimeout),
+        }
     }
 
     /// Whether part of a message (or control frame) has arrived.

@@ -748,7 +748,7 @@ fn server_fails_a_message_that_trickles_in_past_the_message_timeout() {
     assert_eq!(error_of(&events), &ProtocolError::MessageTimeout);
     assert_eq!(closed_of(&events).code, CloseCode::ABNORMAL);
     assert_eq!(close_code_of(&sent(&mut server)[0]), Some(1008));
-    assert_eq!(server.timed_out(), Some(&ProtocolError::MessageTimeout));
+    assert_eq!(server.timed_out(), Some(ProtocolError::MessageTimeout));
     assert_eq!(server.state(), State::Closed);
 }
 
@@ -837,7 +837,7 @@ fn server_gives_up_on_a_peer_that_stops_reading_after_the_write_timeout() {
         ProtocolError::WriteTimeout.close_code(),
         CloseCode::POLICY_VIOLATION
     );
-    assert_eq!(server.timed_out(), Some(&ProtocolError::WriteTimeout));
+    assert_eq!(server.timed_out(), Some(ProtocolError::WriteTimeout));
     assert_eq!(server.state(), State::Closed);
 }
 

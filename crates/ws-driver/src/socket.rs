@@ -403,7 +403,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         loop {
             if let Some(error) = self.conn.timed_out() {
                 // Whatever is queued will never be written.
-                return Poll::Ready(Err(error.clone().into()));
+                return Poll::Ready(Err(error.into()));
             }
             match self.poll_transmit(cx, write_waker) {
                 Poll::Ready(Ok(())) => return Poll::Ready(Ok(())),
