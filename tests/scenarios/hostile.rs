@@ -451,10 +451,24 @@ fn server_fails_a_deflate_bomb_with_1009() {
 fn server_gives_up_on_a_client_that_stopped_reading_after_the_write_timeout() {
     rt::run(async {
         let (listener, addr) = rt::listen().await;
-        let config = ServerConfig::default()
-            .connection(Config::default().write_timeout(Some(Duration::from_millis(300))));
+        let config = Arc::new(
+            ServerConfig::default()
+                .connection(Config::default().write_timeout(Some(Duration::from_millis(300)))),
+        );
+        let echo_config = config.clone();
         let server = rt::spawn(async move {
             let tcp = rt::accept_tcp(&listener).await.unwrap();
+            // The second connection is an ordinary echo client, served
+            // while the first is stalled.
+            rt::detach(async move {
+                let tcp = rt::accept_tcp(&listener).await.unwrap();
+                let mut socket = accept_with(tcp, &echo_config).await.unwrap();
+                while let Some(Ok(message)) = socket.next().await {
+                    if message.is_data() && socket.send(message).await.is_err() {
+                        break;
+                    }
+                }
+            });
             let mut socket = accept_with(tcp, &config).await.unwrap();
             // Send until the peer's window and ours are full and the write
             // timeout ends it; bounded so a broken timeout fails, not hangs.
@@ -466,7 +480,18 @@ fn server_gives_up_on_a_client_that_stopped_reading_after_the_write_timeout() {
             panic!("the write timeout never fired");
         });
         // The client completes the handshake and then reads nothing.
-        let tcp = raw_client(addr).await;
+        let stalled = raw_client(addr).await;
+        let (mut other, _) = within(
+            10,
+            connect_with_config(format!("ws://{addr}/"), &ClientConfig::default()),
+        )
+        .await
+        .unwrap();
+        for i in 0..20 {
+            let message = Message::text(format!("unaffected {i}"));
+            other.send(message.clone()).await.unwrap();
+            assert_eq!(within(10, other.next()).await.unwrap().unwrap(), message);
+        }
         let (sent, error) = within(60, server).await;
         assert!(
             matches!(error, Error::Protocol(ProtocolError::WriteTimeout)),
@@ -477,7 +502,13 @@ fn server_gives_up_on_a_client_that_stopped_reading_after_the_write_timeout() {
             sent < 1000,
             "sent {sent} messages of 256 KiB to a peer that read nothing"
         );
-        drop(tcp);
+        // And the other client is still served after the stalled one is gone.
+        other.send(Message::text("after")).await.unwrap();
+        assert_eq!(
+            within(10, other.next()).await.unwrap().unwrap(),
+            Message::text("after")
+        );
+        drop(stalled);
     })
 }
 
