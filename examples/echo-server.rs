@@ -8,17 +8,26 @@
 //! runtimes. The echo loop is written once, over `Stream + Sink`, which both
 //! adapters' sockets are.
 //!
+//! Ctrl-C (SIGINT) or SIGTERM shuts it down gracefully: it stops accepting,
+//! closes every connection with 1001 Going Away, waits up to 10 s for their
+//! close handshakes ([`Shutdown`], `drain`), and exits 0.
+//!
 //! permessage-deflate (RFC 7692) is accepted when a client offers it.
 //! Messages up to 64 MiB are accepted; pings are answered and close
 //! handshakes completed by the library. This is the server the Autobahn
 //! TestSuite's fuzzing client runs against (`cargo xtask autobahn --mode server`).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use futures_util::future::{select, Either};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use ws_toolkit::core::DeflateParams;
-use ws_toolkit::tokio::{Error, ServerConfig};
-use ws_toolkit::{Config, Message};
+use ws_toolkit::tokio::{Error, ServerConfig, Shutdown};
+use ws_toolkit::{CloseCode, Config, Message};
+
+/// How long a shutdown waits for the close handshakes.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
 struct Args {
     addr: SocketAddr,
@@ -60,43 +69,82 @@ fn server_config() -> ServerConfig {
         .deflate(DeflateParams::default())
 }
 
-/// Echoes every data message until the connection ends.
-async fn echo<W>(mut socket: W, peer: SocketAddr)
+/// Echoes every data message until the connection ends, or until the
+/// shutdown: then it closes with 1001 and reads on until the close handshake
+/// is done.
+async fn echo<W>(mut socket: W, peer: SocketAddr, shutdown: Shutdown)
 where
     W: Stream<Item = Result<Message, Error>> + Sink<Message, Error = Error> + Unpin,
 {
-    while let Some(message) = socket.next().await {
+    let _tracked = shutdown.track();
+    let mut stop = std::pin::pin!(shutdown.triggered());
+    loop {
+        let message = match select(socket.next(), stop.as_mut()).await {
+            Either::Left((Some(message), _)) => message,
+            Either::Left((None, _)) => return,
+            Either::Right(((), _)) => break,
+        };
         match message {
             Ok(message) if message.is_data() => {
                 if let Err(error) = socket.send(message).await {
                     eprintln!("{peer}: send failed: {error}");
-                    break;
+                    return;
                 }
             }
             Ok(_) => {}
             Err(error) => eprintln!("{peer}: {error}"),
         }
     }
+    if socket
+        .send(Message::close(
+            CloseCode::GOING_AWAY,
+            "server shutting down",
+        ))
+        .await
+        .is_ok()
+    {
+        // The peer's answer ends the stream (or the close timeout does).
+        while socket.next().await.is_some() {}
+    }
 }
 
-async fn serve_tokio(addr: SocketAddr) -> std::io::Result<()> {
+async fn serve_tokio(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!(
         "echo-server (tokio) listening on ws://{}",
         listener.local_addr()?
     );
     let config = std::sync::Arc::new(server_config());
+    let mut stop = std::pin::pin!(shutdown.triggered());
     loop {
-        let (tcp, peer) = listener.accept().await?;
+        let (tcp, peer) = match select(std::pin::pin!(listener.accept()), stop.as_mut()).await {
+            Either::Left((accepted, _)) => accepted?,
+            Either::Right(((), _)) => break,
+        };
         tcp.set_nodelay(true)?;
-        let config = config.clone();
+        let (config, shutdown) = (config.clone(), shutdown.clone());
         tokio::spawn(async move {
             match ws_toolkit::tokio::accept_with(tcp, &config).await {
-                Ok(socket) => echo(socket, peer).await,
+                Ok(socket) => echo(socket, peer, shutdown).await,
                 Err(error) => eprintln!("{peer}: handshake failed: {error}"),
             }
         });
     }
+    stopping(&shutdown);
+    let left = ws_toolkit::tokio::drain(&shutdown, DRAIN_DEADLINE).await;
+    stopped(left);
+    Ok(())
+}
+
+fn stopping(shutdown: &Shutdown) {
+    println!(
+        "echo-server: shutting down, closing {} connections",
+        shutdown.connections()
+    );
+}
+
+fn stopped(left: usize) {
+    println!("echo-server: stopped ({left} connections did not finish closing in time)");
 }
 
 /// A task for the runtime's executor.
@@ -110,42 +158,52 @@ async fn serve_futures_io<S>(
     mut incoming: impl Stream<Item = std::io::Result<S>> + Unpin,
     peer_of: impl Fn(&S) -> std::io::Result<SocketAddr>,
     spawn: impl Fn(Task),
+    shutdown: Shutdown,
 ) -> std::io::Result<()>
 where
     S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin + Send + 'static,
 {
     println!("echo-server ({runtime}) listening on ws://{}", local?);
     let config = std::sync::Arc::new(server_config());
-    while let Some(tcp) = incoming.next().await {
-        let tcp = tcp?;
+    let mut stop = std::pin::pin!(shutdown.triggered());
+    loop {
+        let tcp = match select(incoming.next(), stop.as_mut()).await {
+            Either::Left((Some(tcp), _)) => tcp?,
+            Either::Left((None, _)) | Either::Right(((), _)) => break,
+        };
         let peer = peer_of(&tcp)?;
-        let config = config.clone();
+        let (config, shutdown) = (config.clone(), shutdown.clone());
         spawn(Box::pin(async move {
             match ws_toolkit::async_std::accept_with(tcp, &config).await {
-                Ok(socket) => echo(socket, peer).await,
+                Ok(socket) => echo(socket, peer, shutdown).await,
                 Err(error) => eprintln!("{peer}: handshake failed: {error}"),
             }
         }));
     }
+    stopping(&shutdown);
+    let left = ws_toolkit::async_std::drain(&shutdown, DRAIN_DEADLINE).await;
+    stopped(left);
     Ok(())
 }
 
-async fn serve_async_std(addr: SocketAddr) -> std::io::Result<()> {
+async fn serve_async_std(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()> {
     use async_std::net::{TcpListener, TcpStream};
     let listener = TcpListener::bind(addr).await?;
     let peer_of = |tcp: &TcpStream| tcp.set_nodelay(true).and_then(|()| tcp.peer_addr());
     let spawn = |task| drop(async_std::task::spawn(task));
     let local = listener.local_addr();
-    serve_futures_io("async-std", local, listener.incoming(), peer_of, spawn).await
+    let incoming = listener.incoming();
+    serve_futures_io("async-std", local, incoming, peer_of, spawn, shutdown).await
 }
 
-async fn serve_smol(addr: SocketAddr) -> std::io::Result<()> {
+async fn serve_smol(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()> {
     use smol::net::{TcpListener, TcpStream};
     let listener = TcpListener::bind(addr).await?;
     let peer_of = |tcp: &TcpStream| tcp.set_nodelay(true).and_then(|()| tcp.peer_addr());
     let spawn = |task| smol::spawn(task).detach();
     let local = listener.local_addr();
-    serve_futures_io("smol", local, listener.incoming(), peer_of, spawn).await
+    let incoming = listener.incoming();
+    serve_futures_io("smol", local, incoming, peer_of, spawn, shutdown).await
 }
 
 fn main() {
@@ -156,14 +214,19 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let shutdown = Shutdown::new();
+    let on_signal = shutdown.clone();
+    if let Err(error) = ctrlc::set_handler(move || on_signal.trigger()) {
+        eprintln!("echo-server: cannot handle Ctrl-C: {error}");
+    }
     let result = match args.runtime.as_str() {
         "tokio" => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .expect("tokio runtime")
-            .block_on(serve_tokio(args.addr)),
-        "async-std" => async_std::task::block_on(serve_async_std(args.addr)),
-        "smol" => smol::block_on(serve_smol(args.addr)),
+            .block_on(serve_tokio(args.addr, shutdown)),
+        "async-std" => async_std::task::block_on(serve_async_std(args.addr, shutdown)),
+        "smol" => smol::block_on(serve_smol(args.addr, shutdown)),
         other => {
             eprintln!("unknown runtime {other:?}: choose tokio, async-std or smol");
             std::process::exit(2);

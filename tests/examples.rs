@@ -80,6 +80,71 @@ async fn echo_server_example_echoes_on_smol() {
     echo_server_on("smol").await;
 }
 
+/// Ctrl-C: the echo server closes every connection with 1001, waits for the
+/// close handshakes and exits 0.
+async fn echo_server_shuts_down_gracefully_on(runtime: &str) {
+    let mut server = Running::start(
+        "echo-server",
+        &["--addr", "127.0.0.1:0", "--runtime", runtime],
+    );
+    let mut clients = Vec::new();
+    for i in 0..5 {
+        let (mut socket, _) = connect(format!("ws://{}/", server.addr)).await.unwrap();
+        socket
+            .send(Message::text(format!("before {i}")))
+            .await
+            .unwrap();
+        assert!(socket.next().await.unwrap().is_ok());
+        clients.push(tokio::spawn(async move {
+            let mut code = None;
+            while let Some(message) = socket.next().await {
+                if let Ok(Message::Close(Some(frame))) = message {
+                    code = Some(frame.code);
+                }
+            }
+            (code, socket.closed().unwrap().clean)
+        }));
+    }
+    server.interrupt();
+    for client in clients {
+        let outcome = tokio::time::timeout(Duration::from_secs(15), client)
+            .await
+            .expect("closed in time")
+            .unwrap();
+        assert_eq!(outcome, (Some(CloseCode::GOING_AWAY), true));
+    }
+    let code = tokio::task::block_in_place(|| server.wait_exit(Duration::from_secs(15)));
+    assert_eq!(code, Some(0), "exit code; output {:?}", server.output());
+    let output = server.output();
+    assert!(
+        output
+            .iter()
+            .any(|line| line == "echo-server: shutting down, closing 5 connections"),
+        "{output:?}"
+    );
+    assert!(
+        output
+            .iter()
+            .any(|line| line.starts_with("echo-server: stopped (0 connections")),
+        "{output:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_server_example_shuts_down_gracefully_on_tokio() {
+    echo_server_shuts_down_gracefully_on("tokio").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_server_example_shuts_down_gracefully_on_async_std() {
+    echo_server_shuts_down_gracefully_on("async-std").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_server_example_shuts_down_gracefully_on_smol() {
+    echo_server_shuts_down_gracefully_on("smol").await;
+}
+
 #[test]
 fn echo_server_example_refuses_unknown_arguments() {
     let output = Command::new(binary("echo-server"))

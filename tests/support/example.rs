@@ -44,6 +44,8 @@ pub struct Running {
     child: Child,
     /// The address it printed in its `listening on` line.
     pub addr: SocketAddr,
+    /// The lines it printed after that one.
+    output: std::sync::Arc<Mutex<Vec<String>>>,
 }
 
 impl Running {
@@ -60,13 +62,17 @@ impl Running {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let output = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let collected = output.clone();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             if let Some(Ok(line)) = lines.next() {
                 let _ = tx.send(line);
             }
             // Keep draining so the example never blocks on a full pipe.
-            for _ in lines {}
+            for line in lines.map_while(Result::ok) {
+                collected.lock().unwrap().push(line);
+            }
         });
         let line = rx
             .recv_timeout(Duration::from_secs(60))
@@ -77,7 +83,37 @@ impl Running {
             .and_then(|rest| rest.split('/').next())
             .and_then(|addr| addr.parse().ok())
             .unwrap_or_else(|| panic!("{name} printed {line:?}, not a listening address"));
-        Running { child, addr }
+        Running {
+            child,
+            addr,
+            output,
+        }
+    }
+
+    /// Sends the example SIGINT, as Ctrl-C would.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -INT");
+    }
+
+    /// Waits up to `limit` for the example to exit; its exit code then.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// The lines printed after the `listening on` line, so far.
+    pub fn output(&self) -> Vec<String> {
+        self.output.lock().unwrap().clone()
     }
 }
 
