@@ -561,6 +561,22 @@ impl Connection {
         }
     }
 
+    /// Whether [`poll_timeout`](Self::poll_timeout) could return a deadline
+    /// now: false when no timer is armed or due to start, so a driver may
+    /// skip reading the clock (the common case between messages on a
+    /// connection without keepalive).
+    #[must_use]
+    pub fn needs_timer(&self) -> bool {
+        !self.closed
+            && (self.close_sent
+                || self.config.keepalive_interval.is_some()
+                || self.keepalive.pong_deadline.is_some()
+                || self.progress.read_deadline.is_some()
+                || self.progress.write_deadline.is_some()
+                || (self.config.message_timeout.is_some() && self.receiving())
+                || (self.config.write_timeout.is_some() && !self.output.is_empty()))
+    }
+
     /// When the driver must call [`handle_timeout`](Self::handle_timeout)
     /// next, given that it is `now`; `None` when no timer is needed. Timers
     /// that became due to start (keepalive, the close timeout) start at `now`,

@@ -853,3 +853,35 @@ fn client_write_deadline_disarms_once_everything_is_written() {
     assert_eq!(client.poll_timeout(at), None);
     assert_eq!(client.timed_out(), None);
 }
+
+#[test]
+fn server_needs_no_timer_exactly_when_poll_timeout_has_no_deadline() {
+    let check = |conn: &mut Connection, label: &str| {
+        let needs = conn.needs_timer();
+        let deadline = conn.poll_timeout(Instant::now());
+        assert!(
+            needs || deadline.is_none(),
+            "{label}: a deadline without needs_timer"
+        );
+    };
+    let mut server = server();
+    assert!(!server.needs_timer(), "idle, no keepalive");
+    check(&mut server, "idle");
+    let frame = frame_to(Role::Server, OpCode::Text, true, b"partial");
+    feed(&mut server, &frame[..4]);
+    assert!(server.needs_timer(), "a message is arriving");
+    check(&mut server, "partial");
+    feed(&mut server, &frame[4..]);
+    server.send_text("queued").unwrap();
+    assert!(server.needs_timer(), "output waits");
+    check(&mut server, "output");
+    let _ = sent(&mut server);
+    server.close(CloseCode::NORMAL, "").unwrap();
+    assert!(server.needs_timer(), "closing");
+    check(&mut server, "closing");
+    let mut quiet = Connection::new(Role::Server, timed(None, None));
+    feed(&mut quiet, &frame[..4]);
+    quiet.send_text("queued").unwrap();
+    assert!(!quiet.needs_timer(), "no timeouts configured");
+    check(&mut quiet, "quiet");
+}

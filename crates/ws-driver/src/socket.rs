@@ -353,6 +353,10 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// handled). Split halves arm it with the write waker, which wakes both:
     /// whichever half is waiting handles it.
     fn poll_timer(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> bool {
+        if !self.conn.needs_timer() {
+            self.timer = None;
+            return false;
+        }
         let now = Instant::now();
         let Some(deadline) = self.conn.poll_timeout(now) else {
             self.timer = None;
