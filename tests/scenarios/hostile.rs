@@ -686,3 +686,128 @@ fn graceful_shutdown_closes_every_connection_with_1001_within_the_deadline() {
         drop(silent);
     })
 }
+
+#[test]
+fn server_refuses_too_many_header_fields_with_431() {
+    rt::run(async {
+        let (addr, served) = serve_one(ServerConfig::default()).await;
+        let mut tcp = rt::tcp_connect(addr).await;
+        let mut request = REQUEST.trim_end().to_owned();
+        for i in 0..100 {
+            request.push_str(&format!("\r\nX-{i}: y"));
+        }
+        request.push_str("\r\n\r\n");
+        rt::write_raw(&mut tcp, request.as_bytes()).await;
+        let answer = String::from_utf8_lossy(&within(10, rt::read_until_closed(&mut tcp)).await)
+            .into_owned();
+        assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+        assert!(within(10, served).await.is_err());
+    })
+}
+
+#[test]
+fn server_survives_a_ping_flood_from_a_client_that_does_not_read() {
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        let server = rt::spawn(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            let mut socket = accept_with(tcp, &ServerConfig::default()).await.unwrap();
+            let mut echoed = 0;
+            while let Some(Ok(message)) = socket.next().await {
+                if message.is_data() {
+                    socket.send(message).await.unwrap();
+                    echoed += 1;
+                }
+            }
+            echoed
+        });
+        let mut tcp = raw_client(addr).await;
+        // 50,000 pings of 125 bytes (6.5 MB) written without reading a pong.
+        let ping = client_frame(0x89, &[b'p'; 125]);
+        let flood: Vec<u8> = ping
+            .iter()
+            .copied()
+            .cycle()
+            .take(ping.len() * 1000)
+            .collect();
+        let writer = rt::spawn(async move {
+            for _ in 0..50 {
+                rt::write_raw(&mut tcp, &flood).await;
+            }
+            rt::write_raw(&mut tcp, &client_frame(0x81, b"after the flood")).await;
+            tcp
+        });
+        // Read the pongs only once the whole flood is written: the server
+        // must not have queued one pong per ping meanwhile.
+        let mut tcp = within(60, writer).await;
+        let mut pongs = 0usize;
+        let mut data = Vec::new();
+        let mut buffer = vec![0u8; 64 * 1024];
+        let text = loop {
+            let n = within(30, rt::read_some(&mut tcp, &mut buffer)).await;
+            assert!(n > 0, "the server ended the connection");
+            data.extend_from_slice(&buffer[..n]);
+            // Unmasked server frames, all short: 2-byte headers.
+            let mut at = 0;
+            let mut found = None;
+            while at + 2 <= data.len() && at + 2 + (data[at + 1] & 0x7f) as usize <= data.len() {
+                let len = (data[at + 1] & 0x7f) as usize;
+                match data[at] & 0x0f {
+                    0xA => pongs += 1,
+                    0x1 => found = Some(data[at + 2..at + 2 + len].to_vec()),
+                    other => panic!("unexpected opcode {other:#x}"),
+                }
+                at += 2 + len;
+            }
+            data.drain(..at);
+            if let Some(text) = found {
+                break text;
+            }
+        };
+        assert_eq!(text, b"after the flood");
+        assert!(pongs <= 50_000, "{pongs} pongs for 50,000 pings");
+        rt::write_raw(&mut tcp, &client_frame(0x88, &1000u16.to_be_bytes())).await;
+        assert_eq!(within(10, server).await, 1);
+    })
+}
+
+#[test]
+fn client_fails_a_deflate_bomb_from_the_server_with_1009() {
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        let server = rt::spawn(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            let config = ServerConfig::default()
+                .connection(Config::default().max_message_size(128 << 20))
+                .deflate(DeflateParams::default());
+            let mut socket = accept_with(tcp, &config).await.unwrap();
+            socket
+                .send(Message::binary(vec![0u8; 64 << 20]))
+                .await
+                .unwrap();
+            let mut close_code = None;
+            while let Some(message) = socket.next().await {
+                if let Ok(Message::Close(Some(frame))) = message {
+                    close_code = Some(frame.code);
+                }
+            }
+            close_code
+        });
+        let client = ClientConfig::default()
+            .connection(Config::default().max_message_size(1 << 20))
+            .deflate(DeflateParams::default());
+        let (mut socket, _) = within(10, connect_with_config(format!("ws://{addr}/"), &client))
+            .await
+            .unwrap();
+        let first = within(30, socket.next()).await;
+        assert!(
+            matches!(
+                first,
+                Some(Err(Error::Protocol(ProtocolError::MessageTooBig { .. })))
+            ),
+            "{first:?}"
+        );
+        while within(30, socket.next()).await.is_some() {}
+        assert_eq!(within(30, server).await, Some(CloseCode::MESSAGE_TOO_BIG));
+    })
+}
