@@ -142,6 +142,30 @@ async fn serve_one(
     (addr, served)
 }
 
+/// Our server on one connection, sent `bytes` by a raw client after the
+/// handshake: what `recv` gave first, and the close code the client got.
+async fn server_answer_to(
+    config: ServerConfig,
+    bytes: &[u8],
+) -> (Option<Result<Message, Error>>, Option<u16>) {
+    let (addr, served) = serve_one(config).await;
+    let mut tcp = raw_client(addr).await;
+    rt::write_raw(&mut tcp, bytes).await;
+    let first = within(10, served).await.unwrap();
+    (first, within(10, close_code_sent_to(&mut tcp)).await)
+}
+
+/// A binary frame header announcing `len` bytes (64-bit length form),
+/// masked with key 0 when it is a client's.
+fn long_header(len: u64, masked: bool) -> Vec<u8> {
+    let mut header = vec![0x82, if masked { 0x80 | 127 } else { 127 }];
+    header.extend_from_slice(&len.to_be_bytes());
+    if masked {
+        header.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    header
+}
+
 fn quick_message_timeout() -> Config {
     Config::default().message_timeout(Some(Duration::from_millis(300)))
 }
@@ -227,12 +251,10 @@ fn futures_channel_like() -> (
 #[test]
 fn server_fails_a_client_that_never_finishes_a_frame_with_1008() {
     rt::run(async {
-        let (addr, served) =
-            serve_one(ServerConfig::default().connection(quick_message_timeout())).await;
-        let mut tcp = raw_client(addr).await;
+        let config = ServerConfig::default().connection(quick_message_timeout());
         // The first 4 bytes of a 10-byte text frame, then nothing.
-        rt::write_raw(&mut tcp, &client_frame(0x81, b"0123456789")[..10]).await;
-        let first = within(10, served).await.unwrap();
+        let (first, close_code) =
+            server_answer_to(config, &client_frame(0x81, b"0123456789")[..10]).await;
         assert!(
             matches!(
                 first,
@@ -240,7 +262,7 @@ fn server_fails_a_client_that_never_finishes_a_frame_with_1008() {
             ),
             "{first:?}"
         );
-        assert_eq!(within(10, close_code_sent_to(&mut tcp)).await, Some(1008));
+        assert_eq!(close_code, Some(1008));
     })
 }
 
@@ -319,17 +341,12 @@ fn server_refuses_an_oversized_head_with_431() {
 #[test]
 fn server_fails_a_2_pow_63_length_with_1009_before_any_payload() {
     rt::run(async {
-        let (addr, served) = serve_one(ServerConfig::default()).await;
-        let mut tcp = raw_client(addr).await;
-        let mut header = vec![0x82, 0x80 | 127];
-        header.extend_from_slice(&(1u64 << 63).to_be_bytes());
-        header.extend_from_slice(&[0, 0, 0, 0]);
-        rt::write_raw(&mut tcp, &header).await;
-        let first = within(10, served).await.unwrap();
+        let (first, close_code) =
+            server_answer_to(ServerConfig::default(), &long_header(1 << 63, true)).await;
         assert!(matches!(first, Some(Err(Error::Protocol(_)))), "{first:?}");
         // 2^63 is not even a valid length (RFC 6455 section 5.2): 1002; a
         // large valid one is 1009 (next test).
-        assert_eq!(within(10, close_code_sent_to(&mut tcp)).await, Some(1002));
+        assert_eq!(close_code, Some(1002));
     })
 }
 
@@ -337,13 +354,7 @@ fn server_fails_a_2_pow_63_length_with_1009_before_any_payload() {
 fn server_fails_a_frame_past_the_limit_with_1009_from_its_header_alone() {
     rt::run(async {
         let config = ServerConfig::default().connection(Config::default().max_frame_size(1 << 20));
-        let (addr, served) = serve_one(config).await;
-        let mut tcp = raw_client(addr).await;
-        let mut header = vec![0x82, 0x80 | 127];
-        header.extend_from_slice(&(1u64 << 40).to_be_bytes());
-        header.extend_from_slice(&[0, 0, 0, 0]);
-        rt::write_raw(&mut tcp, &header).await;
-        let first = within(10, served).await.unwrap();
+        let (first, close_code) = server_answer_to(config, &long_header(1 << 40, true)).await;
         assert!(
             matches!(
                 first,
@@ -351,7 +362,7 @@ fn server_fails_a_frame_past_the_limit_with_1009_from_its_header_alone() {
             ),
             "{first:?}"
         );
-        assert_eq!(within(10, close_code_sent_to(&mut tcp)).await, Some(1009));
+        assert_eq!(close_code, Some(1009));
     })
 }
 
@@ -363,9 +374,7 @@ fn client_fails_a_server_frame_past_the_limit_with_1009() {
             let mut tcp = rt::accept_tcp(&listener).await.unwrap();
             let head = read_head(&mut tcp).await;
             rt::write_raw(&mut tcp, response_to(&head).as_bytes()).await;
-            let mut header = vec![0x82, 127];
-            header.extend_from_slice(&(1u64 << 40).to_be_bytes());
-            rt::write_raw(&mut tcp, &header).await;
+            rt::write_raw(&mut tcp, &long_header(1 << 40, false)).await;
             read_exactly(&mut tcp, 8).await
         });
         let (mut socket, _) = within(
@@ -394,14 +403,11 @@ fn client_fails_a_server_frame_past_the_limit_with_1009() {
 fn server_fails_a_flood_of_tiny_fragments_with_1009() {
     rt::run(async {
         let config = ServerConfig::default().connection(Config::default().max_fragments(1000));
-        let (addr, served) = serve_one(config).await;
-        let mut tcp = raw_client(addr).await;
         let mut flood = client_frame(0x01, b"a"); // text, not final
         for _ in 0..2000 {
             flood.extend_from_slice(&client_frame(0x00, b"a"));
         }
-        rt::write_raw(&mut tcp, &flood).await;
-        let first = within(10, served).await.unwrap();
+        let (first, close_code) = server_answer_to(config, &flood).await;
         assert!(
             matches!(
                 first,
@@ -409,7 +415,7 @@ fn server_fails_a_flood_of_tiny_fragments_with_1009() {
             ),
             "{first:?}"
         );
-        assert_eq!(within(10, close_code_sent_to(&mut tcp)).await, Some(1009));
+        assert_eq!(close_code, Some(1009));
     })
 }
 
