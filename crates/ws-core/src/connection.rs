@@ -1,4 +1,5 @@
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -180,20 +181,23 @@ enum Expired {
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
-    config: Config,
+    /// Shared: a server's connections all point at one configuration.
+    config: Arc<Config>,
     rules: ReceiveRules,
 
     input: BytesMut,
     frame: Option<IncomingFrame>,
-    message: Option<IncomingMessage>,
+    /// Boxed, like the other state only some connections need at a time,
+    /// to keep an idle connection small.
+    message: Option<Box<IncomingMessage>>,
     eof_received: bool,
 
     output: Output,
     pending_pong: Option<Bytes>,
-    rng: Option<SmallRng>,
+    rng: Option<Box<SmallRng>>,
 
     close_sent: bool,
-    close_received: Option<Option<CloseFrame>>,
+    close_received: Option<Box<Option<CloseFrame>>>,
     failed: bool,
     transport_close: bool,
     closed: bool,
@@ -219,10 +223,14 @@ enum Step {
 
 impl Connection {
     /// A connection in the open state, for the given role.
-    pub fn new(role: Role, config: Config) -> Self {
+    ///
+    /// `config` is a [`Config`] or an `Arc<Config>`: a server that hands every
+    /// connection the same `Arc` keeps one copy of its settings, not one per
+    /// connection.
+    pub fn new(role: Role, config: impl Into<Arc<Config>>) -> Self {
         Connection {
             role,
-            config,
+            config: config.into(),
             rules: ReceiveRules::new(role),
             input: BytesMut::new(),
             frame: None,
@@ -253,9 +261,13 @@ impl Connection {
     ///
     /// [RFC 7692]: https://www.rfc-editor.org/rfc/rfc7692
     #[cfg(feature = "deflate")]
-    pub fn with_deflate(role: Role, config: Config, params: &ws_frame::DeflateParams) -> Self {
-        let level = config.compression_level;
+    pub fn with_deflate(
+        role: Role,
+        config: impl Into<Arc<Config>>,
+        params: &ws_frame::DeflateParams,
+    ) -> Self {
         let mut connection = Connection::new(role, config);
+        let level = connection.config.compression_level;
         connection.rules.allowed_rsv = 0x40;
         connection.deflate = Some(Box::new(crate::deflate::Deflate::new(role, params, level)));
         connection
@@ -699,6 +711,10 @@ impl Connection {
         if self.frame.is_some() {
             return self.step_payload();
         }
+        if self.input.len() < 2 {
+            // No header is shorter (RFC 6455 section 5.2).
+            return Ok(Step::NeedMore);
+        }
         let (header, header_len) = match FrameHeader::decode(&self.input, &self.rules)? {
             Decode::Complete(decoded) => decoded,
             Decode::NeedMore { .. } => return Ok(Step::NeedMore),
@@ -743,13 +759,13 @@ impl Connection {
         }
 
         if header.opcode.is_data() && header.opcode != OpCode::Continuation {
-            self.message = Some(IncomingMessage {
+            self.message = Some(Box::new(IncomingMessage {
                 text: header.opcode == OpCode::Text,
                 compressed: header.rsv1,
                 data: BytesMut::new(),
                 utf8: Utf8Validator::new(),
                 fragments: 0,
-            });
+            }));
         }
         if let Some(message) = self.message.as_mut().filter(|_| header.opcode.is_data()) {
             message.fragments += 1;
@@ -917,7 +933,7 @@ impl Connection {
                     code,
                     reason: Utf8Bytes::from(reason),
                 });
-                self.close_received = Some(close.clone());
+                self.close_received = Some(Box::new(close.clone()));
                 self.message = None;
                 if !self.close_sent {
                     // Echo the peer's code (RFC 6455 section 5.5.1); an empty close gets an empty one.
@@ -969,7 +985,7 @@ impl Connection {
             return;
         }
         self.closed = true;
-        let (code, reason) = match &self.close_received {
+        let (code, reason) = match self.close_received.as_deref() {
             Some(Some(frame)) => (frame.code, frame.reason.clone()),
             Some(None) => (CloseCode::NO_STATUS_RECEIVED, Utf8Bytes::default()),
             None => (CloseCode::ABNORMAL, Utf8Bytes::default()),
@@ -1097,7 +1113,7 @@ impl Connection {
         let mask = match self.role {
             Role::Client => Some(
                 self.rng
-                    .get_or_insert_with(|| SmallRng::from_rng(&mut rand::rng()))
+                    .get_or_insert_with(|| Box::new(SmallRng::from_rng(&mut rand::rng())))
                     .random(),
             ),
             Role::Server => None,

@@ -71,7 +71,7 @@ macro_rules! adapter_api {
             S: Unpin,
             $runtime: $crate::Transport<S>,
         {
-            accept_with(stream, &$crate::ServerConfig::default()).await
+            accept_with(stream, $crate::ServerConfig::shared_default()).await
         }
 
         /// Accepts a WebSocket with a configuration (limits, subprotocols,

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -16,8 +17,10 @@ const HANDSHAKE_CHUNK: usize = 1024;
 pub struct ClientConfig {
     /// The opening handshake: subprotocols, extensions, origin, extra headers.
     pub handshake: ws_handshake::ClientConfig,
-    /// The connection: message limits, keepalive, timeouts.
-    pub connection: Config,
+    /// The connection: message limits, keepalive, timeouts. Shared by every
+    /// connection made with this configuration (change it with
+    /// [`connection`](Self::connection) or `Arc::make_mut`).
+    pub connection: Arc<Config>,
     /// The longest connecting (DNS, TCP, TLS) and the opening handshake may
     /// take together. Default 10 s.
     pub handshake_timeout: Duration,
@@ -30,7 +33,7 @@ impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             handshake: ws_handshake::ClientConfig::default(),
-            connection: Config::default(),
+            connection: Arc::default(),
             handshake_timeout: Duration::from_secs(10),
             #[cfg(feature = "rustls")]
             tls: None,

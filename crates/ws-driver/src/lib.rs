@@ -60,7 +60,7 @@ macro_rules! config_setters {
 
             /// Sets the connection settings.
             pub fn connection(mut self, connection: ws_core::Config) -> Self {
-                self.connection = connection;
+                self.connection = std::sync::Arc::new(connection);
                 self
             }
 
@@ -89,7 +89,7 @@ pub(crate) use config_setters;
 /// permessage-deflate.
 fn new_connection(
     role: ws_core::Role,
-    config: &ws_core::Config,
+    config: &std::sync::Arc<ws_core::Config>,
     deflate: Option<ws_core::DeflateParams>,
 ) -> ws_core::Connection {
     match deflate {

@@ -1,4 +1,5 @@
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -23,8 +24,10 @@ const LINGER_TIME: Duration = Duration::from_millis(500);
 pub struct ServerConfig {
     /// The opening handshake: header limits, subprotocols, origin policy, extra headers.
     pub handshake: ws_handshake::ServerConfig,
-    /// The connection: message limits, keepalive, timeouts.
-    pub connection: Config,
+    /// The connection: message limits, keepalive, timeouts. Shared by every
+    /// connection made with this configuration (change it with
+    /// [`connection`](Self::connection) or `Arc::make_mut`).
+    pub connection: Arc<Config>,
     /// The longest the opening handshake may take, from accept to the 101
     /// response. A client that dawdles (one byte a second) is dropped then.
     /// Default 10 s.
@@ -35,9 +38,19 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             handshake: ws_handshake::ServerConfig::default(),
-            connection: Config::default(),
+            connection: Arc::default(),
             handshake_timeout: Duration::from_secs(10),
         }
+    }
+}
+
+impl ServerConfig {
+    /// The default configuration, built once: `accept` borrows it rather
+    /// than keeping a copy in every connection's future.
+    #[doc(hidden)]
+    pub fn shared_default() -> &'static ServerConfig {
+        static DEFAULT: std::sync::OnceLock<ServerConfig> = std::sync::OnceLock::new();
+        DEFAULT.get_or_init(ServerConfig::default)
     }
 }
 

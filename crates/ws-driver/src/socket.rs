@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use std::marker::PhantomData;
 
+use bytes::BytesMut;
 use futures_core::Stream;
 use futures_sink::Sink;
 
@@ -53,7 +54,10 @@ thread_local! {
 /// `ws_async_std::WebSocket<S>`.
 pub struct WebSocket<S, R: crate::Runtime> {
     io: S,
-    conn: Connection,
+    /// Boxed: the socket is moved through the futures that create it and
+    /// into the application's, and rustc often gives a moved value a slot in
+    /// each (rust-lang/rust#62958); a pointer there costs 8 bytes, not 648.
+    conn: Box<Connection>,
     timer: Option<R::Timer>,
     read_eof: bool,
     write_shutdown: bool,
@@ -83,7 +87,8 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// Wraps a stream and a connection made for it (for example one with
     /// permessage-deflate, [`Connection::with_deflate`]). `leftover` holds
     /// bytes read past the handshake.
-    pub fn from_connection(io: S, mut conn: Connection, leftover: &[u8]) -> Self {
+    pub fn from_connection(io: S, conn: Connection, leftover: &[u8]) -> Self {
+        let mut conn = Box::new(conn);
         conn.receive(leftover);
         WebSocket {
             io,
@@ -278,7 +283,8 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
                 }
                 let result = R::poll_read_slice(io, cx, &mut bytes);
                 if let Poll::Ready(Ok(read)) = result {
-                    buffer.extend_from_slice(&bytes[..read]);
+                    // Empty: an exact-size copy, the cheapest allocation.
+                    *buffer = BytesMut::from(&bytes[..read]);
                 }
                 *scratch.borrow_mut() = bytes;
                 result
