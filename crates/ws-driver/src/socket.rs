@@ -56,7 +56,7 @@ pub struct WebSocket<S, R: crate::Runtime> {
     io: S,
     /// Boxed: the socket is moved through the futures that create it and
     /// into the application's, and rustc often gives a moved value a slot in
-    /// each (rust-lang/rust#62958); a pointer there costs 8 bytes, not 648.
+    /// each (rust-lang/rust#62958); a pointer there costs 8 bytes, not 384.
     conn: Box<Connection>,
     timer: Option<R::Timer>,
     read_eof: bool,
