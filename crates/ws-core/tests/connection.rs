@@ -885,3 +885,21 @@ fn server_needs_no_timer_exactly_when_poll_timeout_has_no_deadline() {
     assert!(!quiet.needs_timer(), "no timeouts configured");
     check(&mut quiet, "quiet");
 }
+
+/// Every idle connection of a server holds one `Connection`: it stays small
+/// (the settings are shared, state only some connections need is boxed).
+/// Grew past this? Measure `cargo xtask bench --only idle` before raising it.
+#[test]
+fn server_connection_is_small_and_shares_its_config() {
+    assert!(
+        std::mem::size_of::<Connection>() <= 384,
+        "Connection is {} bytes",
+        std::mem::size_of::<Connection>()
+    );
+    let config = std::sync::Arc::new(Config::default().max_message_size(1 << 20));
+    let connections: Vec<Connection> = (0..3)
+        .map(|_| Connection::new(Role::Server, config.clone()))
+        .collect();
+    assert_eq!(std::sync::Arc::strong_count(&config), 4);
+    assert_eq!(connections[2].config().max_message_size, 1 << 20);
+}
