@@ -2,15 +2,16 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use ws_frame::{
-    apply_mask, decode_close_payload, encode_close_payload, CloseCode, Decode, FrameHeader, OpCode,
-    ReceiveRules, Role, Utf8Validator, MAX_HEADER_LEN,
+    decode_close_payload, encode_close_payload, CloseCode, FrameHeader, OpCode, Role,
+    MAX_HEADER_LEN,
 };
 
 use crate::output::Output;
+use crate::receiver::{Receiver, Step};
 use crate::{CloseFrame, Config, Message, ProtocolError, SendError, Utf8Bytes};
 
 /// Output above this many bytes makes automatic pongs coalesce into one, so a
@@ -67,51 +68,27 @@ pub enum State {
     Closed,
 }
 
-/// A frame whose header was read and whose payload is still arriving.
-#[derive(Debug)]
-struct IncomingFrame {
-    header: FrameHeader,
-    /// Payload bytes at the front of the input already unmasked (and fed to
-    /// the UTF-8 validator, for text).
-    processed: usize,
-}
-
-/// A fragmented data message being reassembled.
-#[derive(Debug)]
-struct IncomingMessage {
-    text: bool,
-    /// RSV1 on its first frame: the payload is deflated (RFC 7692).
-    compressed: bool,
-    data: BytesMut,
-    utf8: Utf8Validator,
-    fragments: usize,
-}
-
 #[derive(Debug, Default)]
 struct Keepalive {
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
-    awaited_payload: Option<[u8; 8]>,
+    /// The number of the ping whose pong is awaited while `pong_deadline`
+    /// is set; its payload is the number's 8 big-endian bytes.
+    awaited: u64,
     pings_sent: u64,
 }
 
-/// The message and write timeouts. Each deadline, once armed, stays put
-/// while traffic flows (so a busy connection does not re-arm a timer per
-/// message); when it passes, the counters tell whether anything completed
-/// since it was armed: if so it is re-armed, if not the peer stalled.
+/// The write timeout (the message timeout is the [`Receiver`]'s). The
+/// deadline, once armed, stays put while traffic flows (so a busy connection
+/// does not re-arm a timer per message); when it passes, the counter tells
+/// whether anything was written since it was armed: if so it is re-armed,
+/// if not the peer stalled.
 #[derive(Debug, Default)]
 struct Progress {
-    read_deadline: Option<Instant>,
-    /// `frames_completed` when `read_deadline` was armed (wrapping: only
-    /// equality matters).
-    read_mark: u32,
-    frames_completed: u32,
     write_deadline: Option<Instant>,
     /// `bytes_written` when `write_deadline` was armed.
     write_mark: u64,
     bytes_written: u64,
-    /// The timeout that failed the connection, if one did.
-    expired: Expired,
 }
 
 /// Which timeout failed the connection (a byte, not a `ProtocolError`, to
@@ -183,14 +160,8 @@ pub struct Connection {
     role: Role,
     /// Shared: a server's connections all point at one configuration.
     config: Arc<Config>,
-    rules: ReceiveRules,
-
-    input: BytesMut,
-    frame: Option<IncomingFrame>,
-    /// Boxed, like the other state only some connections need at a time,
-    /// to keep an idle connection small.
-    message: Option<Box<IncomingMessage>>,
-    eof_received: bool,
+    /// Input, parsing and reassembly; detached while a split reader owns it.
+    rx: Receiver,
 
     output: Output,
     pending_pong: Option<Bytes>,
@@ -201,24 +172,19 @@ pub struct Connection {
     failed: bool,
     transport_close: bool,
     closed: bool,
+    /// The timeout that failed the connection, if one did.
+    expired: Expired,
     events: VecDeque<Event>,
 
     close_deadline: Option<Instant>,
     keepalive: Keepalive,
-    /// `message_timeout` and `write_timeout`.
+    /// `write_timeout`.
     progress: Progress,
 
-    /// permessage-deflate, when negotiated; boxed so that connections
-    /// without it stay small.
+    /// permessage-deflate's compressor, when negotiated (the receiver has
+    /// the decompressor); boxed so that connections without it stay small.
     #[cfg(feature = "deflate")]
-    deflate: Option<Box<crate::deflate::Deflate>>,
-}
-
-/// What one parsing step achieved.
-enum Step {
-    Event(Event),
-    Progress,
-    NeedMore,
+    deflater: Option<Box<crate::deflate::Deflater>>,
 }
 
 impl Connection {
@@ -231,11 +197,7 @@ impl Connection {
         Connection {
             role,
             config: config.into(),
-            rules: ReceiveRules::new(role),
-            input: BytesMut::new(),
-            frame: None,
-            message: None,
-            eof_received: false,
+            rx: Receiver::new(role),
             output: Output::default(),
             pending_pong: None,
             rng: None,
@@ -244,12 +206,13 @@ impl Connection {
             failed: false,
             transport_close: false,
             closed: false,
+            expired: Expired::No,
             events: VecDeque::new(),
             close_deadline: None,
             keepalive: Keepalive::default(),
             progress: Progress::default(),
             #[cfg(feature = "deflate")]
-            deflate: None,
+            deflater: None,
         }
     }
 
@@ -268,15 +231,16 @@ impl Connection {
     ) -> Self {
         let mut connection = Connection::new(role, config);
         let level = connection.config.compression_level;
-        connection.rules.allowed_rsv = 0x40;
-        connection.deflate = Some(Box::new(crate::deflate::Deflate::new(role, params, level)));
+        let (deflater, inflater) = crate::deflate::new(role, params, level);
+        connection.rx.set_inflater(inflater);
+        connection.deflater = Some(Box::new(deflater));
         connection
     }
 
     /// Whether permessage-deflate is in use.
     pub fn is_compressed(&self) -> bool {
         #[cfg(feature = "deflate")]
-        return self.deflate.is_some();
+        return self.deflater.is_some();
         #[cfg(not(feature = "deflate"))]
         false
     }
@@ -320,33 +284,21 @@ impl Connection {
     /// Appends bytes read from the transport. Nothing is parsed until
     /// [`poll_event`](Self::poll_event) is called.
     pub fn receive(&mut self, data: &[u8]) {
-        if !self.discarding() {
-            self.input.extend_from_slice(data);
-        }
+        self.rx.receive(data);
     }
 
     /// Takes a buffer of received bytes. When nothing unparsed is waiting, the
     /// buffer itself becomes the receive buffer, so messages are handed out as
     /// slices of it without any copy.
     pub fn receive_bytes(&mut self, data: BytesMut) {
-        if self.discarding() {
-            return;
-        }
-        if self.input.is_empty() {
-            self.input = data;
-        } else {
-            self.input.extend_from_slice(&data);
-        }
+        self.rx.receive_bytes(data);
     }
 
     /// The buffer received bytes go into, for drivers that read straight into
     /// it (append only; what is there already is unparsed input). Saves the
     /// copy [`receive`](Self::receive) makes.
     pub fn receive_buffer(&mut self) -> &mut BytesMut {
-        if self.discarding() {
-            self.input.clear();
-        }
-        &mut self.input
+        self.rx.receive_buffer()
     }
 
     /// How many more bytes would complete the frame being received: its
@@ -355,9 +307,7 @@ impl Connection {
     /// that a header alone never makes it allocate a large buffer).
     #[must_use]
     pub fn frame_bytes_wanted(&self) -> usize {
-        self.frame.as_ref().map_or(0, |frame| {
-            (frame.header.payload_len as usize).saturating_sub(self.input.len())
-        })
+        self.rx.frame_bytes_wanted()
     }
 
     /// Reports the end of the transport's input (TCP FIN, or a read error).
@@ -365,7 +315,41 @@ impl Connection {
     /// [`poll_event`](Self::poll_event); then, if no close handshake happened,
     /// [`ProtocolError::UnexpectedEof`] (1006), and finally [`Event::Closed`].
     pub fn receive_eof(&mut self) {
-        self.eof_received = true;
+        self.rx.receive_eof();
+    }
+
+    /// Detaches the receiving side (input, parser, reassembly, the message
+    /// timeout), leaving an empty one in its place: for the reader half of a
+    /// split connection, which parses data messages with
+    /// [`Receiver::poll_data`] while the rest of the connection sends. For
+    /// anything else (a control frame, an error, the end of input, a timer)
+    /// it attaches the receiver again with
+    /// [`swap_receiver`](Self::swap_receiver) around the call.
+    pub fn take_receiver(&mut self) -> Receiver {
+        std::mem::replace(&mut self.rx, Receiver::new(self.role))
+    }
+
+    /// Exchanges the connection's receiver with `rx`: attaches a receiver
+    /// taken with [`take_receiver`](Self::take_receiver), and detaches it
+    /// again when called a second time. An attached receiver learns whether
+    /// input is to be ignored now (the connection failed, closed, or the
+    /// peer's close arrived while it was detached).
+    pub fn swap_receiver(&mut self, rx: &mut Receiver) {
+        std::mem::swap(&mut self.rx, rx);
+        if self.failed || self.close_received.is_some() || self.closed {
+            self.rx.stop();
+        }
+    }
+
+    /// Fails the connection with an error that a detached receiver's
+    /// [`Receiver::poll_data`] found ([`Received::Failed`](crate::Received::Failed)):
+    /// queues the close frame with its code, and the error as the next event.
+    pub fn fail_received(&mut self, error: ProtocolError) {
+        if self.closed || self.failed {
+            return;
+        }
+        self.fail(error.clone());
+        self.events.push_back(Event::Error(error));
     }
 
     /// Tells the connection that `now` has reached the deadline it gave in
@@ -386,7 +370,7 @@ impl Connection {
             .is_some_and(|deadline| deadline <= now)
         {
             self.keepalive.pong_deadline = None;
-            self.progress.expired = Expired::Keepalive;
+            self.expired = Expired::Keepalive;
             self.fail(ProtocolError::KeepaliveTimeout);
             self.events
                 .push_back(Event::Error(ProtocolError::KeepaliveTimeout));
@@ -395,8 +379,12 @@ impl Connection {
             self.finish_closed();
             return;
         }
-        if let Some(error) = self.check_progress(now) {
-            self.progress.expired = match error {
+        if let Some(error) = self
+            .rx
+            .check_timeout(now)
+            .or_else(|| self.check_progress(now))
+        {
+            self.expired = match error {
                 ProtocolError::WriteTimeout => Expired::Write,
                 _ => Expired::Message,
             };
@@ -416,7 +404,7 @@ impl Connection {
                 self.write_frame(OpCode::Ping, true, &payload);
                 if self.keepalive.pong_deadline.is_none() {
                     self.keepalive.pong_deadline = Some(now + self.config.keepalive_timeout);
-                    self.keepalive.awaited_payload = Some(payload);
+                    self.keepalive.awaited = self.keepalive.pings_sent;
                 }
                 self.keepalive.next_ping = Some(now + interval);
             }
@@ -477,19 +465,16 @@ impl Connection {
         if self.closed {
             return None;
         }
-        loop {
-            if self.discarding() {
-                self.input.clear();
-                break;
-            }
-            match self.step() {
-                Ok(Step::Event(event)) => {
-                    if self.message.is_none() {
-                        self.progress.frames_completed =
-                            self.progress.frames_completed.wrapping_add(1);
+        while !self.rx.is_stopped() {
+            match self.rx.step(&self.config) {
+                Ok(Step::Message(message)) => return Some(Event::Message(message)),
+                Ok(Step::Control(opcode, payload)) => match self.handle_control(opcode, payload) {
+                    Ok(event) => return Some(event),
+                    Err(error) => {
+                        self.fail(error.clone());
+                        return Some(Event::Error(error));
                     }
-                    return Some(event);
-                }
+                },
                 Ok(Step::Progress) => {}
                 Ok(Step::NeedMore) => break,
                 Err(error) => {
@@ -498,7 +483,7 @@ impl Connection {
                 }
             }
         }
-        if self.eof_received {
+        if self.rx.eof() {
             if self.close_received.is_none() && !self.failed {
                 self.failed = true;
                 self.events
@@ -568,7 +553,6 @@ impl Connection {
     /// [RFC 6455 section 7.1.1]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.1
     pub fn transport_closed(&mut self) {
         if self.should_close_transport() {
-            self.input.clear();
             self.finish_closed();
         }
     }
@@ -583,9 +567,8 @@ impl Connection {
             && (self.close_sent
                 || self.config.keepalive_interval.is_some()
                 || self.keepalive.pong_deadline.is_some()
-                || self.progress.read_deadline.is_some()
+                || self.rx.needs_timer(&self.config)
                 || self.progress.write_deadline.is_some()
-                || (self.config.message_timeout.is_some() && self.receiving())
                 || (self.config.write_timeout.is_some() && !self.output.is_empty()))
     }
 
@@ -616,7 +599,7 @@ impl Connection {
             self.close_deadline,
             ping,
             self.keepalive.pong_deadline,
-            self.progress.read_deadline,
+            self.rx.poll_timeout(&self.config, now),
             self.progress.write_deadline,
         ]
         .into_iter()
@@ -628,7 +611,7 @@ impl Connection {
     /// write), if one did: for a driver whose send path saw the connection
     /// end while waiting to write, and has no event to report it with.
     pub fn timed_out(&self) -> Option<ProtocolError> {
-        match self.progress.expired {
+        match self.expired {
             Expired::No => None,
             Expired::Keepalive => Some(ProtocolError::KeepaliveTimeout),
             Expired::Message => Some(ProtocolError::MessageTimeout),
@@ -636,23 +619,10 @@ impl Connection {
         }
     }
 
-    /// Whether part of a message (or control frame) has arrived.
-    fn receiving(&self) -> bool {
-        !self.discarding()
-            && (self.frame.is_some() || self.message.is_some() || !self.input.is_empty())
-    }
-
-    /// Arms the message and write deadlines when there is something to time.
+    /// Arms the write deadline when there is something to time.
     fn arm_progress(&mut self, now: Instant) {
-        let receiving = self.receiving();
-        let progress = &mut self.progress;
-        if let Some(timeout) = self.config.message_timeout {
-            if progress.read_deadline.is_none() && receiving {
-                progress.read_deadline = Some(now + timeout);
-                progress.read_mark = progress.frames_completed;
-            }
-        }
         if let Some(timeout) = self.config.write_timeout {
+            let progress = &mut self.progress;
             if progress.write_deadline.is_none() && !self.output.is_empty() {
                 progress.write_deadline = Some(now + timeout);
                 progress.write_mark = progress.bytes_written;
@@ -660,22 +630,12 @@ impl Connection {
         }
     }
 
-    /// At a passed message or write deadline: the error if nothing
-    /// progressed since it was armed, else disarms it (the next
-    /// `poll_timeout` re-arms it if there is still something to time).
+    /// At a passed write deadline: the error if nothing was written since it
+    /// was armed, else disarms it (the next `poll_timeout` re-arms it if
+    /// there is still something to write).
     fn check_progress(&mut self, now: Instant) -> Option<ProtocolError> {
-        let receiving = self.receiving();
         let writing = !self.output.is_empty();
         let progress = &mut self.progress;
-        if progress
-            .read_deadline
-            .is_some_and(|deadline| deadline <= now)
-        {
-            progress.read_deadline = None;
-            if progress.frames_completed == progress.read_mark && receiving {
-                return Some(ProtocolError::MessageTimeout);
-            }
-        }
         if progress
             .write_deadline
             .is_some_and(|deadline| deadline <= now)
@@ -691,218 +651,13 @@ impl Connection {
     /// Frees the receive and transmit buffers if they are empty, so an idle
     /// connection holds no buffer memory. Drivers call it before waiting.
     pub fn release_idle_buffers(&mut self) {
-        if self.input.is_empty() && self.input.capacity() > 0 {
-            self.input = BytesMut::new();
-        }
+        self.rx.release_idle_buffer();
         if self.output.is_empty() && self.output.capacity() > 0 {
             self.output.release();
         }
     }
 
-    // ----- internals: receiving -----
-
-    /// Input is ignored once the connection failed or the peer's close arrived
-    /// ([RFC 6455 section 7.1.7], [RFC 6455 section 5.5.1]).
-    fn discarding(&self) -> bool {
-        self.failed || self.close_received.is_some() || self.closed
-    }
-
-    fn step(&mut self) -> Result<Step, ProtocolError> {
-        if self.frame.is_some() {
-            return self.step_payload();
-        }
-        if self.input.len() < 2 {
-            // No header is shorter (RFC 6455 section 5.2).
-            return Ok(Step::NeedMore);
-        }
-        let (header, header_len) = match FrameHeader::decode(&self.input, &self.rules)? {
-            Decode::Complete(decoded) => decoded,
-            Decode::NeedMore { .. } => return Ok(Step::NeedMore),
-        };
-        if header.rsv1 && (header.opcode.is_control() || header.opcode == OpCode::Continuation) {
-            // RSV1 marks a compressed message on its first frame only
-            // (RFC 7692 section 6.1); decode allowed it only if negotiated.
-            return Err(ws_frame::FrameError::ReservedBits(0x40).into());
-        }
-        if header.opcode.is_data() {
-            self.check_data_frame(&header)?;
-        }
-        self.input.advance(header_len);
-        let len = header.payload_len as usize; // bounded by max_frame_size or 125
-
-        // Fast path: a whole unfragmented message or control frame is in the
-        // buffer. Hand out a slice of the buffer itself.
-        if self.input.len() >= len
-            && (header.opcode.is_control() || (header.fin && self.message.is_none()))
-        {
-            let mut payload = self.take_input(len);
-            if let Some(key) = header.mask {
-                apply_mask(&mut payload, key, 0);
-            }
-            let event = match header.opcode {
-                OpCode::Text | OpCode::Binary if header.rsv1 => {
-                    let data = self.inflate(&payload)?;
-                    data_message(header.opcode == OpCode::Text, data)?
-                }
-                OpCode::Text => {
-                    check_utf8_whole(&payload)?;
-                    Message::Text(Utf8Bytes::from_validated(payload.freeze()))
-                }
-                OpCode::Binary => Message::Binary(payload.freeze()),
-                control => {
-                    return self
-                        .handle_control(control, payload.freeze())
-                        .map(Step::Event)
-                }
-            };
-            return Ok(Step::Event(Event::Message(event)));
-        }
-
-        if header.opcode.is_data() && header.opcode != OpCode::Continuation {
-            self.message = Some(Box::new(IncomingMessage {
-                text: header.opcode == OpCode::Text,
-                compressed: header.rsv1,
-                data: BytesMut::new(),
-                utf8: Utf8Validator::new(),
-                fragments: 0,
-            }));
-        }
-        if let Some(message) = self.message.as_mut().filter(|_| header.opcode.is_data()) {
-            message.fragments += 1;
-        }
-        self.frame = Some(IncomingFrame {
-            header,
-            processed: 0,
-        });
-        Ok(Step::Progress)
-    }
-
-    /// The first `len` bytes of the input, without promoting the buffer to a
-    /// shared one when they are all of it (the usual case: one message read).
-    fn take_input(&mut self, len: usize) -> BytesMut {
-        if len == self.input.len() {
-            std::mem::take(&mut self.input)
-        } else {
-            self.input.split_to(len)
-        }
-    }
-
-    /// Fragmentation rules and limits, checked from the header alone so that
-    /// nothing of an oversized frame is buffered ([RFC 6455 section 5.4]).
-    fn check_data_frame(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
-        match (header.opcode, &self.message) {
-            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
-            (OpCode::Text | OpCode::Binary, Some(_)) => {
-                return Err(ProtocolError::ExpectedContinuation)
-            }
-            _ => {}
-        }
-        if header.payload_len > self.config.max_frame_size as u64 {
-            return Err(ProtocolError::FrameTooBig {
-                size: header.payload_len,
-                limit: self.config.max_frame_size,
-            });
-        }
-        let so_far = self
-            .message
-            .as_ref()
-            .map_or(0, |message| message.data.len() as u64);
-        let size = so_far + header.payload_len;
-        if size > self.config.max_message_size as u64 {
-            return Err(ProtocolError::MessageTooBig {
-                size,
-                limit: self.config.max_message_size,
-            });
-        }
-        if let Some(message) = &self.message {
-            if message.fragments >= self.config.max_fragments {
-                return Err(ProtocolError::TooManyFragments {
-                    limit: self.config.max_fragments,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// A frame's payload arriving in pieces stays in the input buffer until
-    /// it is whole (bounded by `max_frame_size`), so that it is taken out
-    /// with one split rather than copied piece by piece. What has arrived is
-    /// unmasked at once, and text is validated as it comes: invalid UTF-8
-    /// fails the connection as soon as it arrives, not at the end of the
-    /// frame (RFC 6455 section 8.1).
-    fn step_payload(&mut self) -> Result<Step, ProtocolError> {
-        let frame = self.frame.as_mut().expect("step_payload with a frame");
-        let header = frame.header;
-        let len = header.payload_len as usize;
-        let available = self.input.len().min(len);
-        if available > frame.processed {
-            let new = &mut self.input[frame.processed..available];
-            if let Some(key) = header.mask {
-                apply_mask(new, key, frame.processed);
-            }
-            if let Some(message) = self.message.as_mut().filter(|_| header.opcode.is_data()) {
-                if message.text && !message.compressed {
-                    message.utf8.feed(new)?;
-                }
-            }
-            frame.processed = available;
-        }
-        if available < len {
-            return Ok(Step::NeedMore);
-        }
-        self.frame = None;
-        let chunk = self.take_input(len);
-
-        if header.opcode.is_control() {
-            return self
-                .handle_control(header.opcode, chunk.freeze())
-                .map(Step::Event);
-        }
-
-        let message = self
-            .message
-            .as_mut()
-            .expect("a data frame belongs to a message");
-        if message.data.is_empty() {
-            message.data = chunk;
-        } else {
-            message.data.extend_from_slice(&chunk);
-        }
-        if !header.fin {
-            return Ok(Step::Progress);
-        }
-        let mut message = self.message.take().expect("checked above");
-        if message.compressed {
-            let data = self.inflate(&message.data)?;
-            return Ok(Step::Event(Event::Message(data_message(
-                message.text,
-                data,
-            )?)));
-        }
-        let data = message.data.freeze();
-        let event = if message.text {
-            message.utf8.finish()?;
-            Message::Text(Utf8Bytes::from_validated(data))
-        } else {
-            Message::Binary(data)
-        };
-        Ok(Step::Event(Event::Message(event)))
-    }
-
-    /// Inflates a compressed message's payload within the message size limit.
-    #[cfg(feature = "deflate")]
-    fn inflate(&mut self, payload: &[u8]) -> Result<Bytes, ProtocolError> {
-        let limit = self.config.max_message_size;
-        self.deflate
-            .as_mut()
-            .expect("RSV1 is only allowed with deflate negotiated")
-            .decompress(payload, limit)
-    }
-
-    #[cfg(not(feature = "deflate"))]
-    fn inflate(&mut self, _: &[u8]) -> Result<Bytes, ProtocolError> {
-        unreachable!("RSV1 is only allowed with deflate negotiated")
-    }
+    // ----- internals: control frames and the close handshake -----
 
     fn handle_control(&mut self, opcode: OpCode, payload: Bytes) -> Result<Event, ProtocolError> {
         match opcode {
@@ -918,12 +673,9 @@ impl Connection {
                 Ok(Event::Message(Message::Ping(payload)))
             }
             OpCode::Pong => {
-                if self
-                    .keepalive
-                    .awaited_payload
-                    .is_some_and(|awaited| awaited[..] == payload[..])
+                if self.keepalive.pong_deadline.is_some()
+                    && payload[..] == self.keepalive.awaited.to_be_bytes()
                 {
-                    self.keepalive.awaited_payload = None;
                     self.keepalive.pong_deadline = None;
                 }
                 Ok(Event::Message(Message::Pong(payload)))
@@ -934,7 +686,7 @@ impl Connection {
                     reason: Utf8Bytes::from(reason),
                 });
                 self.close_received = Some(Box::new(close.clone()));
-                self.message = None;
+                self.rx.stop();
                 if !self.close_sent {
                     // Echo the peer's code (RFC 6455 section 5.5.1); an empty close gets an empty one.
                     let echo = close
@@ -967,9 +719,7 @@ impl Connection {
     /// [RFC 6455 section 7.1.7]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.7
     fn fail(&mut self, error: ProtocolError) {
         self.failed = true;
-        self.frame = None;
-        self.message = None;
-        self.input.clear();
+        self.rx.stop();
         if !self.close_sent && error != ProtocolError::UnexpectedEof {
             let mut payload = [0u8; 125];
             let len = encode_close_payload(Some((error.close_code(), "")), &mut payload)
@@ -985,6 +735,7 @@ impl Connection {
             return;
         }
         self.closed = true;
+        self.rx.stop();
         let (code, reason) = match self.close_received.as_deref() {
             Some(Some(frame)) => (frame.code, frame.reason.clone()),
             Some(None) => (CloseCode::NO_STATUS_RECEIVED, Utf8Bytes::default()),
@@ -1039,7 +790,7 @@ impl Connection {
         #[cfg(feature = "deflate")]
         {
             len >= self.config.compression_threshold
-                && self.deflate.as_ref().is_some_and(|d| d.can_compress())
+                && self.deflater.as_ref().is_some_and(|d| d.can_compress())
         }
         #[cfg(not(feature = "deflate"))]
         {
@@ -1052,7 +803,7 @@ impl Connection {
         self.check_can_send(payload.len())?;
         #[cfg(feature = "deflate")]
         if payload.len() >= self.config.compression_threshold {
-            if let Some(deflate) = self.deflate.as_mut().filter(|d| d.can_compress()) {
+            if let Some(deflate) = self.deflater.as_mut().filter(|d| d.can_compress()) {
                 let mut compressed = Vec::new();
                 deflate.compress(payload, &mut compressed);
                 self.write_message(opcode, true, &compressed);
@@ -1098,7 +849,6 @@ impl Connection {
         let len = encode_close_payload(close, &mut payload)?;
         self.write_frame(OpCode::Close, true, &payload[..len]);
         self.close_sent = true;
-        self.message = None;
         if self.close_received.is_some() {
             self.handshake_done();
         }
@@ -1139,25 +889,4 @@ impl Connection {
             self.output.release();
         }
     }
-}
-
-/// A whole data message from its (inflated) payload, validated if text.
-fn data_message(text: bool, data: Bytes) -> Result<Message, ProtocolError> {
-    if text {
-        check_utf8_whole(&data)?;
-        Ok(Message::Text(Utf8Bytes::from_validated(data)))
-    } else {
-        Ok(Message::Binary(data))
-    }
-}
-
-/// Validates a whole text payload; on failure, finds the first bad byte.
-fn check_utf8_whole(payload: &[u8]) -> Result<(), ProtocolError> {
-    if simdutf8::basic::from_utf8(payload).is_ok() {
-        return Ok(());
-    }
-    let mut validator = Utf8Validator::new();
-    validator.feed(payload)?;
-    validator.finish()?;
-    Ok(())
 }

@@ -20,26 +20,38 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Output grows by at least this much at a time.
 const OUT_STEP: usize = 4 * 1024;
 
+/// The sending direction: compresses what we send.
 #[derive(Debug)]
-pub(crate) struct Deflate {
+pub(crate) struct Deflater {
     outgoing: DeflateDirection,
-    incoming: DeflateDirection,
     level: u32,
     compressor: Option<Compress>,
+}
+
+/// The receiving direction: inflates what we receive. Separate from the
+/// [`Deflater`] so that the receive half of a split connection owns it.
+#[derive(Debug)]
+pub(crate) struct Inflater {
+    incoming: DeflateDirection,
     decompressor: Option<Decompress>,
 }
 
-impl Deflate {
-    pub(crate) fn new(role: Role, params: &DeflateParams, level: u32) -> Self {
-        Deflate {
+/// Both directions of a connection's permessage-deflate.
+pub(crate) fn new(role: Role, params: &DeflateParams, level: u32) -> (Deflater, Inflater) {
+    (
+        Deflater {
             outgoing: params.outgoing(role),
-            incoming: params.incoming(role),
             level,
             compressor: None,
+        },
+        Inflater {
+            incoming: params.incoming(role),
             decompressor: None,
-        }
-    }
+        },
+    )
+}
 
+impl Deflater {
     /// Whether we can compress at all: zlib has no 8-bit raw window, so a
     /// side limited to 8 bits sends uncompressed.
     pub(crate) fn can_compress(&self) -> bool {
@@ -82,7 +94,9 @@ impl Deflate {
             self.compressor = None;
         }
     }
+}
 
+impl Inflater {
     /// Inflates one message. Fails with 1009 as soon as the output would pass
     /// `limit` bytes, before memory grows past it (the output is gathered in
     /// chunks, never reallocated while inflating), and with 1007 on corrupt

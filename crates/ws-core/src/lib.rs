@@ -28,11 +28,13 @@ mod deflate;
 mod error;
 mod message;
 mod output;
+mod receiver;
 mod utf8_bytes;
 
 pub use config::Config;
 pub use connection::{Closed, Connection, Event, State};
 pub use error::{ProtocolError, SendError};
 pub use message::{CloseFrame, Message};
+pub use receiver::{Received, Receiver};
 pub use utf8_bytes::Utf8Bytes;
 pub use ws_frame::{CloseCode, DeflateParams, Role};

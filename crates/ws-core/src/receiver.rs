@@ -1,0 +1,482 @@
+//! The receiving side of a connection: frames parsed, unmasked, validated and
+//! reassembled into messages ([RFC 6455 sections 5.2 to 5.4]).
+//!
+//! [RFC 6455 sections 5.2 to 5.4]: https://www.rfc-editor.org/rfc/rfc6455#section-5.2
+
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use ws_frame::{apply_mask, Decode, FrameHeader, OpCode, ReceiveRules, Role, Utf8Validator};
+
+use crate::{Config, Message, ProtocolError, Utf8Bytes};
+
+/// A frame whose header was read and whose payload is still arriving.
+#[derive(Debug)]
+struct IncomingFrame {
+    header: FrameHeader,
+    /// Payload bytes at the front of the input already unmasked (and fed to
+    /// the UTF-8 validator, for text).
+    processed: usize,
+}
+
+/// A fragmented data message being reassembled.
+#[derive(Debug)]
+struct IncomingMessage {
+    text: bool,
+    /// RSV1 on its first frame: the payload is deflated (RFC 7692).
+    compressed: bool,
+    data: BytesMut,
+    utf8: Utf8Validator,
+    fragments: usize,
+}
+
+/// The message timeout: the deadline, once armed, stays put while frames
+/// complete (a busy connection does not re-arm a timer per message); when
+/// it passes, the counter tells whether anything completed since.
+#[derive(Debug, Default)]
+struct ReadProgress {
+    deadline: Option<Instant>,
+    /// `frames_completed` when `deadline` was armed (wrapping: only
+    /// equality matters).
+    mark: u32,
+    frames_completed: u32,
+}
+
+/// What [`Receiver::poll_data`] found at the front of the input.
+#[derive(Debug)]
+pub enum Received {
+    /// A whole text or binary message.
+    Message(Message),
+    /// The peer broke the protocol; hand the error to
+    /// [`Connection::fail_received`](crate::Connection::fail_received), which
+    /// fails the connection with its close code.
+    Failed(ProtocolError),
+    /// More input is needed.
+    NeedMore,
+    /// What comes next is the connection's to handle: a control frame, the
+    /// end of input, or input being discarded after the close or a failure.
+    /// Attach the receiver ([`Connection::swap_receiver`](crate::Connection::swap_receiver))
+    /// and call [`Connection::poll_event`](crate::Connection::poll_event).
+    Connection,
+}
+
+/// What one parsing step achieved.
+pub(crate) enum Step {
+    Message(Message),
+    Control(OpCode, Bytes),
+    Progress,
+    NeedMore,
+}
+
+/// The receiving side of a [`Connection`](crate::Connection): the input
+/// buffer, the frame parser (unmasking, UTF-8 validation, the limits of
+/// [`Config`]), message reassembly, inflating, and the message timeout.
+///
+/// A connection owns one. The reader half of a split connection detaches it
+/// ([`Connection::take_receiver`](crate::Connection::take_receiver)) to parse
+/// data messages without the rest of the connection, which the writer half
+/// uses meanwhile; control frames, errors and the end of input still go
+/// through the connection, with the receiver attached again for the call.
+#[derive(Debug)]
+pub struct Receiver {
+    rules: ReceiveRules,
+    input: BytesMut,
+    frame: Option<IncomingFrame>,
+    /// Boxed, like the other state only some connections need at a time,
+    /// to keep an idle connection small.
+    message: Option<Box<IncomingMessage>>,
+    eof: bool,
+    /// Input is ignored once the connection failed, the peer's close
+    /// arrived or the connection is over ([RFC 6455 section 7.1.7],
+    /// [RFC 6455 section 5.5.1]).
+    ///
+    /// [RFC 6455 section 7.1.7]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.7
+    /// [RFC 6455 section 5.5.1]: https://www.rfc-editor.org/rfc/rfc6455#section-5.5.1
+    stopped: bool,
+    progress: ReadProgress,
+    #[cfg(feature = "deflate")]
+    inflater: Option<Box<crate::deflate::Inflater>>,
+}
+
+impl Receiver {
+    pub(crate) fn new(role: Role) -> Self {
+        Receiver {
+            rules: ReceiveRules::new(role),
+            input: BytesMut::new(),
+            frame: None,
+            message: None,
+            eof: false,
+            stopped: false,
+            progress: ReadProgress::default(),
+            #[cfg(feature = "deflate")]
+            inflater: None,
+        }
+    }
+
+    /// Accepts RSV1 (compressed messages) and inflates them.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn set_inflater(&mut self, inflater: crate::deflate::Inflater) {
+        self.rules.allowed_rsv = 0x40;
+        self.inflater = Some(Box::new(inflater));
+    }
+
+    // ----- input -----
+
+    /// Appends bytes read from the transport; nothing is parsed yet.
+    pub fn receive(&mut self, data: &[u8]) {
+        if !self.stopped {
+            self.input.extend_from_slice(data);
+        }
+    }
+
+    /// Takes a buffer of received bytes; when nothing unparsed is waiting, it
+    /// becomes the receive buffer itself.
+    pub fn receive_bytes(&mut self, data: BytesMut) {
+        if self.stopped {
+            return;
+        }
+        if self.input.is_empty() {
+            self.input = data;
+        } else {
+            self.input.extend_from_slice(&data);
+        }
+    }
+
+    /// The buffer received bytes go into (append only).
+    pub fn receive_buffer(&mut self) -> &mut BytesMut {
+        if self.stopped {
+            self.input.clear();
+        }
+        &mut self.input
+    }
+
+    /// How many more bytes would complete the frame being received; 0
+    /// between frames.
+    #[must_use]
+    pub fn frame_bytes_wanted(&self) -> usize {
+        self.frame.as_ref().map_or(0, |frame| {
+            (frame.header.payload_len as usize).saturating_sub(self.input.len())
+        })
+    }
+
+    /// Reports the end of the transport's input.
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Whether the end of input was reported.
+    pub(crate) fn eof(&self) -> bool {
+        self.eof
+    }
+
+    /// Frees the input buffer if it is empty, so an idle connection holds
+    /// no buffer memory.
+    pub fn release_idle_buffer(&mut self) {
+        if self.input.is_empty() && self.input.capacity() > 0 {
+            self.input = BytesMut::new();
+        }
+    }
+
+    /// Ignores all further input.
+    pub(crate) fn stop(&mut self) {
+        self.stopped = true;
+        self.frame = None;
+        self.message = None;
+        self.input.clear();
+    }
+
+    /// Whether input is being ignored.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    // ----- the message timeout -----
+
+    /// Whether part of a message (or control frame) has arrived.
+    pub(crate) fn receiving(&self) -> bool {
+        !self.stopped && (self.frame.is_some() || self.message.is_some() || !self.input.is_empty())
+    }
+
+    /// Whether [`poll_timeout`](Self::poll_timeout) could return a deadline.
+    #[must_use]
+    pub fn needs_timer(&self, config: &Config) -> bool {
+        self.progress.deadline.is_some() || (config.message_timeout.is_some() && self.receiving())
+    }
+
+    /// The message timeout's deadline ([`Config::message_timeout`]), armed
+    /// at `now` if a message is arriving; when it passes, the connection's
+    /// [`handle_timeout`](crate::Connection::handle_timeout) decides.
+    pub fn poll_timeout(&mut self, config: &Config, now: Instant) -> Option<Instant> {
+        if let Some(timeout) = config.message_timeout {
+            if self.progress.deadline.is_none() && self.receiving() {
+                self.progress.deadline = Some(now + timeout);
+                self.progress.mark = self.progress.frames_completed;
+            }
+        }
+        self.progress.deadline
+    }
+
+    /// At a passed deadline: the error if no frame completed since it was
+    /// armed while a message is still arriving; else disarms it (the next
+    /// `poll_timeout` re-arms it if there is still something to time).
+    pub(crate) fn check_timeout(&mut self, now: Instant) -> Option<ProtocolError> {
+        let progress = &mut self.progress;
+        if progress.deadline.is_some_and(|deadline| deadline <= now) {
+            progress.deadline = None;
+            if progress.frames_completed == progress.mark && self.receiving() {
+                return Some(ProtocolError::MessageTimeout);
+            }
+        }
+        None
+    }
+
+    // ----- parsing -----
+
+    /// Parses data frames only: the next whole data message, an error, or
+    /// [`Received::Connection`] when a control frame (or the end of input)
+    /// is next. For the reader half of a split connection, which handles
+    /// data on its own and everything else with the connection attached.
+    pub fn poll_data(&mut self, config: &Config) -> Received {
+        loop {
+            if self.stopped {
+                return Received::Connection;
+            }
+            let control_next = match &self.frame {
+                Some(frame) => frame.header.opcode.is_control(),
+                // The opcode is in the low bits of the first byte (RFC 6455 section 5.2).
+                None => self.input.first().is_some_and(|byte| byte & 0x08 != 0),
+            };
+            if control_next {
+                return Received::Connection;
+            }
+            match self.step(config) {
+                Ok(Step::Message(message)) => return Received::Message(message),
+                Ok(Step::Progress) => {}
+                Ok(Step::NeedMore) if self.eof => return Received::Connection,
+                Ok(Step::NeedMore) => return Received::NeedMore,
+                Ok(Step::Control(..)) => unreachable!("control frames are left to the connection"),
+                Err(error) => return Received::Failed(error),
+            }
+        }
+    }
+
+    /// One parsing step: a whole message or control frame, progress, or
+    /// the need for more input.
+    pub(crate) fn step(&mut self, config: &Config) -> Result<Step, ProtocolError> {
+        let step = self.step_inner(config)?;
+        if matches!(step, Step::Message(_) | Step::Control(..)) && self.message.is_none() {
+            self.progress.frames_completed = self.progress.frames_completed.wrapping_add(1);
+        }
+        Ok(step)
+    }
+
+    fn step_inner(&mut self, config: &Config) -> Result<Step, ProtocolError> {
+        if self.frame.is_some() {
+            return self.step_payload(config);
+        }
+        if self.input.len() < 2 {
+            // No header is shorter (RFC 6455 section 5.2).
+            return Ok(Step::NeedMore);
+        }
+        let (header, header_len) = match FrameHeader::decode(&self.input, &self.rules)? {
+            Decode::Complete(decoded) => decoded,
+            Decode::NeedMore { .. } => return Ok(Step::NeedMore),
+        };
+        if header.rsv1 && (header.opcode.is_control() || header.opcode == OpCode::Continuation) {
+            // RSV1 marks a compressed message on its first frame only
+            // (RFC 7692 section 6.1); decode allowed it only if negotiated.
+            return Err(ws_frame::FrameError::ReservedBits(0x40).into());
+        }
+        if header.opcode.is_data() {
+            self.check_data_frame(&header, config)?;
+        }
+        self.input.advance(header_len);
+        let len = header.payload_len as usize; // bounded by max_frame_size or 125
+
+        // Fast path: a whole unfragmented message or control frame is in the
+        // buffer. Hand out a slice of the buffer itself.
+        if self.input.len() >= len
+            && (header.opcode.is_control() || (header.fin && self.message.is_none()))
+        {
+            let mut payload = self.take_input(len);
+            if let Some(key) = header.mask {
+                apply_mask(&mut payload, key, 0);
+            }
+            let message = match header.opcode {
+                OpCode::Text | OpCode::Binary if header.rsv1 => {
+                    let data = self.inflate(&payload, config)?;
+                    data_message(header.opcode == OpCode::Text, data)?
+                }
+                OpCode::Text => {
+                    check_utf8_whole(&payload)?;
+                    Message::Text(Utf8Bytes::from_validated(payload.freeze()))
+                }
+                OpCode::Binary => Message::Binary(payload.freeze()),
+                control => return Ok(Step::Control(control, payload.freeze())),
+            };
+            return Ok(Step::Message(message));
+        }
+
+        if header.opcode.is_data() && header.opcode != OpCode::Continuation {
+            self.message = Some(Box::new(IncomingMessage {
+                text: header.opcode == OpCode::Text,
+                compressed: header.rsv1,
+                data: BytesMut::new(),
+                utf8: Utf8Validator::new(),
+                fragments: 0,
+            }));
+        }
+        if let Some(message) = self.message.as_mut().filter(|_| header.opcode.is_data()) {
+            message.fragments += 1;
+        }
+        self.frame = Some(IncomingFrame {
+            header,
+            processed: 0,
+        });
+        Ok(Step::Progress)
+    }
+
+    /// The first `len` bytes of the input, without promoting the buffer to a
+    /// shared one when they are all of it (the usual case: one message read).
+    fn take_input(&mut self, len: usize) -> BytesMut {
+        if len == self.input.len() {
+            std::mem::take(&mut self.input)
+        } else {
+            self.input.split_to(len)
+        }
+    }
+
+    /// Fragmentation rules and limits, checked from the header alone so that
+    /// nothing of an oversized frame is buffered ([RFC 6455 section 5.4]).
+    ///
+    /// [RFC 6455 section 5.4]: https://www.rfc-editor.org/rfc/rfc6455#section-5.4
+    fn check_data_frame(&self, header: &FrameHeader, config: &Config) -> Result<(), ProtocolError> {
+        match (header.opcode, &self.message) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(ProtocolError::ExpectedContinuation)
+            }
+            _ => {}
+        }
+        if header.payload_len > config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooBig {
+                size: header.payload_len,
+                limit: config.max_frame_size,
+            });
+        }
+        let so_far = self
+            .message
+            .as_ref()
+            .map_or(0, |message| message.data.len() as u64);
+        let size = so_far + header.payload_len;
+        if size > config.max_message_size as u64 {
+            return Err(ProtocolError::MessageTooBig {
+                size,
+                limit: config.max_message_size,
+            });
+        }
+        if let Some(message) = &self.message {
+            if message.fragments >= config.max_fragments {
+                return Err(ProtocolError::TooManyFragments {
+                    limit: config.max_fragments,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A frame's payload arriving in pieces stays in the input buffer until
+    /// it is whole (bounded by `max_frame_size`), so that it is taken out
+    /// with one split rather than copied piece by piece. What has arrived is
+    /// unmasked at once, and text is validated as it comes: invalid UTF-8
+    /// fails the connection as soon as it arrives, not at the end of the
+    /// frame (RFC 6455 section 8.1).
+    fn step_payload(&mut self, config: &Config) -> Result<Step, ProtocolError> {
+        let frame = self.frame.as_mut().expect("step_payload with a frame");
+        let header = frame.header;
+        let len = header.payload_len as usize;
+        let available = self.input.len().min(len);
+        if available > frame.processed {
+            let new = &mut self.input[frame.processed..available];
+            if let Some(key) = header.mask {
+                apply_mask(new, key, frame.processed);
+            }
+            if let Some(message) = self.message.as_mut().filter(|_| header.opcode.is_data()) {
+                if message.text && !message.compressed {
+                    message.utf8.feed(new)?;
+                }
+            }
+            frame.processed = available;
+        }
+        if available < len {
+            return Ok(Step::NeedMore);
+        }
+        self.frame = None;
+        let chunk = self.take_input(len);
+
+        if header.opcode.is_control() {
+            return Ok(Step::Control(header.opcode, chunk.freeze()));
+        }
+
+        let message = self
+            .message
+            .as_mut()
+            .expect("a data frame belongs to a message");
+        if message.data.is_empty() {
+            message.data = chunk;
+        } else {
+            message.data.extend_from_slice(&chunk);
+        }
+        if !header.fin {
+            return Ok(Step::Progress);
+        }
+        let mut message = self.message.take().expect("checked above");
+        if message.compressed {
+            let data = self.inflate(&message.data, config)?;
+            return Ok(Step::Message(data_message(message.text, data)?));
+        }
+        let data = message.data.freeze();
+        let message = if message.text {
+            message.utf8.finish()?;
+            Message::Text(Utf8Bytes::from_validated(data))
+        } else {
+            Message::Binary(data)
+        };
+        Ok(Step::Message(message))
+    }
+
+    /// Inflates a compressed message's payload within the message size limit.
+    #[cfg(feature = "deflate")]
+    fn inflate(&mut self, payload: &[u8], config: &Config) -> Result<Bytes, ProtocolError> {
+        self.inflater
+            .as_mut()
+            .expect("RSV1 is only allowed with deflate negotiated")
+            .decompress(payload, config.max_message_size)
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn inflate(&mut self, _: &[u8], _: &Config) -> Result<Bytes, ProtocolError> {
+        unreachable!("RSV1 is only allowed with deflate negotiated")
+    }
+}
+
+/// A whole data message from its (inflated) payload, validated if text.
+fn data_message(text: bool, data: Bytes) -> Result<Message, ProtocolError> {
+    if text {
+        check_utf8_whole(&data)?;
+        Ok(Message::Text(Utf8Bytes::from_validated(data)))
+    } else {
+        Ok(Message::Binary(data))
+    }
+}
+
+/// Validates a whole text payload; on failure, finds the first bad byte.
+fn check_utf8_whole(payload: &[u8]) -> Result<(), ProtocolError> {
+    if simdutf8::basic::from_utf8(payload).is_ok() {
+        return Ok(());
+    }
+    let mut validator = Utf8Validator::new();
+    validator.feed(payload)?;
+    validator.finish()?;
+    Ok(())
+}
