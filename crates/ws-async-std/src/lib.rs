@@ -85,7 +85,7 @@ mod client;
 mod runtime;
 mod tls;
 
-pub use runtime::{FuturesIo, IoTimer};
+pub use runtime::{FuturesIo, Halves, IoHalf, IoTimer};
 pub use tls::MaybeTlsStream;
 
 ws_driver::adapter_api!(FuturesIo);

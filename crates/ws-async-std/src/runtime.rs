@@ -54,7 +54,7 @@ impl ws_driver::Runtime for FuturesIo {
     type Timer = IoTimer;
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> ws_driver::Transport<S> for FuturesIo {
+impl<S: AsyncRead + Unpin> ws_driver::ReadTransport<S> for FuturesIo {
     fn poll_read(
         io: Pin<&mut S>,
         cx: &mut Context<'_>,
@@ -79,7 +79,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ws_driver::Transport<S> for FuturesIo {
     ) -> Poll<io::Result<usize>> {
         io.poll_read(cx, buffer)
     }
+}
 
+impl<S: AsyncWrite + Unpin> ws_driver::WriteTransport<S> for FuturesIo {
     fn poll_write(io: Pin<&mut S>, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
         io.poll_write(cx, bytes)
     }
@@ -98,5 +100,139 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ws_driver::Transport<S> for FuturesIo {
 
     fn poll_shutdown(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         io.poll_close(cx)
+    }
+}
+
+/// A half of a stream split for [`WebSocket::split`](crate::WebSocket::split):
+/// both halves are the same type.
+#[derive(Debug)]
+pub enum IoHalf<S> {
+    /// async-std's TCP stream, cloned: each half does its own system calls.
+    #[cfg(feature = "async-std")]
+    Tcp(async_std::net::TcpStream),
+    /// Any other stream, through futures' `split` (a lock per call).
+    Other(Halves<S>),
+}
+
+/// The halves of futures' generic split.
+#[derive(Debug)]
+pub enum Halves<S> {
+    /// The read half.
+    Read(futures_util::io::ReadHalf<S>),
+    /// The write half.
+    Write(futures_util::io::WriteHalf<S>),
+}
+
+/// async-std's `TcpStream`, plain or as a `ws://` client's `MaybeTlsStream`,
+/// splits into two clones of itself; any other stream (TLS, smol's) through
+/// futures' generic split, which serializes the halves' calls.
+impl<S> ws_driver::SplitTransport<S> for FuturesIo
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type ReadHalf = IoHalf<S>;
+    type WriteHalf = IoHalf<S>;
+
+    fn split(io: S) -> (Self::ReadHalf, Self::WriteHalf) {
+        #[cfg(feature = "async-std")]
+        let io = {
+            use async_std::net::TcpStream;
+            type Tls = crate::MaybeTlsStream<TcpStream>;
+            let tcp = match ws_driver::downcast::<S, TcpStream>(io) {
+                Ok(tcp) => Ok(tcp),
+                Err(io) => match ws_driver::downcast::<S, Tls>(io) {
+                    Ok(crate::MaybeTlsStream::Plain(tcp)) => Ok(tcp),
+                    #[allow(unreachable_patterns)] // TLS only with the rustls feature
+                    Ok(other) => Err(ws_driver::downcast::<Tls, S>(other).expect("S is Tls")),
+                    Err(io) => Err(io),
+                },
+            };
+            match tcp {
+                Ok(tcp) => return (IoHalf::Tcp(tcp.clone()), IoHalf::Tcp(tcp)),
+                Err(io) => io,
+            }
+        };
+        let (read, write) = futures_util::io::AsyncReadExt::split(io);
+        (
+            IoHalf::Other(Halves::Read(read)),
+            IoHalf::Other(Halves::Write(write)),
+        )
+    }
+
+    fn unsplit(read: Self::ReadHalf, write: Self::WriteHalf) -> S {
+        match (read, write) {
+            #[cfg(feature = "async-std")]
+            (IoHalf::Tcp(_), IoHalf::Tcp(tcp)) => {
+                type Tls = crate::MaybeTlsStream<async_std::net::TcpStream>;
+                ws_driver::downcast::<async_std::net::TcpStream, S>(tcp)
+                    .or_else(|tcp| ws_driver::downcast::<Tls, S>(crate::MaybeTlsStream::Plain(tcp)))
+                    .unwrap_or_else(|_| unreachable!("only TCP streams split into TCP halves"))
+            }
+            (IoHalf::Other(Halves::Read(read)), IoHalf::Other(Halves::Write(write))) => {
+                read.reunite(write).expect("halves of one stream")
+            }
+            _ => unreachable!("halves of one stream"),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for IoHalf<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            #[cfg(feature = "async-std")]
+            IoHalf::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            IoHalf::Other(Halves::Read(read)) => Pin::new(read).poll_read(cx, buf),
+            IoHalf::Other(Halves::Write(_)) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for IoHalf<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            #[cfg(feature = "async-std")]
+            IoHalf::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            IoHalf::Other(Halves::Write(write)) => Pin::new(write).poll_write(cx, buf),
+            IoHalf::Other(Halves::Read(_)) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            #[cfg(feature = "async-std")]
+            IoHalf::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            IoHalf::Other(Halves::Write(write)) => Pin::new(write).poll_write_vectored(cx, bufs),
+            IoHalf::Other(Halves::Read(_)) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            #[cfg(feature = "async-std")]
+            IoHalf::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            IoHalf::Other(Halves::Write(write)) => Pin::new(write).poll_flush(cx),
+            IoHalf::Other(Halves::Read(_)) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            #[cfg(feature = "async-std")]
+            IoHalf::Tcp(tcp) => Pin::new(tcp).poll_close(cx),
+            IoHalf::Other(Halves::Write(write)) => Pin::new(write).poll_close(cx),
+            IoHalf::Other(Halves::Read(_)) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
+        }
     }
 }

@@ -257,6 +257,17 @@ impl Connection {
         &self.config
     }
 
+    /// The configuration in force, shared: for a split reader, which
+    /// parses with it while the connection is elsewhere.
+    pub fn shared_config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// The attached receiver, for a driver that reads straight into it.
+    pub fn receiver_mut(&mut self) -> &mut Receiver {
+        &mut self.rx
+    }
+
     /// The coarse state.
     pub fn state(&self) -> State {
         if self.closed {

@@ -35,7 +35,10 @@ mod tls;
 
 pub use client::{client_handshake, ClientConfig, IntoClientRequest};
 pub use error::Error;
-pub use runtime::{connect, timeout, Connect, Runtime, Timer, Transport};
+pub use runtime::{
+    connect, downcast, timeout, Connect, ReadTransport, Runtime, SplitTransport, Timer, Transport,
+    WriteTransport,
+};
 pub use server::{accept_with_callback, read_request, upgrade, HttpRequest, ServerConfig, Upgrade};
 pub use shutdown::{Shutdown, Tracked};
 pub use socket::WebSocket;

@@ -31,9 +31,9 @@ pub trait Runtime: Send + Sync + Unpin + 'static {
     type Timer: Timer;
 }
 
-/// How a runtime does I/O on a stream `S`: the four operations the driver
-/// needs, mapped onto the runtime's `AsyncRead`/`AsyncWrite` traits.
-pub trait Transport<S>: Runtime {
+/// How a runtime reads from a stream `S`: the two read operations the
+/// driver needs, mapped onto the runtime's `AsyncRead` trait.
+pub trait ReadTransport<S>: Runtime {
     /// Reads into the spare capacity of `buffer` (growing its length by the
     /// count read); `Ok(0)` is the end of the stream. The driver reserves
     /// capacity before calling.
@@ -49,6 +49,11 @@ pub trait Transport<S>: Runtime {
         cx: &mut Context<'_>,
         buffer: &mut [u8],
     ) -> Poll<io::Result<usize>>;
+}
+
+/// How a runtime writes to a stream `S`: the four write operations the
+/// driver needs, mapped onto the runtime's `AsyncWrite` trait.
+pub trait WriteTransport<S>: Runtime {
     /// Writes some of `bytes`, returning how many.
     fn poll_write(io: Pin<&mut S>, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>>;
     /// Writes some of `bytes` (a gather write, `writev`), returning how many.
@@ -61,6 +66,42 @@ pub trait Transport<S>: Runtime {
     fn poll_flush(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Shuts the write side down (TCP FIN, TLS close_notify).
     fn poll_shutdown(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+/// How a runtime does I/O on a stream `S` that it both reads and writes.
+pub trait Transport<S>: ReadTransport<S> + WriteTransport<S> {}
+
+impl<S, R: ReadTransport<S> + WriteTransport<S>> Transport<S> for R {}
+
+/// How a runtime splits a stream `S` into a read half and a write half that
+/// two tasks use at once, for [`WebSocket::split`]. A TCP stream splits
+/// without a lock (each half does its own system calls); a stream whose
+/// reads and writes share state, such as TLS, splits through the runtime's
+/// generic split, which serializes the calls on the stream itself.
+pub trait SplitTransport<S>:
+    Transport<S>
+    + ReadTransport<<Self as SplitTransport<S>>::ReadHalf>
+    + WriteTransport<<Self as SplitTransport<S>>::WriteHalf>
+{
+    /// The half that reads.
+    type ReadHalf: Unpin + Send + 'static;
+    /// The half that writes.
+    type WriteHalf: Unpin + Send + 'static;
+    /// Splits the stream.
+    fn split(io: S) -> (Self::ReadHalf, Self::WriteHalf);
+    /// Puts the halves of one stream back together.
+    fn unsplit(read: Self::ReadHalf, write: Self::WriteHalf) -> S;
+}
+
+/// Moves `value` out as a `T` if it is one, else gives it back: for an
+/// adapter's [`SplitTransport`], which splits the stream types it knows
+/// (TCP) without a lock and the others generically.
+pub fn downcast<S: 'static, T: 'static>(value: S) -> Result<T, S> {
+    let mut slot = Some(value);
+    match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<T>>() {
+        Some(target) => Ok(target.take().expect("filled above")),
+        None => Err(slot.expect("not taken")),
+    }
 }
 
 /// How a runtime opens a client connection to a `ws://` or `wss://` target:

@@ -1,18 +1,16 @@
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll, Waker};
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
-
-use std::marker::PhantomData;
 
 use bytes::BytesMut;
 use futures_core::Stream;
 use futures_sink::Sink;
 
-use ws_core::{CloseCode, Closed, Config, Connection, Event, Message, Role, State};
+use ws_core::{CloseCode, Closed, Config, Connection, Event, Message, Receiver, Role, State};
 
-use crate::runtime::{Timer, Transport};
+use crate::runtime::{ReadTransport, Timer, Transport, WriteTransport};
 use crate::Error;
 
 /// Read at least this much at a time into a connection's own buffer (while
@@ -54,23 +52,38 @@ thread_local! {
 /// `ws_async_std::WebSocket<S>`.
 pub struct WebSocket<S, R: crate::Runtime> {
     io: S,
+    core: Core<R>,
+    read_eof: bool,
+    closed: Option<Closed>,
+    subprotocol: Option<String>,
+}
+
+/// The connection and what drives it apart from reading: the part of a
+/// socket that the halves of a split share (the reader owns the reading).
+pub(crate) struct Core<R: crate::Runtime> {
     /// Boxed: the socket is moved through the futures that create it and
     /// into the application's, and rustc often gives a moved value a slot in
     /// each (rust-lang/rust#62958); a pointer there costs 8 bytes, not 384.
-    conn: Box<Connection>,
+    pub(crate) conn: Box<Connection>,
     timer: Option<R::Timer>,
-    read_eof: bool,
     write_shutdown: bool,
-    closed: Option<Closed>,
-    subprotocol: Option<String>,
-    runtime: PhantomData<fn() -> R>,
+}
+
+/// What [`Core::drive`] did.
+pub(crate) enum Drive {
+    /// Return this from the stream's `poll_next`.
+    Yield(Option<Result<Message, Error>>),
+    /// State changed (a timer fired, the transport was shut down): drive again.
+    Again,
+    /// Nothing to do until more input arrives: read.
+    Read,
 }
 
 impl<S, R: crate::Runtime> std::fmt::Debug for WebSocket<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebSocket")
-            .field("role", &self.conn.role())
-            .field("state", &self.conn.state())
+            .field("role", &self.core.conn.role())
+            .field("state", &self.core.conn.state())
             .field("subprotocol", &self.subprotocol)
             .finish_non_exhaustive()
     }
@@ -90,15 +103,22 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     pub fn from_connection(io: S, conn: Connection, leftover: &[u8]) -> Self {
         let mut conn = Box::new(conn);
         conn.receive(leftover);
+        Self::from_parts(io, Core::new(conn), false, None, None)
+    }
+
+    pub(crate) fn from_parts(
+        io: S,
+        core: Core<R>,
+        read_eof: bool,
+        closed: Option<Closed>,
+        subprotocol: Option<String>,
+    ) -> Self {
         WebSocket {
             io,
-            conn,
-            timer: None,
-            read_eof: false,
-            write_shutdown: false,
-            closed: None,
-            subprotocol: None,
-            runtime: PhantomData,
+            core,
+            read_eof,
+            closed,
+            subprotocol,
         }
     }
 
@@ -115,7 +135,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
 
     /// The state of the connection.
     pub fn state(&self) -> State {
-        self.conn.state()
+        self.core.conn.state()
     }
 
     /// How the connection ended, once the stream has returned `None`.
@@ -139,7 +159,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// Cancel safety: cancel-safe. A message is only taken out of the
     /// connection when this returns it.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
-        poll_fn(|cx| self.poll_next_message(cx, None)).await
+        poll_fn(|cx| self.poll_next_message(cx)).await
     }
 
     /// Sends a message and flushes it to the stream.
@@ -147,9 +167,9 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// Cancel safety: not cancel-safe. If cancelled, the message may have been
     /// queued and partly written; it is then still sent by later calls.
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
-        poll_fn(|cx| self.poll_ready_to_send(cx, None)).await?;
-        self.conn.send(message)?;
-        poll_fn(|cx| self.poll_flush_out(cx, None)).await
+        poll_fn(|cx| self.core.poll_ready_to_send(Pin::new(&mut self.io), cx)).await?;
+        self.core.conn.send(message)?;
+        poll_fn(|cx| self.core.poll_flush_out(Pin::new(&mut self.io), cx)).await
     }
 
     /// Closes the connection with a code and reason ([RFC 6455 section 7]),
@@ -161,160 +181,242 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     ///
     /// [RFC 6455 section 7]: https://www.rfc-editor.org/rfc/rfc6455#section-7
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if self.conn.state() == State::Open {
-            self.conn.close(code, reason)?;
+        if self.core.conn.state() == State::Open {
+            self.core.conn.close(code, reason)?;
         }
         poll_fn(|cx| self.poll_close_handshake(cx)).await
     }
 
-    /// Splits the socket into a reader and a writer that can be used from
-    /// two tasks at once. See [`crate::WebSocketReader`].
-    pub fn split(self) -> (crate::WebSocketReader<S, R>, crate::WebSocketWriter<S, R>) {
-        crate::split::split(self)
+    /// Splits the socket into a reader and a writer for two tasks. See
+    /// [`WebSocketReader`](crate::WebSocketReader).
+    pub fn split(self) -> (crate::WebSocketReader<S, R>, crate::WebSocketWriter<S, R>)
+    where
+        R: crate::SplitTransport<S>,
+    {
+        crate::split::split(
+            self.io,
+            self.core,
+            self.read_eof,
+            self.closed,
+            self.subprotocol,
+        )
     }
 
     // ----- the driver -----
 
-    /// Drives the connection until it yields a message or ends. `write_cx`,
-    /// when given, is used for polling writes (the split halves share them).
-    pub(crate) fn poll_next_message(
-        &mut self,
-        cx: &mut Context<'_>,
-        write_waker: Option<&Waker>,
-    ) -> Poll<Option<Result<Message, Error>>> {
+    /// Drives the connection until it yields a message or ends.
+    fn poll_next_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
         loop {
             if self.closed.is_some() {
                 return Poll::Ready(None);
             }
-            match self.conn.poll_event() {
-                Some(Event::Message(message)) => {
-                    // Answers (pongs, close echoes) go out without waiting for a send.
-                    if let Poll::Ready(Err(error)) = self.poll_transmit(cx, write_waker) {
-                        self.transport_failed();
-                        return Poll::Ready(Some(Err(error.into())));
-                    }
-                    return Poll::Ready(Some(Ok(message)));
-                }
-                Some(Event::Error(error)) => {
-                    // Send the close frame now, in case the application stops reading.
-                    let _ = self.poll_transmit(cx, write_waker);
-                    return Poll::Ready(Some(Err(error.into())));
-                }
-                Some(Event::Closed(closed)) => {
-                    // Let the peer see the end at once, even if the application
-                    // keeps the socket: best effort, the connection is over.
-                    if !self.write_shutdown {
-                        self.write_shutdown = true;
-                        let _ = self.poll_shutdown(cx, write_waker);
-                    }
-                    self.closed = Some(closed);
-                    self.timer = None;
-                    return Poll::Ready(None);
-                }
-                None => {}
-            }
-
-            if let Poll::Ready(Err(error)) = self.poll_transmit(cx, write_waker) {
-                self.transport_failed();
-                return Poll::Ready(Some(Err(error.into())));
-            }
-            if self.conn.should_close_transport() && !self.write_shutdown {
-                // Ignore errors: the peer may already be gone, and the read
-                // side reports the end either way.
-                if self.poll_shutdown(cx, write_waker).is_ready() {
-                    self.write_shutdown = true;
-                    self.conn.transport_closed();
-                    continue;
-                }
-            }
-            if self.poll_timer(cx, write_waker) {
-                continue;
+            match self
+                .core
+                .drive(Pin::new(&mut self.io), cx, &mut self.closed)
+            {
+                Drive::Yield(item) => return Poll::Ready(item),
+                Drive::Again => continue,
+                Drive::Read => {}
             }
             if self.read_eof {
                 // The connection has been told; it yields Closed next.
                 continue;
             }
-            match self.poll_read(cx) {
+            match poll_read::<S, R>(Pin::new(&mut self.io), cx, self.core.conn.receiver_mut()) {
                 Poll::Ready(Ok(0)) => {
                     self.read_eof = true;
-                    self.conn.receive_eof();
+                    self.core.conn.receive_eof();
                 }
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(error)) => {
-                    let closing = self.conn.state() != State::Open;
-                    self.transport_failed();
+                    let closing = self.core.conn.state() != State::Open;
+                    self.core.transport_failed(&mut self.closed);
                     if !closing {
                         return Poll::Ready(Some(Err(error.into())));
                     }
                 }
                 Poll::Pending => {
-                    if self.conn.buffered_amount() == 0 {
-                        self.conn.release_idle_buffers();
-                    }
+                    self.core.release_idle_buffers();
                     return Poll::Pending;
                 }
             }
         }
     }
 
-    /// The transport is unusable: finish the connection as if the input ended,
-    /// without a second error for the same cause.
-    fn transport_failed(&mut self) {
-        self.read_eof = true;
+    /// Sends a close frame if none was sent, flushes, and drives the
+    /// connection to its end, dropping messages.
+    fn poll_close_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.core.conn.state() == State::Open {
+            self.core.conn.close(CloseCode::NORMAL, "")?;
+        }
+        loop {
+            match ready!(self.poll_next_message(cx)) {
+                None => return Poll::Ready(Ok(())),
+                Some(Ok(_)) => {}
+                // The close handshake is under way; errors now only mean it ends early.
+                Some(Err(_)) => {}
+            }
+        }
+    }
+}
+
+/// Reads into the receiver: into its own buffer while a frame is arriving,
+/// else into the per-thread buffer, copying only what arrived.
+pub(crate) fn poll_read<S, R: ReadTransport<S>>(
+    io: Pin<&mut S>,
+    cx: &mut Context<'_>,
+    rx: &mut Receiver,
+) -> Poll<io::Result<usize>> {
+    let wanted = rx.frame_bytes_wanted();
+    let buffer = rx.receive_buffer();
+    if buffer.is_empty() && wanted == 0 {
+        return SCRATCH.with(|scratch| {
+            // Taken out for the read, so that a re-entrant call (another
+            // connection polled from inside this read) finds an empty one.
+            let mut bytes = std::mem::take(&mut *scratch.borrow_mut());
+            if bytes.len() < SCRATCH_SIZE {
+                bytes.resize(SCRATCH_SIZE, 0);
+            }
+            let result = R::poll_read_slice(io, cx, &mut bytes);
+            if let Poll::Ready(Ok(read)) = result {
+                // Empty: an exact-size copy, the cheapest allocation.
+                *buffer = BytesMut::from(&bytes[..read]);
+            }
+            *scratch.borrow_mut() = bytes;
+            result
+        });
+    }
+    let want = wanted.max(READ_CHUNK).min(MAX_RESERVE.max(buffer.len()));
+    if buffer.capacity() - buffer.len() < want {
+        buffer.reserve(want);
+    }
+    R::poll_read(io, cx, buffer)
+}
+
+/// Arms `timer` for `deadline` (creating or moving it) and polls it; true
+/// when it fired.
+pub(crate) fn arm_timer<T: Timer>(
+    timer: &mut Option<T>,
+    deadline: Instant,
+    cx: &mut Context<'_>,
+) -> bool {
+    match timer {
+        Some(timer) if timer.deadline() == deadline => {}
+        Some(timer) => timer.reset(deadline),
+        None => *timer = Some(T::at(deadline)),
+    }
+    let fired = timer
+        .as_mut()
+        .expect("armed above")
+        .poll_fired(cx)
+        .is_ready();
+    if fired {
+        *timer = None;
+    }
+    fired
+}
+
+impl<R: crate::Runtime> Core<R> {
+    pub(crate) fn new(conn: Box<Connection>) -> Self {
+        Core {
+            conn,
+            timer: None,
+            write_shutdown: false,
+        }
+    }
+
+    /// Frees the connection's buffers when nothing waits to be written:
+    /// called before waiting, so an idle connection holds none.
+    pub(crate) fn release_idle_buffers(&mut self) {
+        if self.conn.buffered_amount() == 0 {
+            self.conn.release_idle_buffers();
+        }
+    }
+
+    /// The transport is unusable: finish the connection as if the input
+    /// ended, without a second error for the same cause.
+    pub(crate) fn transport_failed(&mut self, closed: &mut Option<Closed>) {
         self.conn.receive_eof();
         while let Some(event) = self.conn.poll_event() {
-            if let Event::Closed(closed) = event {
-                self.closed = Some(closed);
+            if let Event::Closed(end) = event {
+                *closed = Some(end);
             }
         }
     }
 
-    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let wanted = self.conn.frame_bytes_wanted();
-        let buffer = self.conn.receive_buffer();
-        let io = Pin::new(&mut self.io);
-        if buffer.is_empty() && wanted == 0 {
-            return SCRATCH.with(|scratch| {
-                // Taken out for the read, so that a re-entrant call (another
-                // connection polled from inside this read) finds an empty one.
-                let mut bytes = std::mem::take(&mut *scratch.borrow_mut());
-                if bytes.len() < SCRATCH_SIZE {
-                    bytes.resize(SCRATCH_SIZE, 0);
+    /// Everything but reading: the next event, the bytes to write, the
+    /// transport's shutdown, the timer. `cx` wakes whoever drives the
+    /// connection (both halves of a split one).
+    pub(crate) fn drive<W>(
+        &mut self,
+        mut io: Pin<&mut W>,
+        cx: &mut Context<'_>,
+        closed: &mut Option<Closed>,
+    ) -> Drive
+    where
+        R: WriteTransport<W>,
+    {
+        match self.conn.poll_event() {
+            Some(Event::Message(message)) => {
+                // Answers (pongs, close echoes) go out without waiting for a send.
+                if let Poll::Ready(Err(error)) = self.poll_transmit(io, cx) {
+                    self.transport_failed(closed);
+                    return Drive::Yield(Some(Err(error.into())));
                 }
-                let result = R::poll_read_slice(io, cx, &mut bytes);
-                if let Poll::Ready(Ok(read)) = result {
-                    // Empty: an exact-size copy, the cheapest allocation.
-                    *buffer = BytesMut::from(&bytes[..read]);
+                return Drive::Yield(Some(Ok(message)));
+            }
+            Some(Event::Error(error)) => {
+                // Send the close frame now, in case the application stops reading.
+                let _ = self.poll_transmit(io, cx);
+                return Drive::Yield(Some(Err(error.into())));
+            }
+            Some(Event::Closed(end)) => {
+                // Let the peer see the end at once, even if the application
+                // keeps the socket: best effort, the connection is over.
+                if !self.write_shutdown {
+                    self.write_shutdown = true;
+                    let _ = R::poll_shutdown(io, cx);
                 }
-                *scratch.borrow_mut() = bytes;
-                result
-            });
+                *closed = Some(end);
+                self.timer = None;
+                return Drive::Yield(None);
+            }
+            None => {}
         }
-        let want = wanted.max(READ_CHUNK).min(MAX_RESERVE.max(buffer.len()));
-        if buffer.capacity() - buffer.len() < want {
-            buffer.reserve(want);
+        if let Poll::Ready(Err(error)) = self.poll_transmit(io.as_mut(), cx) {
+            self.transport_failed(closed);
+            return Drive::Yield(Some(Err(error.into())));
         }
-        R::poll_read(io, cx, buffer)
+        if self.conn.should_close_transport() && !self.write_shutdown {
+            // Ignore errors: the peer may already be gone, and the read
+            // side reports the end either way.
+            if R::poll_shutdown(io, cx).is_ready() {
+                self.write_shutdown = true;
+                self.conn.transport_closed();
+                return Drive::Again;
+            }
+        }
+        if self.poll_timer(cx) {
+            return Drive::Again;
+        }
+        Drive::Read
     }
 
     /// Writes what the connection has queued. Ready once all is written.
-    /// Writes are polled with `write_waker` when given (see [`crate::split`]).
-    fn poll_transmit(
+    fn poll_transmit<W>(
         &mut self,
+        mut io: Pin<&mut W>,
         cx: &mut Context<'_>,
-        write_waker: Option<&Waker>,
-    ) -> Poll<io::Result<()>> {
+    ) -> Poll<io::Result<()>>
+    where
+        R: WriteTransport<W>,
+    {
         while !self.conn.transmit().is_empty() {
-            let io = Pin::new(&mut self.io);
-            let mut cx = match write_waker {
-                Some(waker) => Context::from_waker(waker),
-                None => Context::from_waker(cx.waker()),
-            };
             // A header and a payload queued by reference go out in one writev.
             let mut slices = [io::IoSlice::new(&[]); MAX_WRITE_SLICES];
             let written = ready!(match self.conn.transmit_vectored(&mut slices) {
-                1 => R::poll_write(io, &mut cx, self.conn.transmit()),
-                count => R::poll_write_vectored(io, &mut cx, &slices[..count]),
+                1 => R::poll_write(io.as_mut(), cx, self.conn.transmit()),
+                count => R::poll_write_vectored(io.as_mut(), cx, &slices[..count]),
             })?;
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
@@ -324,41 +426,9 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         Poll::Ready(Ok(()))
     }
 
-    /// Polls a write-side operation of the stream with the write waker when
-    /// one is given (the split halves share it), else with `cx`.
-    fn poll_write_side<T>(
-        &mut self,
-        cx: &mut Context<'_>,
-        write_waker: Option<&Waker>,
-        operation: impl FnOnce(Pin<&mut S>, &mut Context<'_>) -> T,
-    ) -> T {
-        let io = Pin::new(&mut self.io);
-        match write_waker {
-            Some(waker) => operation(io, &mut Context::from_waker(waker)),
-            None => operation(io, cx),
-        }
-    }
-
-    fn poll_shutdown(
-        &mut self,
-        cx: &mut Context<'_>,
-        write_waker: Option<&Waker>,
-    ) -> Poll<io::Result<()>> {
-        self.poll_write_side(cx, write_waker, R::poll_shutdown)
-    }
-
-    fn poll_io_flush(
-        &mut self,
-        cx: &mut Context<'_>,
-        write_waker: Option<&Waker>,
-    ) -> Poll<io::Result<()>> {
-        self.poll_write_side(cx, write_waker, R::poll_flush)
-    }
-
     /// Arms the connection's timer; returns true when it fired (and was
-    /// handled). Split halves arm it with the write waker, which wakes both:
-    /// whichever half is waiting handles it.
-    fn poll_timer(&mut self, cx: &mut Context<'_>, write_waker: Option<&Waker>) -> bool {
+    /// handled).
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
         if !self.conn.needs_timer() {
             self.timer = None;
             return false;
@@ -368,21 +438,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
             self.timer = None;
             return false;
         };
-        if deadline <= now {
-            self.conn.handle_timeout(now);
-            return true;
-        }
-        match &mut self.timer {
-            Some(timer) if timer.deadline() == deadline => {}
-            Some(timer) => timer.reset(deadline),
-            None => self.timer = Some(R::Timer::at(deadline)),
-        }
-        let timer = self.timer.as_mut().expect("armed above");
-        let fired = match write_waker {
-            Some(waker) => timer.poll_fired(&mut Context::from_waker(waker)),
-            None => timer.poll_fired(cx),
-        };
-        if fired.is_ready() {
+        if deadline <= now || arm_timer(&mut self.timer, deadline, cx) {
             self.timer = None;
             self.conn.handle_timeout(Instant::now());
             return true;
@@ -390,13 +446,16 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         false
     }
 
-    pub(crate) fn poll_ready_to_send(
+    pub(crate) fn poll_ready_to_send<W>(
         &mut self,
+        io: Pin<&mut W>,
         cx: &mut Context<'_>,
-        write_waker: Option<&Waker>,
-    ) -> Poll<Result<(), Error>> {
+    ) -> Poll<Result<(), Error>>
+    where
+        R: WriteTransport<W>,
+    {
         if self.conn.is_output_full() {
-            ready!(self.poll_transmit_timed(cx, write_waker))?;
+            ready!(self.poll_transmit_timed(io, cx))?;
         }
         Poll::Ready(Ok(()))
     }
@@ -405,24 +464,27 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// may be all that polls the connection: while the write waits, the
     /// connection's timers run too, so a peer that stopped reading is given
     /// up on after the write timeout.
-    fn poll_transmit_timed(
+    fn poll_transmit_timed<W>(
         &mut self,
+        mut io: Pin<&mut W>,
         cx: &mut Context<'_>,
-        write_waker: Option<&Waker>,
-    ) -> Poll<Result<(), Error>> {
+    ) -> Poll<Result<(), Error>>
+    where
+        R: WriteTransport<W>,
+    {
         loop {
             if let Some(error) = self.conn.timed_out() {
                 // Whatever is queued will never be written.
                 return Poll::Ready(Err(error.into()));
             }
-            match self.poll_transmit(cx, write_waker) {
+            match self.poll_transmit(io.as_mut(), cx) {
                 Poll::Ready(Ok(())) => return Poll::Ready(Ok(())),
                 Poll::Ready(Err(error)) => {
-                    self.transport_failed();
+                    self.transport_failed(&mut None);
                     return Poll::Ready(Err(error.into()));
                 }
                 Poll::Pending => {
-                    if !self.poll_timer(cx, write_waker) {
+                    if !self.poll_timer(cx) {
                         return Poll::Pending;
                     }
                 }
@@ -430,55 +492,41 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         }
     }
 
-    pub(crate) fn start_send_message(&mut self, message: Message) -> Result<(), Error> {
-        Ok(self.conn.send(message)?)
-    }
-
-    pub(crate) fn poll_flush_out(
+    pub(crate) fn poll_flush_out<W>(
         &mut self,
+        mut io: Pin<&mut W>,
         cx: &mut Context<'_>,
-        write_waker: Option<&Waker>,
-    ) -> Poll<Result<(), Error>> {
-        ready!(self.poll_transmit_timed(cx, write_waker))?;
-        if let Err(error) = ready!(self.poll_io_flush(cx, write_waker)) {
-            self.transport_failed();
+    ) -> Poll<Result<(), Error>>
+    where
+        R: WriteTransport<W>,
+    {
+        ready!(self.poll_transmit_timed(io.as_mut(), cx))?;
+        if let Err(error) = ready!(R::poll_flush(io.as_mut(), cx)) {
+            self.transport_failed(&mut None);
             return Poll::Ready(Err(error.into()));
         }
         if self.conn.should_close_transport() && !self.write_shutdown {
-            let _ = ready!(self.poll_shutdown(cx, write_waker));
+            let _ = ready!(R::poll_shutdown(io, cx));
             self.write_shutdown = true;
             self.conn.transport_closed();
         }
         Poll::Ready(Ok(()))
     }
 
-    /// Sends a close frame if none was sent, flushes, and drives the
-    /// connection to its end, dropping messages.
-    pub(crate) fn poll_close_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if self.conn.state() == State::Open {
-            self.conn.close(CloseCode::NORMAL, "")?;
-        }
-        loop {
-            match ready!(self.poll_next_message(cx, None)) {
-                None => return Poll::Ready(Ok(())),
-                Some(Ok(_)) => {}
-                // The close handshake is under way; errors now only mean it ends early.
-                Some(Err(_)) => {}
-            }
-        }
-    }
-
     /// Sends a close frame if none was sent and flushes it, without waiting
     /// for the peer's answer (used by the writer half).
-    pub(crate) fn poll_send_close(
+    pub(crate) fn poll_send_close<W>(
         &mut self,
+        io: Pin<&mut W>,
         cx: &mut Context<'_>,
-        write_waker: Option<&Waker>,
-    ) -> Poll<Result<(), Error>> {
+    ) -> Poll<Result<(), Error>>
+    where
+        R: WriteTransport<W>,
+    {
         if self.conn.state() == State::Open {
             self.conn.close(CloseCode::NORMAL, "")?;
         }
-        self.poll_flush_out(cx, write_waker)
+        self.poll_flush_out(io, cx)
     }
 }
 
@@ -486,7 +534,7 @@ impl<S: Unpin, R: Transport<S>> Stream for WebSocket<S, R> {
     type Item = Result<Message, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().poll_next_message(cx, None)
+        self.get_mut().poll_next_message(cx)
     }
 }
 
@@ -494,15 +542,17 @@ impl<S: Unpin, R: Transport<S>> Sink<Message> for WebSocket<S, R> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().poll_ready_to_send(cx, None)
+        let this = self.get_mut();
+        this.core.poll_ready_to_send(Pin::new(&mut this.io), cx)
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        self.get_mut().start_send_message(message)
+        Ok(self.get_mut().core.conn.send(message)?)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().poll_flush_out(cx, None)
+        let this = self.get_mut();
+        this.core.poll_flush_out(Pin::new(&mut this.io), cx)
     }
 
     /// Sends a normal close (1000) unless a close was sent, and waits for the

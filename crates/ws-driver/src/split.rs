@@ -1,74 +1,113 @@
 //! Reader and writer halves of a [`WebSocket`] for use from two tasks.
+//!
+//! The stream is split too ([`SplitTransport`]): the reader owns the read
+//! half and the connection's [`Receiver`], and parses data messages on its
+//! own, without a lock. The rest of the connection (sending, control
+//! frames, the close handshake, timers) sits with the write half of the
+//! stream behind a mutex: the writer takes it for each operation, the reader
+//! only when something other than a data message arrives (a ping to answer,
+//! a close, a protocol error, the end of input) or when the write side calls
+//! for it. The mutex is never held across an await or a read.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Instant;
 
+use atomic_waker::AtomicWaker;
 use futures_core::Stream;
 use futures_sink::Sink;
-use ws_core::{CloseCode, Message, State};
+use ws_core::{CloseCode, Closed, Config, Message, Received, Receiver, State};
 
-use crate::runtime::{Runtime, Transport};
+use crate::runtime::SplitTransport;
+use crate::socket::{arm_timer, poll_read, Core, Drive};
 use crate::{Error, WebSocket};
 
-/// Both halves may wait for the stream to become writable (the reader writes
-/// pongs and close answers). A transport keeps one write waker, so writes are
-/// polled with a waker that wakes both halves.
+/// Who to wake when the write side needs attention. Writes, the shared
+/// timer and shutdowns are polled with a waker made of this, which wakes
+/// both halves (a stream keeps one write waker, and either half may be the
+/// one waiting) and tells the reader to look at the write side.
 #[derive(Default)]
-struct WriteWakers {
-    reader: Mutex<Option<Waker>>,
-    writer: Mutex<Option<Waker>>,
+struct Wakers {
+    reader: AtomicWaker,
+    writer: AtomicWaker,
+    /// Set by every wake and by the writer after it changed the close
+    /// state; the reader then drives the write side once.
+    attention: AtomicBool,
 }
 
-impl Wake for WriteWakers {
+impl Wakers {
+    /// Whether the reader was called, resetting the call.
+    fn take_attention(&self) -> bool {
+        self.attention.load(Ordering::Relaxed) && self.attention.swap(false, Ordering::SeqCst)
+    }
+
+    fn call_reader(&self) {
+        self.attention.store(true, Ordering::SeqCst);
+        self.reader.wake();
+    }
+}
+
+impl Wake for Wakers {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        for slot in [&self.reader, &self.writer] {
-            if let Some(waker) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
-                waker.wake();
-            }
-        }
+        self.call_reader();
+        self.writer.wake();
     }
 }
 
-struct Shared<S, R: Runtime> {
-    socket: Mutex<WebSocket<S, R>>,
-    wakers: Arc<WriteWakers>,
-    write_waker: Waker,
+/// The connection without its receiver, and the write half of the stream.
+struct WriteSide<S, R: SplitTransport<S>> {
+    io: R::WriteHalf,
+    core: Core<R>,
 }
 
-impl<S, R: Runtime> Shared<S, R> {
-    /// Locks the socket for one poll. The lock is never held across an
-    /// await point, so the other half waits at most one poll's work.
-    fn lock(&self) -> MutexGuard<'_, WebSocket<S, R>> {
-        self.socket.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+struct Shared<S, R: SplitTransport<S>> {
+    write: Mutex<WriteSide<S, R>>,
+    wakers: Arc<Wakers>,
+    waker: Waker,
+    subprotocol: Option<String>,
+}
 
-    fn register(&self, slot: &Mutex<Option<Waker>>, cx: &Context<'_>) {
-        let mut stored = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if !stored
-            .as_ref()
-            .is_some_and(|waker| waker.will_wake(cx.waker()))
-        {
-            *stored = Some(cx.waker().clone());
-        }
+impl<S, R: SplitTransport<S>> Shared<S, R> {
+    /// Locks the write side for one operation; never held across an await.
+    fn lock(&self) -> MutexGuard<'_, WriteSide<S, R>> {
+        self.write.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-pub(crate) fn split<S, R: Runtime>(
-    socket: WebSocket<S, R>,
+pub(crate) fn split<S, R: SplitTransport<S>>(
+    io: S,
+    mut core: Core<R>,
+    read_eof: bool,
+    closed: Option<Closed>,
+    subprotocol: Option<String>,
 ) -> (WebSocketReader<S, R>, WebSocketWriter<S, R>) {
-    let wakers = Arc::new(WriteWakers::default());
+    let (read, write) = R::split(io);
+    let rx = Box::new(core.conn.take_receiver());
+    let config = core.conn.shared_config().clone();
+    let wakers = Arc::new(Wakers::default());
+    // The reader looks at the write side first (timers to arm, output left).
+    wakers.attention.store(true, Ordering::SeqCst);
     let shared = Arc::new(Shared {
-        socket: Mutex::new(socket),
-        write_waker: Waker::from(wakers.clone()),
+        write: Mutex::new(WriteSide { io: write, core }),
+        waker: Waker::from(wakers.clone()),
         wakers,
+        subprotocol,
     });
     (
         WebSocketReader {
+            io: read,
+            rx,
+            config,
+            timer: None,
+            read_eof,
+            closed,
+            needs_core: false,
             shared: shared.clone(),
         },
         WebSocketWriter { shared },
@@ -78,31 +117,41 @@ pub(crate) fn split<S, R: Runtime>(
 /// The receiving half of a split [`WebSocket`]: a [`Stream`] of messages.
 ///
 /// Polling it drives the connection: pings are answered and the close
-/// handshake completes even if the writer is idle. The halves share the
-/// connection behind a mutex held for the duration of one poll, never across
-/// an await.
-pub struct WebSocketReader<S, R: Runtime> {
+/// handshake completes even if the writer is idle. Data messages are parsed
+/// here without any lock; control frames, errors and the end of input are
+/// handled with the write side, which the writer shares.
+pub struct WebSocketReader<S, R: SplitTransport<S>> {
+    io: R::ReadHalf,
+    /// Boxed, so that the halves move cheaply.
+    rx: Box<Receiver>,
+    config: Arc<Config>,
+    /// The message timeout's timer (the write side has the others).
+    timer: Option<R::Timer>,
+    read_eof: bool,
+    closed: Option<Closed>,
+    /// What comes next is for the whole connection to handle.
+    needs_core: bool,
     shared: Arc<Shared<S, R>>,
 }
 
 /// The sending half of a split [`WebSocket`]: a [`Sink`] of messages.
-pub struct WebSocketWriter<S, R: Runtime> {
+pub struct WebSocketWriter<S, R: SplitTransport<S>> {
     shared: Arc<Shared<S, R>>,
 }
 
-impl<S, R: Runtime> std::fmt::Debug for WebSocketReader<S, R> {
+impl<S, R: SplitTransport<S>> std::fmt::Debug for WebSocketReader<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("WebSocketReader")
     }
 }
 
-impl<S, R: Runtime> std::fmt::Debug for WebSocketWriter<S, R> {
+impl<S, R: SplitTransport<S>> std::fmt::Debug for WebSocketWriter<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("WebSocketWriter")
     }
 }
 
-impl<S: Unpin, R: Transport<S>> WebSocketReader<S, R> {
+impl<S: Unpin, R: SplitTransport<S>> WebSocketReader<S, R> {
     /// Receives the next message; `None` once the connection is closed.
     ///
     /// Cancel safety: cancel-safe.
@@ -110,27 +159,90 @@ impl<S: Unpin, R: Transport<S>> WebSocketReader<S, R> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 
+    /// How the connection ended, once the stream has returned `None`.
+    pub fn closed(&self) -> Option<&Closed> {
+        self.closed.as_ref()
+    }
+
     /// Puts the halves back together. Fails, returning both, if they come
     /// from different sockets.
     pub fn reunite(
-        self,
+        mut self,
         writer: WebSocketWriter<S, R>,
     ) -> Result<WebSocket<S, R>, (Self, WebSocketWriter<S, R>)> {
         if !Arc::ptr_eq(&self.shared, &writer.shared) {
             return Err((self, writer));
         }
         drop(writer);
-        match Arc::try_unwrap(self.shared) {
-            Ok(shared) => Ok(shared
-                .socket
-                .into_inner()
-                .unwrap_or_else(PoisonError::into_inner)),
-            Err(_) => unreachable!("both halves were given back"),
+        let Ok(shared) = Arc::try_unwrap(self.shared) else {
+            unreachable!("both halves were given back")
+        };
+        let WriteSide { io, mut core } = shared
+            .write
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        core.conn.swap_receiver(&mut self.rx);
+        Ok(WebSocket::from_parts(
+            R::unsplit(self.io, io),
+            core,
+            self.read_eof,
+            self.closed,
+            shared.subprotocol,
+        ))
+    }
+
+    /// Drives the write side with the receiver attached: whatever is not a
+    /// data message, timers, output left waiting, the close handshake.
+    fn drive_core(&mut self) -> Drive {
+        let shared = &*self.shared;
+        let mut side = shared.lock();
+        let side = &mut *side;
+        side.core.conn.swap_receiver(&mut self.rx);
+        let mut cx = Context::from_waker(&shared.waker);
+        let drive = loop {
+            match side
+                .core
+                .drive(Pin::new(&mut side.io), &mut cx, &mut self.closed)
+            {
+                Drive::Again => {}
+                other => break other,
+            }
+        };
+        side.core.conn.swap_receiver(&mut self.rx);
+        drive
+    }
+
+    /// A read failed: the connection ends as if the input had.
+    fn read_failed(&mut self, error: std::io::Error) -> Poll<Option<Result<Message, Error>>> {
+        let mut side = self.shared.lock();
+        side.core.conn.swap_receiver(&mut self.rx);
+        let closing = side.core.conn.state() != State::Open;
+        side.core.transport_failed(&mut self.closed);
+        side.core.conn.swap_receiver(&mut self.rx);
+        drop(side);
+        self.shared.wakers.writer.wake();
+        if closing {
+            // The close handshake was under way: the end is no error.
+            return Poll::Ready(None);
+        }
+        Poll::Ready(Some(Err(error.into())))
+    }
+
+    /// Arms the message timeout's timer; true when it fired.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.rx.needs_timer(&self.config) {
+            self.timer = None;
+            return false;
+        }
+        let now = Instant::now();
+        match self.rx.poll_timeout(&self.config, now) {
+            Some(deadline) => deadline <= now || arm_timer(&mut self.timer, deadline, cx),
+            None => false,
         }
     }
 }
 
-impl<S: Unpin, R: Transport<S>> WebSocketWriter<S, R> {
+impl<S: Unpin, R: SplitTransport<S>> WebSocketWriter<S, R> {
     /// Sends a message and flushes it.
     ///
     /// Cancel safety: not cancel-safe (the message may be partly written).
@@ -146,53 +258,108 @@ impl<S: Unpin, R: Transport<S>> WebSocketWriter<S, R> {
     ///
     /// Cancel safety: cancel-safe; the close frame stays queued.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        {
-            let mut socket = self.shared.lock();
-            if socket.state() == State::Open {
-                socket.start_send_message(Message::close(code, reason.to_owned()))?;
+        self.with_core(None, |core, _, _| {
+            if core.conn.state() == State::Open {
+                core.conn.close(code, reason)?;
             }
-        }
+            Ok::<_, Error>(())
+        })?;
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
+    }
+
+    /// Runs one operation on the write side. Its writes wake both halves;
+    /// when the close state changed, the reader is told to look.
+    fn with_core<T>(
+        &self,
+        cx: Option<&Context<'_>>,
+        operation: impl FnOnce(&mut Core<R>, Pin<&mut R::WriteHalf>, &mut Context<'_>) -> T,
+    ) -> T {
+        let shared = &*self.shared;
+        if let Some(cx) = cx {
+            shared.wakers.writer.register(cx.waker());
+        }
+        let mut side = shared.lock();
+        let side = &mut *side;
+        let mut write_cx = Context::from_waker(&shared.waker);
+        let result = operation(&mut side.core, Pin::new(&mut side.io), &mut write_cx);
+        if side.core.conn.state() != State::Open {
+            // Closing: the reader arms the close timer and sees the end.
+            shared.wakers.call_reader();
+        }
+        result
     }
 }
 
-impl<S: Unpin, R: Transport<S>> Stream for WebSocketReader<S, R> {
+impl<S: Unpin, R: SplitTransport<S>> Stream for WebSocketReader<S, R> {
     type Item = Result<Message, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let shared = &self.shared;
-        shared.register(&shared.wakers.reader, cx);
-        shared
-            .lock()
-            .poll_next_message(cx, Some(&shared.write_waker))
+        let this = self.get_mut();
+        loop {
+            if this.closed.is_some() {
+                return Poll::Ready(None);
+            }
+            if this.needs_core || this.shared.wakers.take_attention() {
+                match this.drive_core() {
+                    Drive::Yield(item) => return Poll::Ready(item),
+                    Drive::Again => unreachable!("drive_core drives again itself"),
+                    Drive::Read => this.needs_core = false,
+                }
+            }
+            match this.rx.poll_data(&this.config) {
+                Received::Message(message) => return Poll::Ready(Some(Ok(message))),
+                Received::Failed(error) => {
+                    this.shared.lock().core.conn.fail_received(error);
+                    this.needs_core = true;
+                    continue;
+                }
+                Received::Connection => {
+                    this.needs_core = true;
+                    continue;
+                }
+                Received::NeedMore => {}
+            }
+            if this.poll_timer(cx) {
+                this.needs_core = true;
+                continue;
+            }
+            match poll_read::<_, R>(Pin::new(&mut this.io), cx, &mut this.rx) {
+                Poll::Ready(Ok(0)) => {
+                    this.read_eof = true;
+                    this.rx.receive_eof();
+                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(error)) => return this.read_failed(error),
+                Poll::Pending => {
+                    this.rx.release_idle_buffer();
+                    this.shared.wakers.reader.register(cx.waker());
+                    if this.shared.wakers.attention.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
     }
 }
 
-impl<S: Unpin, R: Transport<S>> Sink<Message> for WebSocketWriter<S, R> {
+impl<S: Unpin, R: SplitTransport<S>> Sink<Message> for WebSocketWriter<S, R> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let shared = &self.shared;
-        shared.register(&shared.wakers.writer, cx);
-        shared
-            .lock()
-            .poll_ready_to_send(cx, Some(&shared.write_waker))
+        self.with_core(Some(cx), |core, io, cx| core.poll_ready_to_send(io, cx))
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        self.shared.lock().start_send_message(message)
+        self.with_core(None, |core, _, _| Ok(core.conn.send(message)?))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let shared = &self.shared;
-        shared.register(&shared.wakers.writer, cx);
-        shared.lock().poll_flush_out(cx, Some(&shared.write_waker))
+        self.with_core(Some(cx), |core, io, cx| core.poll_flush_out(io, cx))
     }
 
     /// Sends a normal close (1000) unless a close was sent, and flushes it.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let shared = &self.shared;
-        shared.register(&shared.wakers.writer, cx);
-        shared.lock().poll_send_close(cx, Some(&shared.write_waker))
+        self.with_core(Some(cx), |core, io, cx| core.poll_send_close(io, cx))
     }
 }

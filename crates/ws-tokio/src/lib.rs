@@ -84,7 +84,7 @@ mod client;
 mod runtime;
 mod tls;
 
-pub use runtime::{Tokio, TokioTimer};
+pub use runtime::{Tokio, TokioReadHalf, TokioTimer, TokioWriteHalf};
 pub use tls::MaybeTlsStream;
 
 ws_driver::adapter_api!(Tokio);

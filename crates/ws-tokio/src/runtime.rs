@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 
 /// The tokio runtime, as the driver sees it: the marker type behind
 /// [`WebSocket<S>`](crate::WebSocket) = `ws_driver::WebSocket<S, Tokio>`.
@@ -40,7 +41,7 @@ impl ws_driver::Runtime for Tokio {
     type Timer = TokioTimer;
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> ws_driver::Transport<S> for Tokio {
+impl<S: AsyncRead + Unpin> ws_driver::ReadTransport<S> for Tokio {
     fn poll_read(
         io: Pin<&mut S>,
         cx: &mut Context<'_>,
@@ -59,7 +60,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ws_driver::Transport<S> for Tokio {
         ready!(io.poll_read(cx, &mut buffer))?;
         Poll::Ready(Ok(buffer.filled().len()))
     }
+}
 
+impl<S: AsyncWrite + Unpin> ws_driver::WriteTransport<S> for Tokio {
     fn poll_write(io: Pin<&mut S>, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
         io.poll_write(cx, bytes)
     }
@@ -78,5 +81,129 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ws_driver::Transport<S> for Tokio {
 
     fn poll_shutdown(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         io.poll_shutdown(cx)
+    }
+}
+
+/// The read half of a stream split for [`WebSocket::split`](crate::WebSocket::split).
+#[derive(Debug)]
+pub enum TokioReadHalf<S> {
+    /// A TCP stream's own read half: no lock.
+    Tcp(tokio::net::tcp::OwnedReadHalf),
+    /// Any other stream, through `tokio::io::split`.
+    Other(tokio::io::ReadHalf<S>),
+}
+
+/// The write half of a stream split for [`WebSocket::split`](crate::WebSocket::split).
+#[derive(Debug)]
+pub enum TokioWriteHalf<S> {
+    /// A TCP stream's own write half: no lock.
+    Tcp(tokio::net::tcp::OwnedWriteHalf),
+    /// Any other stream, through `tokio::io::split`.
+    Other(tokio::io::WriteHalf<S>),
+}
+
+type Tls = crate::MaybeTlsStream<TcpStream>;
+
+/// A TCP stream, plain or as a `ws://` client's `MaybeTlsStream`, splits into
+/// tokio's lock-free owned halves; any other stream (TLS, a user's own)
+/// through `tokio::io::split`, which serializes the halves' calls.
+impl<S> ws_driver::SplitTransport<S> for Tokio
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type ReadHalf = TokioReadHalf<S>;
+    type WriteHalf = TokioWriteHalf<S>;
+
+    fn split(io: S) -> (Self::ReadHalf, Self::WriteHalf) {
+        let tcp = match ws_driver::downcast::<S, TcpStream>(io) {
+            Ok(tcp) => Ok(tcp),
+            Err(io) => match ws_driver::downcast::<S, Tls>(io) {
+                Ok(crate::MaybeTlsStream::Plain(tcp)) => Ok(tcp),
+                #[allow(unreachable_patterns)] // TLS only with the rustls feature
+                Ok(other) => Err(ws_driver::downcast::<Tls, S>(other).expect("S is Tls")),
+                Err(io) => Err(io),
+            },
+        };
+        match tcp {
+            Ok(tcp) => {
+                let (read, write) = tcp.into_split();
+                (TokioReadHalf::Tcp(read), TokioWriteHalf::Tcp(write))
+            }
+            Err(io) => {
+                let (read, write) = tokio::io::split(io);
+                (TokioReadHalf::Other(read), TokioWriteHalf::Other(write))
+            }
+        }
+    }
+
+    fn unsplit(read: Self::ReadHalf, write: Self::WriteHalf) -> S {
+        match (read, write) {
+            (TokioReadHalf::Tcp(read), TokioWriteHalf::Tcp(write)) => {
+                let tcp = read.reunite(write).expect("halves of one stream");
+                ws_driver::downcast::<TcpStream, S>(tcp)
+                    .or_else(|tcp| ws_driver::downcast::<Tls, S>(crate::MaybeTlsStream::Plain(tcp)))
+                    .unwrap_or_else(|_| unreachable!("only TCP streams split into TCP halves"))
+            }
+            (TokioReadHalf::Other(read), TokioWriteHalf::Other(write)) => read.unsplit(write),
+            _ => unreachable!("halves of one stream"),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite> AsyncRead for TokioReadHalf<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioReadHalf::Tcp(read) => Pin::new(read).poll_read(cx, buf),
+            TokioReadHalf::Other(read) => Pin::new(read).poll_read(cx, buf),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite> AsyncWrite for TokioWriteHalf<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            TokioWriteHalf::Tcp(write) => Pin::new(write).poll_write(cx, buf),
+            TokioWriteHalf::Other(write) => Pin::new(write).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            TokioWriteHalf::Tcp(write) => Pin::new(write).poll_write_vectored(cx, bufs),
+            TokioWriteHalf::Other(write) => Pin::new(write).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            TokioWriteHalf::Tcp(write) => write.is_write_vectored(),
+            TokioWriteHalf::Other(write) => write.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioWriteHalf::Tcp(write) => Pin::new(write).poll_flush(cx),
+            TokioWriteHalf::Other(write) => Pin::new(write).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioWriteHalf::Tcp(write) => Pin::new(write).poll_shutdown(cx),
+            TokioWriteHalf::Other(write) => Pin::new(write).poll_shutdown(cx),
+        }
     }
 }
