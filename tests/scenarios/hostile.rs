@@ -817,3 +817,75 @@ fn client_fails_a_deflate_bomb_from_the_server_with_1009() {
         assert_eq!(within(30, server).await, Some(CloseCode::MESSAGE_TOO_BIG));
     })
 }
+
+/// Our server on one connection, split at once: everything its reader
+/// half receives (the writer half stays idle), and the raw bytes a raw
+/// client that sent `bytes` got back.
+async fn split_server_answer_to(
+    config: ServerConfig,
+    bytes: &[u8],
+) -> (Vec<Result<Message, Error>>, Vec<u8>) {
+    let (listener, addr) = rt::listen().await;
+    let served = rt::spawn(async move {
+        let tcp = rt::accept_tcp(&listener).await.unwrap();
+        let socket = accept_with(tcp, &config).await.unwrap();
+        let (mut reader, _writer) = socket.split();
+        let mut seen = Vec::new();
+        while let Some(item) = reader.next().await {
+            seen.push(item);
+        }
+        seen
+    });
+    let mut tcp = raw_client(addr).await;
+    rt::write_raw(&mut tcp, bytes).await;
+    let seen = within(10, served).await;
+    (seen, within(10, rt::read_until_closed(&mut tcp)).await)
+}
+
+#[test]
+fn split_server_reader_alone_answers_a_ping_between_messages_and_fails_a_bad_opcode_with_1002() {
+    rt::run(async {
+        let mut bytes = client_frame(0x81, b"a");
+        bytes.extend(client_frame(0x89, b"p"));
+        bytes.extend(client_frame(0x81, b"b"));
+        bytes.extend(client_frame(0x83, b"reserved opcode"));
+        let (seen, sent) = split_server_answer_to(ServerConfig::default(), &bytes).await;
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert_eq!(seen[0].as_ref().unwrap(), &Message::text("a"));
+        assert_eq!(seen[1].as_ref().unwrap(), &Message::ping(&b"p"[..]));
+        assert_eq!(seen[2].as_ref().unwrap(), &Message::text("b"));
+        assert!(matches!(seen[3], Err(Error::Protocol(_))), "{:?}", seen[3]);
+        // The pong, then the close frame with 1002, then the end.
+        assert_eq!(sent, [0x8a, 0x01, b'p', 0x88, 0x02, 0x03, 0xea]);
+    })
+}
+
+#[test]
+fn split_server_reader_fails_a_client_that_never_finishes_a_frame_with_1008() {
+    rt::run(async {
+        let config = ServerConfig::default().connection(quick_message_timeout());
+        let (seen, sent) =
+            split_server_answer_to(config, &client_frame(0x81, b"0123456789")[..10]).await;
+        assert!(
+            matches!(
+                seen[..],
+                [Err(Error::Protocol(ProtocolError::MessageTimeout))]
+            ),
+            "{seen:?}"
+        );
+        assert_eq!(sent, [0x88, 0x02, 0x03, 0xf0]);
+    })
+}
+
+#[test]
+fn split_server_reader_echoes_a_clients_close_and_ends_cleanly() {
+    rt::run(async {
+        let mut bytes = client_frame(0x82, &[7; 300]);
+        bytes.extend(client_frame(0x88, &[0x03, 0xe8]));
+        let (seen, sent) = split_server_answer_to(ServerConfig::default(), &bytes).await;
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(seen[0].as_ref().unwrap(), &Message::binary(vec![7; 300]));
+        assert!(matches!(seen[1], Ok(Message::Close(_))), "{:?}", seen[1]);
+        assert_eq!(sent, [0x88, 0x02, 0x03, 0xe8]);
+    })
+}

@@ -254,6 +254,84 @@ fn split_reader_alone_answers_pings() {
 }
 
 #[test]
+fn split_halves_reunite_into_a_socket_that_keeps_working() {
+    rt::run(async {
+        let addr = echo_server(ServerConfig::default()).await;
+        let (socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        let (mut reader, mut writer) = socket.split();
+        writer.send(Message::text("split")).await.unwrap();
+        assert_eq!(
+            reader.next().await.unwrap().unwrap(),
+            Message::text("split")
+        );
+        // Received but not yet read when the halves are put back together.
+        writer.send(Message::binary(vec![1; 20_000])).await.unwrap();
+        let mut socket = reader.reunite(writer).unwrap();
+        assert_eq!(
+            socket.next().await.unwrap().unwrap(),
+            Message::binary(vec![1; 20_000])
+        );
+        socket.send(Message::text("whole")).await.unwrap();
+        assert_eq!(
+            socket.next().await.unwrap().unwrap(),
+            Message::text("whole")
+        );
+        socket.close(CloseCode::NORMAL, "").await.unwrap();
+        assert!(socket.closed().unwrap().clean);
+    })
+}
+
+#[test]
+fn split_reader_receives_while_the_writer_waits_on_a_peer_that_does_not_read() {
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let release = released.clone();
+        let server = rt::spawn(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            let mut socket = accept_with(tcp, &ServerConfig::default()).await.unwrap();
+            // Sends without reading until told to, so the client's writes back up.
+            for i in 0..200 {
+                socket.send(Message::text(format!("{i}"))).await.unwrap();
+            }
+            while !released.load(std::sync::atomic::Ordering::SeqCst) {
+                rt::sleep(Duration::from_millis(10)).await;
+            }
+            let mut bytes = 0;
+            while let Some(Ok(message)) = socket.next().await {
+                bytes += message.as_bytes().len();
+            }
+            bytes
+        });
+        let (socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        let (mut reader, mut writer) = socket.split();
+        let writing = rt::spawn(async move {
+            let chunk = Message::binary(vec![0; 1 << 20]);
+            for _ in 0..16 {
+                writer.send(chunk.clone()).await.unwrap();
+            }
+            writer.close(CloseCode::NORMAL, "").await.unwrap();
+            writer
+        });
+        // The writer is blocked on a full socket; the reader carries on.
+        for i in 0..200 {
+            let message = rt::timeout(Duration::from_secs(10), reader.next())
+                .await
+                .expect("the reader is not held up by the writer")
+                .unwrap()
+                .unwrap();
+            assert_eq!(message.as_text(), Some(format!("{i}").as_str()));
+        }
+        release.store(true, std::sync::atomic::Ordering::SeqCst);
+        let writer = rt::timeout(Duration::from_secs(20), writing).await.unwrap();
+        assert!(matches!(reader.next().await, Some(Ok(Message::Close(_)))));
+        assert!(reader.next().await.is_none());
+        assert!(reader.reunite(writer).unwrap().closed().unwrap().clean);
+        assert_eq!(server.await, 16 << 20);
+    })
+}
+
+#[test]
 fn server_callback_rejects_with_its_status_and_client_sees_it() {
     rt::run(async {
         let (listener, addr) = rt::listen().await;
