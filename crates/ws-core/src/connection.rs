@@ -164,7 +164,8 @@ pub struct Connection {
     rx: Receiver,
 
     output: Output,
-    pending_pong: Option<Bytes>,
+    /// Boxed: rarely set (a ping while much output waits).
+    pending_pong: Option<Box<Bytes>>,
     rng: Option<Box<SmallRng>>,
 
     close_sent: bool,
@@ -663,9 +664,7 @@ impl Connection {
     /// connection holds no buffer memory. Drivers call it before waiting.
     pub fn release_idle_buffers(&mut self) {
         self.rx.release_idle_buffer();
-        if self.output.is_empty() && self.output.capacity() > 0 {
-            self.output.release();
-        }
+        self.output.release();
     }
 
     // ----- internals: control frames and the close handshake -----
@@ -676,7 +675,7 @@ impl Connection {
                 if self.config.auto_pong && !self.close_sent {
                     if self.output.len() > PONG_COALESCE_THRESHOLD {
                         // Only the most recent ping needs an answer (RFC 6455 section 5.5.3).
-                        self.pending_pong = Some(payload.clone());
+                        self.pending_pong = Some(Box::new(payload.clone()));
                     } else {
                         self.write_frame(OpCode::Pong, true, &payload);
                     }

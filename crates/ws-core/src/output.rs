@@ -1,10 +1,22 @@
 //! The bytes a connection has queued for the transport.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 use ws_frame::apply_mask;
+
+/// An emptied append buffer larger than this is freed, not kept as a spare.
+const SPARE_MAX: usize = 64 * 1024;
+
+thread_local! {
+    /// One empty append buffer per thread: a connection that goes idle
+    /// leaves its buffer here, and the next one on this thread that sends
+    /// takes it. Idle connections hold no write buffer, and a busy thread
+    /// does not allocate one per message.
+    static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
+}
 
 /// Frames waiting to be written, in order: segments already closed off
 /// (`queued`), then the buffer new frames are appended to (`tail`).
@@ -33,7 +45,7 @@ impl Output {
     /// Appends a frame: its encoded header, then its payload, masked with
     /// `mask` when given (RFC 6455 section 5.3).
     pub(crate) fn push_frame(&mut self, head: &[u8], payload: &[u8], mask: Option<[u8; 4]>) {
-        self.tail.reserve(head.len() + payload.len());
+        self.reserve(head.len() + payload.len());
         self.tail.extend_from_slice(head);
         let start = self.tail.len();
         self.tail.extend_from_slice(payload);
@@ -45,12 +57,24 @@ impl Output {
 
     /// Appends a frame whose (unmasked) payload is queued by reference.
     pub(crate) fn push_frame_shared(&mut self, head: &[u8], payload: Bytes) {
+        self.reserve(head.len());
         self.tail.extend_from_slice(head);
         self.queued.push_back(self.tail.split().freeze());
         self.len += head.len() + payload.len();
         if !payload.is_empty() {
             self.queued.push_back(payload);
         }
+    }
+
+    /// Makes room in the append buffer, starting from the thread's spare
+    /// when this connection has none.
+    fn reserve(&mut self, additional: usize) {
+        if self.tail.capacity() == 0 {
+            if let Some(spare) = SPARE.take() {
+                self.tail = spare;
+            }
+        }
+        self.tail.reserve(additional);
     }
 
     /// The next contiguous bytes to write (empty when nothing is queued).
@@ -91,6 +115,11 @@ impl Output {
                     segment.advance(written);
                     return;
                 }
+                None if written == self.tail.len() => {
+                    // All written: keep the whole buffer for what comes next.
+                    self.tail.clear();
+                    return;
+                }
                 None => {
                     self.tail.advance(written);
                     return;
@@ -118,11 +147,73 @@ impl Output {
         self.tail.capacity()
     }
 
-    /// Frees the append buffer (only when nothing is queued).
+    /// Gives up the append buffer and the queue (only when nothing is
+    /// queued): the buffer becomes the thread's spare, or is freed.
     pub(crate) fn release(&mut self) {
-        if self.is_empty() {
-            self.tail = BytesMut::new();
+        if !self.is_empty() {
+            return;
+        }
+        if self.queued.capacity() > 0 {
             self.queued = VecDeque::new();
         }
+        let tail = std::mem::take(&mut self.tail);
+        if tail.capacity() > 0 && tail.capacity() <= SPARE_MAX {
+            SPARE.set(Some(tail));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection that wrote everything and goes idle gives its buffer up
+    /// (even one written out to its very end, which reports no capacity
+    /// left), and the next connection on the thread that sends reuses it.
+    #[test]
+    fn written_out_buffer_goes_to_the_next_sender_on_the_thread() {
+        SPARE.set(None);
+        let mut idle = Output::default();
+        idle.push_frame(&[0x82, 20], &[7; 20], None);
+        let buffer = idle.first().as_ptr();
+        idle.advance(22);
+        assert!(idle.is_empty());
+        idle.release();
+        assert_eq!(idle.capacity(), 0, "an idle connection holds no buffer");
+
+        let mut next = Output::default();
+        next.push_frame(&[0x82, 2], b"hi", None);
+        assert_eq!(next.first().as_ptr(), buffer, "the spare was reused");
+        assert_eq!(next.first(), &[0x82, 2, b'h', b'i']);
+        next.release();
+        assert_eq!(
+            next.first().as_ptr(),
+            buffer,
+            "nothing released while queued"
+        );
+    }
+
+    /// Output still waiting is never given up, and a buffer too large to
+    /// keep is freed rather than kept as the spare.
+    #[test]
+    fn release_keeps_queued_output_and_frees_a_large_buffer() {
+        SPARE.set(None);
+        let mut busy = Output::default();
+        busy.push_frame(&[0x82, 126, 0, 4], &[1; 4], None);
+        busy.advance(3);
+        busy.release();
+        assert_eq!(busy.first(), &[4, 1, 1, 1, 1]);
+
+        let mut large = Output::default();
+        large.push_frame(&[], &vec![0; SPARE_MAX + 1], None);
+        large.advance(SPARE_MAX + 1);
+        large.release();
+        assert_eq!(large.capacity(), 0);
+        let spare = SPARE.take();
+        assert!(
+            spare.is_none(),
+            "kept {:?} bytes",
+            spare.map(|s| s.capacity())
+        );
     }
 }
