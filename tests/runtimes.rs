@@ -114,3 +114,25 @@ fn async_std_wss_connect_refuses_an_untrusted_certificate() {
         "{result:?}"
     );
 }
+
+/// A socket is one pointer on every adapter: it is moved through the
+/// futures that create it and into the application's, and rustc gives a
+/// moved value a slot in each (rust-lang/rust#62958). Everything else lives
+/// in one allocation; an idle server connection costs that allocation, not
+/// copies of it in every future.
+#[test]
+fn sockets_of_every_adapter_are_one_pointer() {
+    use std::mem::size_of;
+    assert_eq!(
+        size_of::<ws_toolkit::tokio::WebSocket<tokio::net::TcpStream>>(),
+        size_of::<usize>()
+    );
+    assert_eq!(
+        size_of::<ws_toolkit::async_std::WebSocket<async_std::net::TcpStream>>(),
+        size_of::<usize>()
+    );
+    assert_eq!(
+        size_of::<ws_toolkit::async_std::WebSocket<smol::net::TcpStream>>(),
+        size_of::<usize>()
+    );
+}

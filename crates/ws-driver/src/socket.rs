@@ -51,20 +51,25 @@ thread_local! {
 /// through their adapter's alias, `ws_tokio::WebSocket<S>` or
 /// `ws_async_std::WebSocket<S>`.
 pub struct WebSocket<S, R: crate::Runtime> {
+    /// One allocation for the stream, the connection and the driver's state.
+    /// The socket is moved through the futures that create it and into the
+    /// application's, and rustc often gives a moved value a slot in each
+    /// (rust-lang/rust#62958): a pointer there costs 8 bytes, not 500.
+    inner: Box<Inner<S, R>>,
+}
+
+struct Inner<S, R: crate::Runtime> {
     io: S,
     core: Core<R>,
     read_eof: bool,
-    closed: Option<Closed>,
+    closed: Option<Box<Closed>>,
     subprotocol: Option<String>,
 }
 
 /// The connection and what drives it apart from reading: the part of a
 /// socket that the halves of a split share (the reader owns the reading).
 pub(crate) struct Core<R: crate::Runtime> {
-    /// Boxed: the socket is moved through the futures that create it and
-    /// into the application's, and rustc often gives a moved value a slot in
-    /// each (rust-lang/rust#62958); a pointer there costs 8 bytes, not 384.
-    pub(crate) conn: Box<Connection>,
+    pub(crate) conn: Connection,
     timer: Option<R::Timer>,
     write_shutdown: bool,
 }
@@ -82,9 +87,9 @@ pub(crate) enum Drive {
 impl<S, R: crate::Runtime> std::fmt::Debug for WebSocket<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebSocket")
-            .field("role", &self.core.conn.role())
-            .field("state", &self.core.conn.state())
-            .field("subprotocol", &self.subprotocol)
+            .field("role", &self.inner.core.conn.role())
+            .field("state", &self.inner.core.conn.state())
+            .field("subprotocol", &self.inner.subprotocol)
             .finish_non_exhaustive()
     }
 }
@@ -101,7 +106,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// permessage-deflate, [`Connection::with_deflate`]). `leftover` holds
     /// bytes read past the handshake.
     pub fn from_connection(io: S, conn: Connection, leftover: &[u8]) -> Self {
-        let mut conn = Box::new(conn);
+        let mut conn = conn;
         conn.receive(leftover);
         Self::from_parts(io, Core::new(conn), false, None, None)
     }
@@ -110,48 +115,50 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         io: S,
         core: Core<R>,
         read_eof: bool,
-        closed: Option<Closed>,
+        closed: Option<Box<Closed>>,
         subprotocol: Option<String>,
     ) -> Self {
         WebSocket {
-            io,
-            core,
-            read_eof,
-            closed,
-            subprotocol,
+            inner: Box::new(Inner {
+                io,
+                core,
+                read_eof,
+                closed,
+                subprotocol,
+            }),
         }
     }
 
     /// Records the subprotocol the handshake agreed on.
     pub fn with_subprotocol(mut self, subprotocol: Option<String>) -> Self {
-        self.subprotocol = subprotocol;
+        self.inner.subprotocol = subprotocol;
         self
     }
 
     /// The subprotocol agreed in the handshake, if any.
     pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
+        self.inner.subprotocol.as_deref()
     }
 
     /// The state of the connection.
     pub fn state(&self) -> State {
-        self.core.conn.state()
+        self.inner.core.conn.state()
     }
 
     /// How the connection ended, once the stream has returned `None`.
     pub fn closed(&self) -> Option<&Closed> {
-        self.closed.as_ref()
+        self.inner.closed.as_deref()
     }
 
     /// The underlying stream.
     pub fn get_ref(&self) -> &S {
-        &self.io
+        &self.inner.io
     }
 
     /// The underlying stream, mutably. Reading or writing it directly breaks
     /// the framing.
     pub fn get_mut(&mut self) -> &mut S {
-        &mut self.io
+        &mut self.inner.io
     }
 
     /// Receives the next message; `None` once the connection is closed.
@@ -159,7 +166,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// Cancel safety: cancel-safe. A message is only taken out of the
     /// connection when this returns it.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
-        poll_fn(|cx| self.poll_next_message(cx)).await
+        poll_fn(|cx| self.inner.poll_next_message(cx)).await
     }
 
     /// Sends a message and flushes it to the stream.
@@ -167,9 +174,19 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// Cancel safety: not cancel-safe. If cancelled, the message may have been
     /// queued and partly written; it is then still sent by later calls.
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
-        poll_fn(|cx| self.core.poll_ready_to_send(Pin::new(&mut self.io), cx)).await?;
-        self.core.conn.send(message)?;
-        poll_fn(|cx| self.core.poll_flush_out(Pin::new(&mut self.io), cx)).await
+        poll_fn(|cx| {
+            self.inner
+                .core
+                .poll_ready_to_send(Pin::new(&mut self.inner.io), cx)
+        })
+        .await?;
+        self.inner.core.conn.send(message)?;
+        poll_fn(|cx| {
+            self.inner
+                .core
+                .poll_flush_out(Pin::new(&mut self.inner.io), cx)
+        })
+        .await
     }
 
     /// Closes the connection with a code and reason ([RFC 6455 section 7]),
@@ -181,10 +198,10 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     ///
     /// [RFC 6455 section 7]: https://www.rfc-editor.org/rfc/rfc6455#section-7
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if self.core.conn.state() == State::Open {
-            self.core.conn.close(code, reason)?;
+        if self.inner.core.conn.state() == State::Open {
+            self.inner.core.conn.close(code, reason)?;
         }
-        poll_fn(|cx| self.poll_close_handshake(cx)).await
+        poll_fn(|cx| self.inner.poll_close_handshake(cx)).await
     }
 
     /// Splits the socket into a reader and a writer for two tasks. See
@@ -193,15 +210,18 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     where
         R: crate::SplitTransport<S>,
     {
-        crate::split::split(
-            self.io,
-            self.core,
-            self.read_eof,
-            self.closed,
-            self.subprotocol,
-        )
+        let Inner {
+            io,
+            core,
+            read_eof,
+            closed,
+            subprotocol,
+        } = *self.inner;
+        crate::split::split(io, core, read_eof, closed, subprotocol)
     }
+}
 
+impl<S: Unpin, R: Transport<S>> Inner<S, R> {
     // ----- the driver -----
 
     /// Drives the connection until it yields a message or ends.
@@ -317,7 +337,7 @@ pub(crate) fn arm_timer<T: Timer>(
 }
 
 impl<R: crate::Runtime> Core<R> {
-    pub(crate) fn new(conn: Box<Connection>) -> Self {
+    pub(crate) fn new(conn: Connection) -> Self {
         Core {
             conn,
             timer: None,
@@ -335,11 +355,11 @@ impl<R: crate::Runtime> Core<R> {
 
     /// The transport is unusable: finish the connection as if the input
     /// ended, without a second error for the same cause.
-    pub(crate) fn transport_failed(&mut self, closed: &mut Option<Closed>) {
+    pub(crate) fn transport_failed(&mut self, closed: &mut Option<Box<Closed>>) {
         self.conn.receive_eof();
         while let Some(event) = self.conn.poll_event() {
             if let Event::Closed(end) = event {
-                *closed = Some(end);
+                *closed = Some(Box::new(end));
             }
         }
     }
@@ -351,7 +371,7 @@ impl<R: crate::Runtime> Core<R> {
         &mut self,
         mut io: Pin<&mut W>,
         cx: &mut Context<'_>,
-        closed: &mut Option<Closed>,
+        closed: &mut Option<Box<Closed>>,
     ) -> Drive
     where
         R: WriteTransport<W>,
@@ -377,7 +397,7 @@ impl<R: crate::Runtime> Core<R> {
                     self.write_shutdown = true;
                     let _ = R::poll_shutdown(io, cx);
                 }
-                *closed = Some(end);
+                *closed = Some(Box::new(end));
                 self.timer = None;
                 return Drive::Yield(None);
             }
@@ -534,7 +554,7 @@ impl<S: Unpin, R: Transport<S>> Stream for WebSocket<S, R> {
     type Item = Result<Message, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().poll_next_message(cx)
+        self.get_mut().inner.poll_next_message(cx)
     }
 }
 
@@ -542,22 +562,22 @@ impl<S: Unpin, R: Transport<S>> Sink<Message> for WebSocket<S, R> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
+        let this = &mut *self.get_mut().inner;
         this.core.poll_ready_to_send(Pin::new(&mut this.io), cx)
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        Ok(self.get_mut().core.conn.send(message)?)
+        Ok(self.get_mut().inner.core.conn.send(message)?)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
+        let this = &mut *self.get_mut().inner;
         this.core.poll_flush_out(Pin::new(&mut this.io), cx)
     }
 
     /// Sends a normal close (1000) unless a close was sent, and waits for the
     /// close handshake to finish, dropping messages that arrive meanwhile.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().poll_close_handshake(cx)
+        self.get_mut().inner.poll_close_handshake(cx)
     }
 }

@@ -84,7 +84,7 @@ pub(crate) fn split<S, R: SplitTransport<S>>(
     io: S,
     mut core: Core<R>,
     read_eof: bool,
-    closed: Option<Closed>,
+    closed: Option<Box<Closed>>,
     subprotocol: Option<String>,
 ) -> (WebSocketReader<S, R>, WebSocketWriter<S, R>) {
     let (read, write) = R::split(io);
@@ -128,7 +128,7 @@ pub struct WebSocketReader<S, R: SplitTransport<S>> {
     /// The message timeout's timer (the write side has the others).
     timer: Option<R::Timer>,
     read_eof: bool,
-    closed: Option<Closed>,
+    closed: Option<Box<Closed>>,
     /// What comes next is for the whole connection to handle.
     needs_core: bool,
     shared: Arc<Shared<S, R>>,
@@ -161,7 +161,7 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketReader<S, R> {
 
     /// How the connection ended, once the stream has returned `None`.
     pub fn closed(&self) -> Option<&Closed> {
-        self.closed.as_ref()
+        self.closed.as_deref()
     }
 
     /// Puts the halves back together. Fails, returning both, if they come
