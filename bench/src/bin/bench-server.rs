@@ -9,6 +9,11 @@
 //! ```
 //!
 //! Prints `listening ADDR` on stdout once bound.
+//!
+//! `--lib tokio-floor` is no WebSocket library: it answers the handshake and
+//! one 20-byte message with fixed bytes, then waits on the bare `TcpStream`.
+//! It is the idle-memory floor of any library on tokio (a task and a
+//! registered socket), measured beside the others; it cannot echo.
 
 use std::future::Future;
 use std::io::Write;
@@ -34,6 +39,7 @@ fn main() {
     let lib = lib.unwrap_or_else(|| panic!("--lib {LIBRARIES} is required"));
     match lib.as_str() {
         "ours-tokio" => tokio_server(addr, ours_tokio),
+        "tokio-floor" => tokio_server(addr, tokio_floor),
         "tokio-tungstenite" => tokio_server(addr, tungstenite),
         "fastwebsockets" => tokio_server(addr, fastwebsockets_echo),
         "tokio-websockets" => tokio_server(addr, tokio_websockets_echo),
@@ -70,6 +76,49 @@ where
             tokio::spawn(serve(tcp));
         }
     });
+}
+
+/// The least any library on tokio holds per connection: the task and the
+/// registered socket. Answers the handshake (the generator only checks the
+/// status line) and the idle run's one message, then only waits.
+async fn tokio_floor(mut tcp: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Boxed, so that the request's buffer is not part of the task.
+    if Box::pin(floor_handshake(&mut tcp)).await.is_err() {
+        return;
+    }
+    // One masked 20-byte binary frame in (2 + 4 + 20 bytes), one unmasked out.
+    let mut frame = [0u8; 26];
+    if tcp.read_exact(&mut frame).await.is_err() {
+        return;
+    }
+    frame[..2].copy_from_slice(&[0x82, 20]);
+    if tcp.write_all(&frame[..22]).await.is_err() {
+        return;
+    }
+    while tcp.readable().await.is_ok() {
+        match tcp.try_read(&mut frame) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => return,
+        }
+    }
+}
+
+async fn floor_handshake(tcp: &mut TcpStream) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = [0u8; 1024];
+    let mut len = 0;
+    while !head[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+        match tcp.read(&mut head[len..]).await? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => len += n,
+        }
+    }
+    let reply =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    tcp.write_all(reply).await
 }
 
 /// Ours accepts permessage-deflate when offered (only the deflate workload
