@@ -28,6 +28,11 @@ const LIBS: &[&str] = &[
 ];
 const PEERS: &[&str] = &["tokio-tungstenite", "fastwebsockets", "tokio-websockets"];
 
+/// Not a WebSocket library: a bare tokio task and socket that answer the
+/// idle run's handshake and message with fixed bytes. Its idle memory is
+/// the least any library on tokio can hold per connection.
+const FLOOR: &str = "tokio-floor";
+
 /// An echo workload: connections, message size, messages in flight per
 /// connection, and whether it uses permessage-deflate (only ours has it).
 struct Workload {
@@ -166,10 +171,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         report.echo = echo_rounds(&root, &options)?;
     }
     if options.idle {
-        for lib in &options.libs {
+        for lib in options.libs.iter().map(String::as_str).chain([FLOOR]) {
             let bytes = idle_memory(&root, lib, options.idle_conns)?;
             println!("idle {lib}: {bytes:.0} bytes per connection");
-            report.idle.insert(lib.clone(), bytes);
+            report.idle.insert(lib.to_owned(), bytes);
         }
         report.idle_conns = options.idle_conns;
     }
@@ -526,8 +531,13 @@ impl Report {
                 self.idle_conns
             ));
             md.push_str("| library | bytes per connection |\n|---|---:|\n");
-            for (lib, bytes) in &self.idle {
+            for (lib, bytes) in self.idle.iter().filter(|(lib, _)| *lib != FLOOR) {
                 md.push_str(&format!("| {lib} | {bytes:.0} |\n"));
+            }
+            if let Some(bytes) = self.idle.get(FLOOR) {
+                md.push_str(&format!(
+                    "| *{FLOOR}: no WebSocket, a bare tokio task and socket (the least any library on tokio holds)* | {bytes:.0} |\n"
+                ));
             }
             md.push('\n');
         }
