@@ -32,7 +32,7 @@ fn headers(c: &mut Criterion) {
 
 fn masking(c: &mut Criterion) {
     let mut group = c.benchmark_group("mask");
-    for size in [64usize, 1024, 65536] {
+    for size in [20usize, 64, 1024, 65536] {
         group.throughput(Throughput::Bytes(size as u64));
         let mut buf = vec![0x5au8; size];
         let source = vec![0xa5u8; size];

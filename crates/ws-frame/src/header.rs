@@ -161,6 +161,7 @@ impl FrameHeader {
     /// `input` ends inside the header, or the first rule the header breaks.
     /// Rules are checked as soon as the bytes that carry them are present, so a
     /// bad first byte is reported before the rest arrives.
+    #[inline]
     pub fn decode(
         input: &[u8],
         rules: &ReceiveRules,

@@ -18,30 +18,40 @@
 #[inline]
 pub fn apply_mask(bytes: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate_key(key, offset);
-    if bytes.len() < 32 {
-        mask_bytewise(bytes, key);
-        return;
-    }
-    let word = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
+    // The key twice: the same bytes in either byte order.
+    let half = u64::from(u32::from_ne_bytes(key));
+    let word = half << 32 | half;
     let mut blocks = bytes.chunks_exact_mut(32);
     for block in &mut blocks {
         for lane in block.chunks_exact_mut(8) {
-            let mut value = [0u8; 8];
-            value.copy_from_slice(lane);
-            lane.copy_from_slice(&(u64::from_ne_bytes(value) ^ word).to_ne_bytes());
+            mask_word(lane, word);
         }
     }
-    // 32 is a multiple of 4, so the key's phase is unchanged for the tail.
-    mask_bytewise(blocks.into_remainder(), key);
+    // 32 and 8 are multiples of 4, so the key's phase is unchanged for the
+    // words and bytes left: a short payload is masked a word at a time too.
+    let mut words = blocks.into_remainder().chunks_exact_mut(8);
+    for lane in &mut words {
+        mask_word(lane, word);
+    }
+    mask_bytewise(words.into_remainder(), key);
+}
+
+#[inline]
+fn mask_word(lane: &mut [u8], word: u64) {
+    if let Ok(lane) = <&mut [u8; 8]>::try_from(lane) {
+        *lane = (u64::from_ne_bytes(*lane) ^ word).to_ne_bytes();
+    }
 }
 
 #[inline]
 fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut rotated = key;
-    rotated.rotate_left(offset % 4);
-    rotated
+    let [a, b, c, d] = key;
+    match offset % 4 {
+        0 => key,
+        1 => [b, c, d, a],
+        2 => [c, d, a, b],
+        _ => [d, a, b, c],
+    }
 }
 
 #[inline]
