@@ -431,13 +431,20 @@ impl<R: crate::Runtime> Core<R> {
     where
         R: WriteTransport<W>,
     {
-        while !self.conn.transmit().is_empty() {
-            // A header and a payload queued by reference go out in one writev.
-            let mut slices = [io::IoSlice::new(&[]); MAX_WRITE_SLICES];
-            let written = ready!(match self.conn.transmit_vectored(&mut slices) {
-                1 => R::poll_write(io.as_mut(), cx, self.conn.transmit()),
-                count => R::poll_write_vectored(io.as_mut(), cx, &slices[..count]),
-            })?;
+        loop {
+            let first = self.conn.transmit();
+            if first.is_empty() {
+                break;
+            }
+            let written = if first.len() == self.conn.buffered_amount() {
+                // All of it is in one piece (the common case): a plain write.
+                ready!(R::poll_write(io.as_mut(), cx, first))?
+            } else {
+                // A header and a payload queued by reference go out in one writev.
+                let mut slices = [io::IoSlice::new(&[]); MAX_WRITE_SLICES];
+                let count = self.conn.transmit_vectored(&mut slices);
+                ready!(R::poll_write_vectored(io.as_mut(), cx, &slices[..count]))?
+            };
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
