@@ -110,6 +110,10 @@ pub enum IoHalf<S> {
     /// async-std's TCP stream, cloned: each half does its own system calls.
     #[cfg(feature = "async-std")]
     Tcp(async_std::net::TcpStream),
+    /// smol's TCP stream (async-net's), cloned: each half does its own
+    /// system calls.
+    #[cfg(feature = "smol")]
+    SmolTcp(async_net::TcpStream),
     /// Any other stream, through futures' `split` (a lock per call).
     Other(Halves<S>),
 }
@@ -123,9 +127,37 @@ pub enum Halves<S> {
     Write(futures_util::io::WriteHalf<S>),
 }
 
-/// async-std's `TcpStream`, plain or as a `ws://` client's `MaybeTlsStream`,
-/// splits into two clones of itself; any other stream (TLS, smol's) through
-/// futures' generic split, which serializes the halves' calls.
+/// `S` as the TCP stream `T`, when it is one, plain or as a `ws://`
+/// client's `MaybeTlsStream`.
+#[allow(dead_code)] // used only with a runtime feature
+fn as_tcp<S: 'static, T: 'static>(io: S) -> Result<T, S> {
+    type Tls<T> = crate::MaybeTlsStream<T>;
+    match ws_driver::downcast::<S, T>(io) {
+        Ok(tcp) => Ok(tcp),
+        Err(io) => match ws_driver::downcast::<S, Tls<T>>(io) {
+            Ok(crate::MaybeTlsStream::Plain(tcp)) => Ok(tcp),
+            #[allow(unreachable_patterns)] // TLS only with the rustls feature
+            Ok(other) => Err(ws_driver::downcast::<Tls<T>, S>(other)
+                .unwrap_or_else(|_| unreachable!("S is MaybeTlsStream<T>"))),
+            Err(io) => Err(io),
+        },
+    }
+}
+
+/// The stream `S` that [`as_tcp`] took `tcp` from.
+#[allow(dead_code)] // used only with a runtime feature
+fn from_tcp<S: 'static, T: 'static>(tcp: T) -> S {
+    ws_driver::downcast::<T, S>(tcp)
+        .or_else(|tcp| {
+            ws_driver::downcast::<crate::MaybeTlsStream<T>, S>(crate::MaybeTlsStream::Plain(tcp))
+        })
+        .unwrap_or_else(|_| unreachable!("only TCP streams split into TCP halves"))
+}
+
+/// async-std's and smol's `TcpStream`, plain or as a `ws://` client's
+/// `MaybeTlsStream`, split into two clones of themselves; any other stream
+/// (TLS, for one) through futures' generic split, which serializes the
+/// halves' calls.
 impl<S> ws_driver::SplitTransport<S> for FuturesIo
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -135,22 +167,14 @@ where
 
     fn split(io: S) -> (Self::ReadHalf, Self::WriteHalf) {
         #[cfg(feature = "async-std")]
-        let io = {
-            use async_std::net::TcpStream;
-            type Tls = crate::MaybeTlsStream<TcpStream>;
-            let tcp = match ws_driver::downcast::<S, TcpStream>(io) {
-                Ok(tcp) => Ok(tcp),
-                Err(io) => match ws_driver::downcast::<S, Tls>(io) {
-                    Ok(crate::MaybeTlsStream::Plain(tcp)) => Ok(tcp),
-                    #[allow(unreachable_patterns)] // TLS only with the rustls feature
-                    Ok(other) => Err(ws_driver::downcast::<Tls, S>(other).expect("S is Tls")),
-                    Err(io) => Err(io),
-                },
-            };
-            match tcp {
-                Ok(tcp) => return (IoHalf::Tcp(tcp.clone()), IoHalf::Tcp(tcp)),
-                Err(io) => io,
-            }
+        let io = match as_tcp::<S, async_std::net::TcpStream>(io) {
+            Ok(tcp) => return (IoHalf::Tcp(tcp.clone()), IoHalf::Tcp(tcp)),
+            Err(io) => io,
+        };
+        #[cfg(feature = "smol")]
+        let io = match as_tcp::<S, async_net::TcpStream>(io) {
+            Ok(tcp) => return (IoHalf::SmolTcp(tcp.clone()), IoHalf::SmolTcp(tcp)),
+            Err(io) => io,
         };
         let (read, write) = futures_util::io::AsyncReadExt::split(io);
         (
@@ -162,12 +186,9 @@ where
     fn unsplit(read: Self::ReadHalf, write: Self::WriteHalf) -> S {
         match (read, write) {
             #[cfg(feature = "async-std")]
-            (IoHalf::Tcp(_), IoHalf::Tcp(tcp)) => {
-                type Tls = crate::MaybeTlsStream<async_std::net::TcpStream>;
-                ws_driver::downcast::<async_std::net::TcpStream, S>(tcp)
-                    .or_else(|tcp| ws_driver::downcast::<Tls, S>(crate::MaybeTlsStream::Plain(tcp)))
-                    .unwrap_or_else(|_| unreachable!("only TCP streams split into TCP halves"))
-            }
+            (IoHalf::Tcp(_), IoHalf::Tcp(tcp)) => from_tcp(tcp),
+            #[cfg(feature = "smol")]
+            (IoHalf::SmolTcp(_), IoHalf::SmolTcp(tcp)) => from_tcp(tcp),
             (IoHalf::Other(Halves::Read(read)), IoHalf::Other(Halves::Write(write))) => {
                 read.reunite(write).expect("halves of one stream")
             }
@@ -176,18 +197,28 @@ where
     }
 }
 
+/// Calls `$call` on the stream of a half: a cloned TCP stream, or the
+/// `$side` half of futures' split; the other side of that split refuses.
+macro_rules! on_half {
+    ($half:expr, $side:ident, |$io:ident| $call:expr) => {
+        match $half {
+            #[cfg(feature = "async-std")]
+            IoHalf::Tcp($io) => $call,
+            #[cfg(feature = "smol")]
+            IoHalf::SmolTcp($io) => $call,
+            IoHalf::Other(Halves::$side($io)) => $call,
+            IoHalf::Other(_) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
+        }
+    };
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for IoHalf<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            #[cfg(feature = "async-std")]
-            IoHalf::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
-            IoHalf::Other(Halves::Read(read)) => Pin::new(read).poll_read(cx, buf),
-            IoHalf::Other(Halves::Write(_)) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
-        }
+        on_half!(self.get_mut(), Read, |io| Pin::new(io).poll_read(cx, buf))
     }
 }
 
@@ -197,12 +228,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for IoHalf<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            #[cfg(feature = "async-std")]
-            IoHalf::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
-            IoHalf::Other(Halves::Write(write)) => Pin::new(write).poll_write(cx, buf),
-            IoHalf::Other(Halves::Read(_)) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
-        }
+        on_half!(self.get_mut(), Write, |io| Pin::new(io).poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -210,29 +236,66 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for IoHalf<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            #[cfg(feature = "async-std")]
-            IoHalf::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
-            IoHalf::Other(Halves::Write(write)) => Pin::new(write).poll_write_vectored(cx, bufs),
-            IoHalf::Other(Halves::Read(_)) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
-        }
+        on_half!(self.get_mut(), Write, |io| Pin::new(io)
+            .poll_write_vectored(cx, bufs))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            #[cfg(feature = "async-std")]
-            IoHalf::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
-            IoHalf::Other(Halves::Write(write)) => Pin::new(write).poll_flush(cx),
-            IoHalf::Other(Halves::Read(_)) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
-        }
+        on_half!(self.get_mut(), Write, |io| Pin::new(io).poll_flush(cx))
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            #[cfg(feature = "async-std")]
-            IoHalf::Tcp(tcp) => Pin::new(tcp).poll_close(cx),
-            IoHalf::Other(Halves::Write(write)) => Pin::new(write).poll_close(cx),
-            IoHalf::Other(Halves::Read(_)) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
-        }
+        on_half!(self.get_mut(), Write, |io| Pin::new(io).poll_close(cx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ws_driver::SplitTransport;
+
+    /// A connected pair of smol TCP streams on loopback.
+    #[cfg(feature = "smol")]
+    async fn smol_pair() -> (async_net::TcpStream, async_net::TcpStream) {
+        let listener = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = async_net::TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = futures_util::future::join(client, listener.accept()).await;
+        (client.unwrap(), accepted.unwrap().0)
+    }
+
+    /// smol's stream, plain or inside a `ws://` client's `MaybeTlsStream`,
+    /// splits into clones (no lock between the halves); putting the halves
+    /// back gives a stream that still carries bytes both ways.
+    #[test]
+    #[cfg(feature = "smol")]
+    fn smol_tcp_splits_into_clones_and_back() {
+        use futures_util::{AsyncReadExt, AsyncWriteExt};
+        smol::block_on(async {
+            let (client, mut peer) = smol_pair().await;
+            let (read, write) = <FuturesIo as SplitTransport<_>>::split(client);
+            assert!(matches!(read, IoHalf::SmolTcp(_)), "{read:?}");
+            assert!(matches!(write, IoHalf::SmolTcp(_)), "{write:?}");
+            let mut client: async_net::TcpStream = FuturesIo::unsplit(read, write);
+            client.write_all(b"ping").await.unwrap();
+            let mut got = [0u8; 4];
+            peer.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"ping");
+
+            let (client, _peer) = smol_pair().await;
+            let wrapped = crate::MaybeTlsStream::Plain(client);
+            let (read, write) = <FuturesIo as SplitTransport<_>>::split(wrapped);
+            assert!(matches!(read, IoHalf::SmolTcp(_)), "{read:?}");
+            let back: crate::MaybeTlsStream<async_net::TcpStream> = FuturesIo::unsplit(read, write);
+            assert!(matches!(back, crate::MaybeTlsStream::Plain(_)));
+        });
+    }
+
+    /// A stream the adapter does not know goes through futures' split.
+    #[test]
+    fn other_streams_split_through_futures() {
+        let stream = futures_util::io::Cursor::new(Vec::<u8>::new());
+        let (read, write) = <FuturesIo as SplitTransport<_>>::split(stream);
+        assert!(matches!(read, IoHalf::Other(Halves::Read(_))));
+        assert!(matches!(write, IoHalf::Other(Halves::Write(_))));
     }
 }
