@@ -86,9 +86,11 @@ struct Keepalive {
 #[derive(Debug, Default)]
 struct Progress {
     write_deadline: Option<Instant>,
-    /// `bytes_written` when `write_deadline` was armed.
-    write_mark: u64,
-    bytes_written: u64,
+    /// `writes` when `write_deadline` was armed (wrapping: only equality
+    /// matters, and 2^32 writes do not fit in one timeout).
+    write_mark: u32,
+    /// Writes that took at least one byte.
+    writes: u32,
 }
 
 /// Which timeout failed the connection (a byte, not a `ProtocolError`, to
@@ -527,7 +529,9 @@ impl Connection {
     #[must_use]
     pub fn take_transmit(&mut self) -> Bytes {
         let bytes = self.output.take();
-        self.progress.bytes_written += bytes.len() as u64;
+        if !bytes.is_empty() {
+            self.progress.writes = self.progress.writes.wrapping_add(1);
+        }
         self.after_drain();
         bytes
     }
@@ -535,7 +539,9 @@ impl Connection {
     /// Marks the first `written` bytes of what is waiting as written.
     pub fn advance_transmit(&mut self, written: usize) {
         self.output.advance(written);
-        self.progress.bytes_written += written as u64;
+        if written > 0 {
+            self.progress.writes = self.progress.writes.wrapping_add(1);
+        }
         if self.output.is_empty() {
             self.after_drain();
         }
@@ -637,7 +643,7 @@ impl Connection {
             let progress = &mut self.progress;
             if progress.write_deadline.is_none() && !self.output.is_empty() {
                 progress.write_deadline = Some(now + timeout);
-                progress.write_mark = progress.bytes_written;
+                progress.write_mark = progress.writes;
             }
         }
     }
@@ -653,7 +659,7 @@ impl Connection {
             .is_some_and(|deadline| deadline <= now)
         {
             progress.write_deadline = None;
-            if progress.bytes_written == progress.write_mark && writing {
+            if progress.writes == progress.write_mark && writing {
                 return Some(ProtocolError::WriteTimeout);
             }
         }

@@ -63,7 +63,7 @@ struct Inner<S, R: crate::Runtime> {
     core: Core<R>,
     read_eof: bool,
     closed: Option<Box<Closed>>,
-    subprotocol: Option<String>,
+    subprotocol: Option<Box<str>>,
 }
 
 /// The connection and what drives it apart from reading: the part of a
@@ -116,7 +116,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         core: Core<R>,
         read_eof: bool,
         closed: Option<Box<Closed>>,
-        subprotocol: Option<String>,
+        subprotocol: Option<Box<str>>,
     ) -> Self {
         WebSocket {
             inner: Box::new(Inner {
@@ -131,7 +131,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
 
     /// Records the subprotocol the handshake agreed on.
     pub fn with_subprotocol(mut self, subprotocol: Option<String>) -> Self {
-        self.inner.subprotocol = subprotocol;
+        self.inner.subprotocol = subprotocol.map(String::into_boxed_str);
         self
     }
 

@@ -70,7 +70,7 @@ struct Shared<S, R: SplitTransport<S>> {
     write: Mutex<WriteSide<S, R>>,
     wakers: Arc<Wakers>,
     waker: Waker,
-    subprotocol: Option<String>,
+    subprotocol: Option<Box<str>>,
 }
 
 impl<S, R: SplitTransport<S>> Shared<S, R> {
@@ -85,7 +85,7 @@ pub(crate) fn split<S, R: SplitTransport<S>>(
     mut core: Core<R>,
     read_eof: bool,
     closed: Option<Box<Closed>>,
-    subprotocol: Option<String>,
+    subprotocol: Option<Box<str>>,
 ) -> (WebSocketReader<S, R>, WebSocketWriter<S, R>) {
     let (read, write) = R::split(io);
     let rx = Box::new(core.conn.take_receiver());
