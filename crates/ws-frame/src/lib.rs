@@ -55,7 +55,7 @@ pub use deflate::{DeflateDirection, DeflateParams};
 pub use header::{FrameError, FrameHeader, ReceiveRules, Role, MAX_HEADER_LEN};
 pub use mask::apply_mask;
 pub use opcode::OpCode;
-pub use utf8::{Utf8Error, Utf8Validator};
+pub use utf8::{validate_utf8, Utf8Error, Utf8Validator};
 
 /// The outcome of a push decoder: a complete value, or a request for more bytes.
 ///

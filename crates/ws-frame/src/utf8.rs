@@ -32,6 +32,37 @@ impl fmt::Display for Utf8Error {
 #[cfg(feature = "std")]
 impl std::error::Error for Utf8Error {}
 
+/// Below this length, ASCII is checked a word at a time before simdutf8,
+/// whose setup costs more than the whole check for a short payload.
+const SHORT: usize = 64;
+
+/// Whether `bytes` is valid UTF-8: the quick check, no error position.
+#[inline]
+fn is_valid(bytes: &[u8]) -> bool {
+    (bytes.len() < SHORT && bytes.is_ascii()) || simdutf8::basic::from_utf8(bytes).is_ok()
+}
+
+/// Validates a payload that arrived whole: a text message in one frame, a
+/// close reason ([RFC 6455 section 8.1]). Short ASCII, the usual small
+/// message, is checked a word at a time; the rest with simdutf8. The error
+/// gives the position of the first invalid byte.
+///
+/// ```
+/// assert!(ws_frame::validate_utf8("naïve €".as_bytes()).is_ok());
+/// assert_eq!(ws_frame::validate_utf8(b"ok\xff").unwrap_err().position, 2);
+/// assert_eq!(ws_frame::validate_utf8(b"cut \xe2\x82").unwrap_err().position, 4);
+/// ```
+///
+/// [RFC 6455 section 8.1]: https://www.rfc-editor.org/rfc/rfc6455#section-8.1
+pub fn validate_utf8(bytes: &[u8]) -> Result<(), Utf8Error> {
+    if is_valid(bytes) {
+        return Ok(());
+    }
+    let mut validator = Utf8Validator::new();
+    validator.feed(bytes)?;
+    validator.finish()
+}
+
 /// Validates UTF-8 that arrives in pieces split at arbitrary byte boundaries.
 ///
 /// A text message may be fragmented across frames, and a frame across reads, so
@@ -87,7 +118,7 @@ impl Utf8Validator {
                 return Ok(());
             }
         }
-        if simdutf8::basic::from_utf8(rest).is_ok() {
+        if is_valid(rest) {
             self.consumed += rest.len() as u64;
             return Ok(());
         }
