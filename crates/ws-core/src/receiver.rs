@@ -124,7 +124,14 @@ impl Receiver {
 
     /// Appends bytes read from the transport; nothing is parsed yet.
     pub fn receive(&mut self, data: &[u8]) {
-        if !self.stopped {
+        if self.stopped {
+            return;
+        }
+        if self.input.capacity() == 0 {
+            // Nothing buffered (the usual case between messages): one
+            // exact-size copy, without the growth path of an append.
+            self.input = BytesMut::from(data);
+        } else {
             self.input.extend_from_slice(data);
         }
     }
@@ -472,11 +479,5 @@ fn data_message(text: bool, data: Bytes) -> Result<Message, ProtocolError> {
 
 /// Validates a whole text payload; on failure, finds the first bad byte.
 fn check_utf8_whole(payload: &[u8]) -> Result<(), ProtocolError> {
-    if simdutf8::basic::from_utf8(payload).is_ok() {
-        return Ok(());
-    }
-    let mut validator = Utf8Validator::new();
-    validator.feed(payload)?;
-    validator.finish()?;
-    Ok(())
+    Ok(ws_frame::validate_utf8(payload)?)
 }
