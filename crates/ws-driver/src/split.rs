@@ -12,7 +12,7 @@
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Instant;
 
 use atomic_waker::AtomicWaker;
@@ -354,8 +354,14 @@ impl<S: Unpin, R: SplitTransport<S>> Sink<Message> for WebSocketWriter<S, R> {
         self.with_core(None, |core, _, _| Ok(core.conn.send(message)?))
     }
 
+    /// Flushes; once everything is written, the writer gives its buffer up
+    /// (to the thread's spare), so a writer between sends holds none.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.with_core(Some(cx), |core, io, cx| core.poll_flush_out(io, cx))
+        self.with_core(Some(cx), |core, io, cx| {
+            let flushed = ready!(core.poll_flush_out(io, cx));
+            core.release_idle_buffers();
+            Poll::Ready(flushed)
+        })
     }
 
     /// Sends a normal close (1000) unless a close was sent, and flushes it.
