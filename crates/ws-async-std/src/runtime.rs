@@ -129,7 +129,7 @@ pub enum Halves<S> {
 
 /// `S` as the TCP stream `T`, when it is one, plain or as a `ws://`
 /// client's `MaybeTlsStream`.
-#[allow(dead_code)] // used only with a runtime feature
+#[cfg(any(feature = "async-std", feature = "smol"))]
 fn as_tcp<S: 'static, T: 'static>(io: S) -> Result<T, S> {
     type Tls<T> = crate::MaybeTlsStream<T>;
     match ws_driver::downcast::<S, T>(io) {
@@ -145,7 +145,7 @@ fn as_tcp<S: 'static, T: 'static>(io: S) -> Result<T, S> {
 }
 
 /// The stream `S` that [`as_tcp`] took `tcp` from.
-#[allow(dead_code)] // used only with a runtime feature
+#[cfg(any(feature = "async-std", feature = "smol"))]
 fn from_tcp<S: 'static, T: 'static>(tcp: T) -> S {
     ws_driver::downcast::<T, S>(tcp)
         .or_else(|tcp| {

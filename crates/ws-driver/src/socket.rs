@@ -54,7 +54,7 @@ pub struct WebSocket<S, R: crate::Runtime> {
     /// One allocation for the stream, the connection and the driver's state.
     /// The socket is moved through the futures that create it and into the
     /// application's, and rustc often gives a moved value a slot in each
-    /// (rust-lang/rust#62958): a pointer there costs 8 bytes, not 500.
+    /// (rust-lang/rust#62958): a pointer there costs 8 bytes, not 424.
     inner: Box<Inner<S, R>>,
 }
 
@@ -105,8 +105,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// Wraps a stream and a connection made for it (for example one with
     /// permessage-deflate, [`Connection::with_deflate`]). `leftover` holds
     /// bytes read past the handshake.
-    pub fn from_connection(io: S, conn: Connection, leftover: &[u8]) -> Self {
-        let mut conn = conn;
+    pub fn from_connection(io: S, mut conn: Connection, leftover: &[u8]) -> Self {
         conn.receive(leftover);
         Self::from_parts(io, Core::new(conn), false, None, None)
     }
