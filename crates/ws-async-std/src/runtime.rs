@@ -131,27 +131,16 @@ pub enum Halves<S> {
 /// client's `MaybeTlsStream`.
 #[cfg(any(feature = "async-std", feature = "smol"))]
 fn as_tcp<S: 'static, T: 'static>(io: S) -> Result<T, S> {
-    type Tls<T> = crate::MaybeTlsStream<T>;
-    match ws_driver::downcast::<S, T>(io) {
-        Ok(tcp) => Ok(tcp),
-        Err(io) => match ws_driver::downcast::<S, Tls<T>>(io) {
-            Ok(crate::MaybeTlsStream::Plain(tcp)) => Ok(tcp),
-            #[allow(unreachable_patterns)] // TLS only with the rustls feature
-            Ok(other) => Err(ws_driver::downcast::<Tls<T>, S>(other)
-                .unwrap_or_else(|_| unreachable!("S is MaybeTlsStream<T>"))),
-            Err(io) => Err(io),
-        },
-    }
+    ws_driver::downcast_within::<S, T, crate::MaybeTlsStream<T>>(
+        io,
+        crate::MaybeTlsStream::into_plain,
+    )
 }
 
 /// The stream `S` that [`as_tcp`] took `tcp` from.
 #[cfg(any(feature = "async-std", feature = "smol"))]
 fn from_tcp<S: 'static, T: 'static>(tcp: T) -> S {
-    ws_driver::downcast::<T, S>(tcp)
-        .or_else(|tcp| {
-            ws_driver::downcast::<crate::MaybeTlsStream<T>, S>(crate::MaybeTlsStream::Plain(tcp))
-        })
-        .unwrap_or_else(|_| unreachable!("only TCP streams split into TCP halves"))
+    ws_driver::upcast_within::<S, T, crate::MaybeTlsStream<T>>(tcp, crate::MaybeTlsStream::Plain)
 }
 
 /// async-std's and smol's `TcpStream`, plain or as a `ws://` client's

@@ -36,8 +36,8 @@ mod tls;
 pub use client::{client_handshake, ClientConfig, IntoClientRequest};
 pub use error::Error;
 pub use runtime::{
-    connect, downcast, timeout, Connect, ReadTransport, Runtime, SplitTransport, Timer, Transport,
-    WriteTransport,
+    connect, downcast, downcast_within, timeout, upcast_within, Connect, ReadTransport, Runtime,
+    SplitTransport, Timer, Transport, WriteTransport,
 };
 pub use server::{accept_with_callback, read_request, upgrade, HttpRequest, ServerConfig, Upgrade};
 pub use shutdown::{Shutdown, Tracked};

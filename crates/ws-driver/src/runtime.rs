@@ -104,6 +104,36 @@ pub fn downcast<S: 'static, T: 'static>(value: S) -> Result<T, S> {
     }
 }
 
+/// `value` as the stream `T` when it is one, or when it is the wrapper `W`
+/// (an adapter's `MaybeTlsStream`) and `open` finds a `T` inside (a `ws://`
+/// client's plain stream); else `value` back, untouched.
+pub fn downcast_within<S: 'static, T: 'static, W: 'static>(
+    value: S,
+    open: impl FnOnce(W) -> Result<T, W>,
+) -> Result<T, S> {
+    let value = match downcast::<S, T>(value) {
+        Ok(stream) => return Ok(stream),
+        Err(value) => value,
+    };
+    match downcast::<S, W>(value) {
+        Ok(wrapper) => open(wrapper).map_err(|wrapper| {
+            downcast::<W, S>(wrapper).unwrap_or_else(|_| unreachable!("S is W"))
+        }),
+        Err(value) => Err(value),
+    }
+}
+
+/// The reverse of [`downcast_within`]: `stream` as the `S` it was taken
+/// from, put back into the wrapper with `wrap` when `S` is the wrapper.
+pub fn upcast_within<S: 'static, T: 'static, W: 'static>(
+    stream: T,
+    wrap: impl FnOnce(T) -> W,
+) -> S {
+    downcast::<T, S>(stream)
+        .or_else(|stream| downcast::<W, S>(wrap(stream)))
+        .unwrap_or_else(|_| unreachable!("S is T or the wrapper"))
+}
+
 /// How a runtime opens a client connection to a `ws://` or `wss://` target:
 /// DNS and TCP (with `TCP_NODELAY`), then TLS when the target asks for it.
 /// The rest of connecting (the handshake, the timeout) is [`connect`]'s.

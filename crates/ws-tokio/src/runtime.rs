@@ -115,15 +115,7 @@ where
     type WriteHalf = TokioWriteHalf<S>;
 
     fn split(io: S) -> (Self::ReadHalf, Self::WriteHalf) {
-        let tcp = match ws_driver::downcast::<S, TcpStream>(io) {
-            Ok(tcp) => Ok(tcp),
-            Err(io) => match ws_driver::downcast::<S, Tls>(io) {
-                Ok(crate::MaybeTlsStream::Plain(tcp)) => Ok(tcp),
-                #[allow(unreachable_patterns)] // TLS only with the rustls feature
-                Ok(other) => Err(ws_driver::downcast::<Tls, S>(other).expect("S is Tls")),
-                Err(io) => Err(io),
-            },
-        };
+        let tcp = ws_driver::downcast_within::<S, TcpStream, Tls>(io, Tls::into_plain);
         match tcp {
             Ok(tcp) => {
                 let (read, write) = tcp.into_split();
@@ -140,9 +132,7 @@ where
         match (read, write) {
             (TokioReadHalf::Tcp(read), TokioWriteHalf::Tcp(write)) => {
                 let tcp = read.reunite(write).expect("halves of one stream");
-                ws_driver::downcast::<TcpStream, S>(tcp)
-                    .or_else(|tcp| ws_driver::downcast::<Tls, S>(crate::MaybeTlsStream::Plain(tcp)))
-                    .unwrap_or_else(|_| unreachable!("only TCP streams split into TCP halves"))
+                ws_driver::upcast_within::<S, TcpStream, Tls>(tcp, crate::MaybeTlsStream::Plain)
             }
             (TokioReadHalf::Other(read), TokioWriteHalf::Other(write)) => read.unsplit(write),
             _ => unreachable!("halves of one stream"),
@@ -205,5 +195,50 @@ impl<S: AsyncRead + AsyncWrite> AsyncWrite for TokioWriteHalf<S> {
             TokioWriteHalf::Tcp(write) => Pin::new(write).poll_shutdown(cx),
             TokioWriteHalf::Other(write) => Pin::new(write).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use ws_driver::SplitTransport;
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        (client.unwrap(), accepted.unwrap().0)
+    }
+
+    /// tokio's stream, plain or inside a `ws://` client's `MaybeTlsStream`,
+    /// splits into its owned halves (no lock); put back together, it still
+    /// carries bytes, and comes back as the type it was.
+    #[tokio::test]
+    async fn tcp_splits_into_owned_halves_and_back() {
+        let (client, mut peer) = pair().await;
+        let (read, write) = <Tokio as SplitTransport<_>>::split(client);
+        assert!(matches!(read, TokioReadHalf::Tcp(_)), "{read:?}");
+        assert!(matches!(write, TokioWriteHalf::Tcp(_)), "{write:?}");
+        let mut client: TcpStream = Tokio::unsplit(read, write);
+        client.write_all(b"ping").await.unwrap();
+        let mut got = [0u8; 4];
+        peer.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"ping");
+
+        let (client, _peer) = pair().await;
+        let (read, write) = <Tokio as SplitTransport<_>>::split(Tls::Plain(client));
+        assert!(matches!(read, TokioReadHalf::Tcp(_)), "{read:?}");
+        let back: Tls = Tokio::unsplit(read, write);
+        assert!(matches!(back, Tls::Plain(_)));
+    }
+
+    /// A stream the adapter does not know goes through `tokio::io::split`.
+    #[tokio::test]
+    async fn other_streams_split_through_tokio() {
+        let (stream, _other) = tokio::io::duplex(64);
+        let (read, write) = <Tokio as SplitTransport<_>>::split(stream);
+        assert!(matches!(read, TokioReadHalf::Other(_)));
+        assert!(matches!(write, TokioWriteHalf::Other(_)));
     }
 }

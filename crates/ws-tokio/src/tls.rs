@@ -16,6 +16,17 @@ pub enum MaybeTlsStream<S> {
     Rustls(Box<tokio_rustls::client::TlsStream<S>>),
 }
 
+impl<S> MaybeTlsStream<S> {
+    /// The plain stream inside, or the TLS one back.
+    pub(crate) fn into_plain(self) -> Result<S, Self> {
+        match self {
+            MaybeTlsStream::Plain(stream) => Ok(stream),
+            #[allow(unreachable_patterns)] // TLS only with the rustls feature
+            other => Err(other),
+        }
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
     fn poll_read(
         self: Pin<&mut Self>,
