@@ -21,8 +21,16 @@ const READ_CHUNK: usize = 8 * 1024;
 const MAX_WRITE_SLICES: usize = 16;
 
 /// A header alone never makes a read reserve more than this beyond what has
-/// arrived: the buffer grows with the data, not with the claimed length.
+/// arrived, nor more than [`RESERVE_GROWTH`] times what has arrived: the
+/// buffer grows with the data, not with the claimed length.
 const MAX_RESERVE: usize = 256 * 1024;
+
+/// How many times the bytes already received of a frame a read may reserve
+/// for the rest of it. A 1 MiB frame whose first 64 KiB are in takes one
+/// reallocation and, when the socket holds the rest, one more read; a peer
+/// that claims a large frame and stalls makes a connection hold at most this
+/// multiple of what it sent (and never more than the message size limit).
+const RESERVE_GROWTH: usize = 16;
 
 /// The size of the per-thread buffer that reads go into while a connection
 /// has nothing buffered.
@@ -305,11 +313,22 @@ pub(crate) fn poll_read<S, R: ReadTransport<S>>(
             result
         });
     }
-    let want = wanted.max(READ_CHUNK).min(MAX_RESERVE.max(buffer.len()));
+    let want = read_room(wanted, buffer.len());
     if buffer.capacity() - buffer.len() < want {
         buffer.reserve(want);
     }
     R::poll_read(io, cx, buffer)
+}
+
+/// How much room a read into a connection's own buffer asks for, given the
+/// bytes still `wanted` by the frame being received and the bytes already
+/// `buffered`: at least [`READ_CHUNK`], at most what the frame wants, and
+/// never more than [`MAX_RESERVE`] or [`RESERVE_GROWTH`] times what has
+/// arrived, whichever is more.
+fn read_room(wanted: usize, buffered: usize) -> usize {
+    wanted
+        .max(READ_CHUNK)
+        .min(MAX_RESERVE.max(RESERVE_GROWTH.saturating_mul(buffered)))
 }
 
 /// Arms `timer` for `deadline` (creating or moving it) and polls it; true
@@ -585,5 +604,33 @@ impl<S: Unpin, R: Transport<S>> Sink<Message> for WebSocket<S, R> {
     /// close handshake to finish, dropping messages that arrive meanwhile.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.get_mut().inner.poll_close_handshake(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_reading_a_frame_header_alone_reserves_at_most_max_reserve() {
+        // A peer claims a 64 MiB frame and sends only its header.
+        assert_eq!(read_room(64 << 20, 0), MAX_RESERVE);
+        assert_eq!(read_room(64 << 20, 14), MAX_RESERVE);
+    }
+
+    #[test]
+    fn server_reading_a_large_frame_reserves_the_rest_once_a_sixteenth_arrived() {
+        // The first 64 KiB of a 1 MiB frame are in: the rest in one step.
+        let rest = (1 << 20) - (64 << 10);
+        assert_eq!(read_room(rest, 64 << 10), rest);
+        // A peer that stalls after 64 KiB of a 64 MiB frame holds 1 MiB more.
+        assert_eq!(read_room(64 << 20, 64 << 10), 1 << 20);
+    }
+
+    #[test]
+    fn server_reading_between_or_near_the_end_of_frames_asks_for_a_chunk() {
+        assert_eq!(read_room(0, 0), READ_CHUNK);
+        assert_eq!(read_room(10, 3), READ_CHUNK);
+        assert_eq!(read_room(100 << 10, 300 << 10), 100 << 10);
     }
 }
