@@ -7,7 +7,9 @@
 //! (`taskset`); every round runs every configuration on every server, in an
 //! order that rotates from round to round, so that drift on this shared
 //! machine hits all servers alike. The report gives the median of the rounds
-//! and the ratio of ours to each peer.
+//! and the ratio of ours to each peer. Where `perf` can count system call
+//! tracepoints, each measurement also counts the server's system calls over
+//! the measured window, reported per echoed message.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -284,11 +286,69 @@ struct Sample {
     server_cpu: f64,
     loadgen_cpu: f64,
     bytes_per_message: f64,
+    /// The server's system calls per echoed message (NaN without perf).
+    syscalls: f64,
 }
 
 type EchoResults = BTreeMap<(usize, String), Vec<Sample>>;
 
+/// The system call tracepoints counted on the server: all of them, then the
+/// ones an echo server makes per message.
+const SYSCALL_EVENTS: &[&str] = &[
+    "raw_syscalls:sys_enter",
+    "syscalls:sys_enter_recvfrom",
+    "syscalls:sys_enter_sendto",
+    "syscalls:sys_enter_writev",
+    "syscalls:sys_enter_epoll_ctl",
+];
+
+/// Whether `perf` can count system call tracepoints here (it needs
+/// tracefs and the permission to read it; hardware counters are not needed).
+fn perf_counts_syscalls() -> bool {
+    Command::new("perf")
+        .args(["stat", "-x,", "-e", SYSCALL_EVENTS[0], "true"])
+        .stdout(Stdio::null())
+        .output()
+        .is_ok_and(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .any(|l| l.contains(SYSCALL_EVENTS[0]) && l.as_bytes()[0].is_ascii_digit())
+        })
+}
+
+/// Counts the server's system calls over the load generator's measured
+/// window: `perf stat` attached to `pid` from `delay` seconds for `seconds`.
+/// Tracepoint counting costs the server next to nothing, unlike strace.
+fn count_syscalls(pid: u32, delay: f64, seconds: f64) -> std::thread::JoinHandle<Vec<f64>> {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs_f64(delay));
+        let output = Command::new("perf")
+            .args(["stat", "-x,", "-e", &SYSCALL_EVENTS.join(",")])
+            .args(["-p", &pid.to_string(), "--", "sleep", &seconds.to_string()])
+            .stdout(Stdio::null())
+            .output();
+        let Ok(output) = output else {
+            return Vec::new();
+        };
+        let text = String::from_utf8_lossy(&output.stderr);
+        SYSCALL_EVENTS
+            .iter()
+            .map(|event| {
+                text.lines()
+                    .find(|l| l.split(',').nth(2) == Some(event))
+                    .and_then(|l| l.split(',').next()?.parse().ok())
+                    .unwrap_or(f64::NAN)
+            })
+            .collect()
+    })
+}
+
 fn echo_rounds(root: &Path, options: &Options) -> Result<EchoResults, String> {
+    let perf = perf_counts_syscalls();
+    if !perf {
+        println!("perf cannot count system call tracepoints here: no syscalls per message");
+    }
     let mut results = EchoResults::new();
     for round in 0..options.rounds {
         for (w, workload) in WORKLOADS.iter().enumerate() {
@@ -315,8 +375,11 @@ fn echo_rounds(root: &Path, options: &Options) -> Result<EchoResults, String> {
                 if workload.deflate {
                     args.push("--deflate".into());
                 }
+                let counting =
+                    perf.then(|| count_syscalls(server.pid(), options.warmup, options.duration));
                 let value = loadgen(root, &server, &args)
                     .map_err(|e| format!("{lib}, {}: {e}", workload.name))?;
+                let counts = counting.map_or(Vec::new(), |c| c.join().unwrap_or_default());
                 drop(server);
                 let number = |key: &str| value[key].as_f64().unwrap_or(f64::NAN);
                 let sample = Sample {
@@ -324,16 +387,30 @@ fn echo_rounds(root: &Path, options: &Options) -> Result<EchoResults, String> {
                     server_cpu: number("server_cpu"),
                     loadgen_cpu: number("loadgen_cpu"),
                     bytes_per_message: number("received_bytes_per_message"),
+                    syscalls: counts.first().copied().unwrap_or(f64::NAN)
+                        / (number("msgs_per_sec") * options.duration),
                 };
+                let messages = sample.rate * options.duration;
+                let breakdown: Vec<String> = SYSCALL_EVENTS[1..]
+                    .iter()
+                    .zip(counts.iter().skip(1))
+                    .filter(|(_, n)| **n > 0.0)
+                    .map(|(event, n)| {
+                        let name = event.trim_start_matches("syscalls:sys_enter_");
+                        format!("{name} {:.2}", n / messages)
+                    })
+                    .collect();
                 println!(
-                    "round {}/{} {:<26} {:<18} {:>9.0} msgs/s  server cpu {:.2}  loadgen cpu {:.2}",
+                    "round {}/{} {:<26} {:<18} {:>9.0} msgs/s  server cpu {:.2}  loadgen cpu {:.2}  syscalls/msg {:.2} ({})",
                     round + 1,
                     options.rounds,
                     workload.name,
                     lib,
                     sample.rate,
                     sample.server_cpu,
-                    sample.loadgen_cpu
+                    sample.loadgen_cpu,
+                    sample.syscalls,
+                    breakdown.join(", ")
                 );
                 results.entry((w, lib.clone())).or_default().push(sample);
                 std::thread::sleep(Duration::from_millis(200));
@@ -433,7 +510,7 @@ struct Report {
 }
 
 impl Report {
-    fn medians(&self, workload: usize) -> Vec<(String, f64, f64, f64, f64)> {
+    fn medians(&self, workload: usize) -> Vec<(String, f64, f64, f64, f64, f64)> {
         let mut rows = Vec::new();
         for lib in LIBS {
             if let Some(samples) = self.echo.get(&(workload, lib.to_string())) {
@@ -445,6 +522,7 @@ impl Report {
                     pick(|s| s.server_cpu),
                     pick(|s| s.loadgen_cpu),
                     pick(|s| s.bytes_per_message),
+                    pick(|s| s.syscalls),
                 ));
             }
         }
@@ -464,13 +542,18 @@ impl Report {
                 options.rounds, options.duration, options.warmup
             ));
             md.push_str(
-                "| workload | library | msgs/s | ours-tokio vs this | server CPU | loadgen CPU |\n",
+                "| workload | library | msgs/s | ours-tokio vs this | server CPU | loadgen CPU | server syscalls per message |\n",
             );
-            md.push_str("|---|---|---:|---:|---:|---:|\n");
+            md.push_str("|---|---|---:|---:|---:|---:|---:|\n");
             for (w, workload) in WORKLOADS.iter().enumerate() {
                 let rows = self.medians(w);
                 let ours = rows.iter().find(|r| r.0 == "ours-tokio").map(|r| r.1);
-                for (lib, rate, server_cpu, loadgen_cpu, per_message) in &rows {
+                for (lib, rate, server_cpu, loadgen_cpu, per_message, syscalls) in &rows {
+                    let syscalls = if syscalls.is_nan() {
+                        String::new()
+                    } else {
+                        format!("{syscalls:.2}")
+                    };
                     let ratio = match ours {
                         Some(ours) if lib != "ours-tokio" => format!("{:.2}x", ours / rate),
                         _ => "".into(),
@@ -484,7 +567,7 @@ impl Report {
                         workload.name.to_owned()
                     };
                     md.push_str(&format!(
-                        "| {name} | {lib} | {rate:.0} | {ratio} | {server_cpu:.2} | {loadgen_cpu:.2} |\n"
+                        "| {name} | {lib} | {rate:.0} | {ratio} | {server_cpu:.2} | {loadgen_cpu:.2} | {syscalls} |\n"
                     ));
                 }
             }
