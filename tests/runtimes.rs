@@ -136,3 +136,19 @@ fn sockets_of_every_adapter_are_one_pointer() {
         size_of::<usize>()
     );
 }
+
+/// The slot a connection keeps for its timer (empty unless a deadline is
+/// armed) is one pointer on every adapter: an idle connection pays for the
+/// slot, not for a runtime's timer.
+#[test]
+fn timer_slots_of_every_adapter_are_one_pointer() {
+    use std::mem::size_of;
+    assert_eq!(
+        size_of::<Option<ws_toolkit::tokio::TokioTimer>>(),
+        size_of::<usize>()
+    );
+    assert_eq!(
+        size_of::<Option<ws_toolkit::async_std::IoTimer>>(),
+        size_of::<usize>()
+    );
+}

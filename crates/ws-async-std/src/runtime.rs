@@ -21,32 +21,37 @@ const MAX_READ: usize = 64 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub struct FuturesIo;
 
-/// An async-io timer; it exists only while armed.
+/// An async-io timer; it exists only while armed. Boxed (async-io's timer
+/// is 56 bytes), so the slot every connection keeps for it is one pointer,
+/// as with tokio's boxed `Sleep`.
 #[derive(Debug)]
-pub struct IoTimer {
+pub struct IoTimer(Box<Armed>);
+
+#[derive(Debug)]
+struct Armed {
     timer: async_io::Timer,
     deadline: Instant,
 }
 
 impl ws_driver::Timer for IoTimer {
     fn at(deadline: Instant) -> Self {
-        IoTimer {
+        IoTimer(Box::new(Armed {
             timer: async_io::Timer::at(deadline),
             deadline,
-        }
+        }))
     }
 
     fn deadline(&self) -> Instant {
-        self.deadline
+        self.0.deadline
     }
 
     fn reset(&mut self, deadline: Instant) {
-        self.timer.set_at(deadline);
-        self.deadline = deadline;
+        self.0.timer.set_at(deadline);
+        self.0.deadline = deadline;
     }
 
     fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.timer).poll(cx).map(|_| ())
+        Pin::new(&mut self.0.timer).poll(cx).map(|_| ())
     }
 }
 

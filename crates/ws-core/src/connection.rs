@@ -68,6 +68,9 @@ pub enum State {
     Closed,
 }
 
+/// Keepalive state: boxed, and only there once keepalive is configured and
+/// the connection has asked for its first deadline, so a connection without
+/// keepalive (the default) carries a null pointer instead.
 #[derive(Debug, Default)]
 struct Keepalive {
     next_ping: Option<Instant>,
@@ -180,7 +183,7 @@ pub struct Connection {
     events: VecDeque<Event>,
 
     close_deadline: Option<Instant>,
-    keepalive: Keepalive,
+    keepalive: Option<Box<Keepalive>>,
     /// `write_timeout`.
     progress: Progress,
 
@@ -212,7 +215,7 @@ impl Connection {
             expired: Expired::No,
             events: VecDeque::new(),
             close_deadline: None,
-            keepalive: Keepalive::default(),
+            keepalive: None,
             progress: Progress::default(),
             #[cfg(feature = "deflate")]
             deflater: None,
@@ -378,12 +381,12 @@ impl Connection {
             self.finish_closed();
             return;
         }
-        if self
+        if let Some(keepalive) = self
             .keepalive
-            .pong_deadline
-            .is_some_and(|deadline| deadline <= now)
+            .as_deref_mut()
+            .filter(|k| k.pong_deadline.is_some_and(|deadline| deadline <= now))
         {
-            self.keepalive.pong_deadline = None;
+            keepalive.pong_deadline = None;
             self.expired = Expired::Keepalive;
             self.fail(ProtocolError::KeepaliveTimeout);
             self.events
@@ -409,19 +412,21 @@ impl Connection {
             self.finish_closed();
             return;
         }
-        if let (Some(next), Some(interval)) =
-            (self.keepalive.next_ping, self.config.keepalive_interval)
-        {
-            if next <= now && !self.close_sent {
-                self.keepalive.pings_sent += 1;
-                let payload = self.keepalive.pings_sent.to_be_bytes();
-                self.write_frame(OpCode::Ping, true, &payload);
-                if self.keepalive.pong_deadline.is_none() {
-                    self.keepalive.pong_deadline = Some(now + self.config.keepalive_timeout);
-                    self.keepalive.awaited = self.keepalive.pings_sent;
-                }
-                self.keepalive.next_ping = Some(now + interval);
+        let (Some(keepalive), Some(interval)) = (
+            self.keepalive.as_deref_mut(),
+            self.config.keepalive_interval,
+        ) else {
+            return;
+        };
+        if keepalive.next_ping.is_some_and(|next| next <= now) && !self.close_sent {
+            keepalive.pings_sent += 1;
+            let payload = keepalive.pings_sent.to_be_bytes();
+            if keepalive.pong_deadline.is_none() {
+                keepalive.pong_deadline = Some(now + self.config.keepalive_timeout);
+                keepalive.awaited = keepalive.pings_sent;
             }
+            keepalive.next_ping = Some(now + interval);
+            self.write_frame(OpCode::Ping, true, &payload);
         }
     }
 
@@ -584,7 +589,10 @@ impl Connection {
         !self.closed
             && (self.close_sent
                 || self.config.keepalive_interval.is_some()
-                || self.keepalive.pong_deadline.is_some()
+                || self
+                    .keepalive
+                    .as_ref()
+                    .is_some_and(|k| k.pong_deadline.is_some())
                 || self.rx.needs_timer(&self.config)
                 || self.progress.write_deadline.is_some()
                 || (self.config.write_timeout.is_some() && !self.output.is_empty()))
@@ -603,20 +611,19 @@ impl Connection {
             self.close_deadline = Some(now + self.config.close_timeout);
         }
         if let Some(interval) = self.config.keepalive_interval {
-            if self.keepalive.next_ping.is_none() && !self.close_sent {
-                self.keepalive.next_ping = Some(now + interval);
+            let keepalive = self.keepalive.get_or_insert_with(Box::default);
+            if keepalive.next_ping.is_none() && !self.close_sent {
+                keepalive.next_ping = Some(now + interval);
             }
         }
-        let ping = if self.close_sent {
-            None
-        } else {
-            self.keepalive.next_ping
-        };
+        let (ping, pong_deadline) = self.keepalive.as_ref().map_or((None, None), |k| {
+            (k.next_ping.filter(|_| !self.close_sent), k.pong_deadline)
+        });
         self.arm_progress(now);
         [
             self.close_deadline,
             ping,
-            self.keepalive.pong_deadline,
+            pong_deadline,
             self.rx.poll_timeout(&self.config, now),
             self.progress.write_deadline,
         ]
@@ -689,10 +696,12 @@ impl Connection {
                 Ok(Event::Message(Message::Ping(payload)))
             }
             OpCode::Pong => {
-                if self.keepalive.pong_deadline.is_some()
-                    && payload[..] == self.keepalive.awaited.to_be_bytes()
+                if let Some(keepalive) = self
+                    .keepalive
+                    .as_deref_mut()
+                    .filter(|k| k.pong_deadline.is_some() && payload[..] == k.awaited.to_be_bytes())
                 {
-                    self.keepalive.pong_deadline = None;
+                    keepalive.pong_deadline = None;
                 }
                 Ok(Event::Message(Message::Pong(payload)))
             }
