@@ -322,9 +322,10 @@ pub(crate) fn poll_read<S, R: ReadTransport<S>>(
 
 /// How much room a read into a connection's own buffer asks for, given the
 /// bytes still `wanted` by the frame being received and the bytes already
-/// `buffered`: at least [`READ_CHUNK`], at most what the frame wants, and
-/// never more than [`MAX_RESERVE`] or [`RESERVE_GROWTH`] times what has
-/// arrived, whichever is more.
+/// `buffered`: what the frame wants, but at least [`READ_CHUNK`] (the next
+/// frame may come with the end of this one), and never more than
+/// [`MAX_RESERVE`] or [`RESERVE_GROWTH`] times what has arrived, whichever
+/// is more.
 fn read_room(wanted: usize, buffered: usize) -> usize {
     wanted
         .max(READ_CHUNK)
