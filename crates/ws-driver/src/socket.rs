@@ -55,6 +55,13 @@ thread_local! {
 /// An idle connection (waiting to read, nothing to write) holds no read or
 /// write buffer.
 ///
+/// Sending: `send` writes the message and flushes. Messages given with
+/// `feed` (the `Sink`'s `start_send`) stay queued until a flush, until the
+/// queue reaches [`Config::max_buffered_output`](ws_core::Config), or until
+/// reading would wait for the peer: reading flushes first, so a loop that
+/// feeds its answers to the messages one read brought writes them all at
+/// once, and never waits on a peer that waits for those answers.
+///
 /// `R` is the runtime (a marker type of the adapter); users name this type
 /// through their adapter's alias, `ws_tokio::WebSocket<S>` or
 /// `ws_async_std::WebSocket<S>`.
@@ -397,10 +404,17 @@ impl<R: crate::Runtime> Core<R> {
     {
         match self.conn.poll_event() {
             Some(Event::Message(message)) => {
-                // Answers (pongs, close echoes) go out without waiting for a send.
-                if let Poll::Ready(Err(error)) = self.poll_transmit(io, cx) {
-                    self.transport_failed(closed);
-                    return Drive::Yield(Some(Err(error.into())));
+                // A control message may have queued an answer (a pong, the
+                // close echo): it goes out now, without waiting for a send.
+                // A data message queued nothing: what the application fed
+                // stays queued until it flushes or until reading would wait
+                // (below), so answers fed to messages that arrived together
+                // leave in one write.
+                if !message.is_data() {
+                    if let Poll::Ready(Err(error)) = self.poll_transmit(io, cx) {
+                        self.transport_failed(closed);
+                        return Drive::Yield(Some(Err(error.into())));
+                    }
                 }
                 return Drive::Yield(Some(Ok(message)));
             }
