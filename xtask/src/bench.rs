@@ -22,6 +22,7 @@ use serde_json::Value;
 /// The servers, ours first. `bench-server --lib NAME`.
 const LIBS: &[&str] = &[
     "ours-tokio",
+    FED,
     "ours-async-std",
     "ours-smol",
     "tokio-tungstenite",
@@ -29,6 +30,11 @@ const LIBS: &[&str] = &[
     "tokio-websockets",
 ];
 const PEERS: &[&str] = &["tokio-tungstenite", "fastwebsockets", "tokio-websockets"];
+
+/// Ours on tokio with `feed` in place of `send` (reading flushes the
+/// answers): how much an application gains by batching its writes, beside
+/// the peers' own loops. Echo only; its idle memory is ours-tokio's.
+const FED: &str = "ours-tokio-feed";
 
 /// Not a WebSocket library: a bare tokio task and socket that answer the
 /// idle run's handshake and message with fixed bytes. Its idle memory is
@@ -173,7 +179,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         report.echo = echo_rounds(&root, &options)?;
     }
     if options.idle {
-        for lib in options.libs.iter().map(String::as_str).chain([FLOOR]) {
+        let idle_libs = options
+            .libs
+            .iter()
+            .map(String::as_str)
+            .filter(|&lib| lib != FED);
+        for lib in idle_libs.chain([FLOOR]) {
             let bytes = idle_memory(&root, lib, options.idle_conns)?;
             println!("idle {lib}: {bytes:.0} bytes per connection");
             report.idle.insert(lib.to_owned(), bytes);
@@ -646,7 +657,7 @@ impl Report {
     /// fastest server of that workload.
     fn chart(&self) -> String {
         let colors = [
-            "#1b6ac9", "#6aa5ea", "#9cc3f0", "#d9822b", "#7a9a01", "#a24c9c",
+            "#1b6ac9", "#0d3f7a", "#6aa5ea", "#9cc3f0", "#d9822b", "#7a9a01", "#a24c9c",
         ];
         let (bar, gap, left, width) = (16.0, 14.0, 330.0, 420.0);
         let mut y = 40.0;

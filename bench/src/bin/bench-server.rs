@@ -5,7 +5,7 @@
 //! accepted socket, every text and binary message sent back as it came.
 //!
 //! ```text
-//! bench-server --lib ours-tokio|ours-async-std|tokio-tungstenite|fastwebsockets|tokio-websockets --addr 127.0.0.1:0
+//! bench-server --lib ours-tokio|ours-async-std|ours-smol|tokio-tungstenite|fastwebsockets|tokio-websockets --addr 127.0.0.1:0
 //! ```
 //!
 //! Prints `listening ADDR` on stdout once bound.
@@ -14,6 +14,11 @@
 //! one 20-byte message with fixed bytes, then waits on the bare `TcpStream`.
 //! It is the idle-memory floor of any library on tokio (a task and a
 //! registered socket), measured beside the others; it cannot echo.
+//!
+//! `--lib ours-tokio-feed` is ours on tokio with `feed` in place of `send`:
+//! answers queue, and reading flushes them before it waits for the peer, so
+//! the answers to the messages one read brought leave in one write. Not a
+//! peer's idiom (each peer's own loop is above), shown beside ours.
 
 use std::future::Future;
 use std::io::Write;
@@ -22,8 +27,7 @@ use std::net::SocketAddr;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const LIBRARIES: &str =
-    "ours-tokio|ours-async-std|tokio-tungstenite|fastwebsockets|tokio-websockets";
+const LIBRARIES: &str = "ours-tokio|ours-tokio-feed|ours-async-std|ours-smol|tokio-tungstenite|fastwebsockets|tokio-websockets|tokio-floor";
 
 fn main() {
     let mut lib = None;
@@ -39,6 +43,7 @@ fn main() {
     let lib = lib.unwrap_or_else(|| panic!("--lib {LIBRARIES} is required"));
     match lib.as_str() {
         "ours-tokio" => tokio_server(addr, ours_tokio),
+        "ours-tokio-feed" => tokio_server(addr, ours_tokio_feed),
         "tokio-floor" => tokio_server(addr, tokio_floor),
         "tokio-tungstenite" => tokio_server(addr, tungstenite),
         "fastwebsockets" => tokio_server(addr, fastwebsockets_echo),
@@ -135,6 +140,18 @@ fn ours_config() -> &'static ws_toolkit::tokio::ServerConfig {
 async fn ours_tokio(tcp: TcpStream) {
     if let Ok(ws) = ws_toolkit::tokio::accept_with(tcp, ours_config()).await {
         echo_ours(ws).await;
+    }
+}
+
+/// Ours on tokio, answers fed rather than sent: reading flushes them.
+async fn ours_tokio_feed(tcp: TcpStream) {
+    let Ok(mut ws) = ws_toolkit::tokio::accept_with(tcp, ours_config()).await else {
+        return;
+    };
+    while let Some(Ok(message)) = ws.next().await {
+        if message.is_data() && ws.feed(message).await.is_err() {
+            break;
+        }
     }
 }
 
