@@ -393,15 +393,15 @@ fn echo_rounds(root: &Path, options: &Options) -> Result<EchoResults, String> {
                 let counts = counting.map_or(Vec::new(), |c| c.join().unwrap_or_default());
                 drop(server);
                 let number = |key: &str| value[key].as_f64().unwrap_or(f64::NAN);
+                // Echoed in the measured window, the one the counts cover.
+                let messages = number("msgs_per_sec") * options.duration;
                 let sample = Sample {
                     rate: number("msgs_per_sec"),
                     server_cpu: number("server_cpu"),
                     loadgen_cpu: number("loadgen_cpu"),
                     bytes_per_message: number("received_bytes_per_message"),
-                    syscalls: counts.first().copied().unwrap_or(f64::NAN)
-                        / (number("msgs_per_sec") * options.duration),
+                    syscalls: counts.first().copied().unwrap_or(f64::NAN) / messages,
                 };
-                let messages = sample.rate * options.duration;
                 let breakdown: Vec<String> = SYSCALL_EVENTS[1..]
                     .iter()
                     .zip(counts.iter().skip(1))
