@@ -28,6 +28,8 @@ const LIBS: &[&str] = &[
     "tokio-tungstenite",
     "fastwebsockets",
     "tokio-websockets",
+    CEILINGS[0],
+    CEILINGS[1],
 ];
 const PEERS: &[&str] = &["tokio-tungstenite", "fastwebsockets", "tokio-websockets"];
 
@@ -35,6 +37,14 @@ const PEERS: &[&str] = &["tokio-tungstenite", "fastwebsockets", "tokio-websocket
 /// answers): how much an application gains by batching its writes, beside
 /// the peers' own loops. Echo only; its idle memory is ours-tokio's.
 const FED: &str = "ours-tokio-feed";
+
+/// Not WebSocket libraries: a bare socket loop on each runtime that answers
+/// the handshake with fixed bytes and echoes every frame unmasked, checking
+/// nothing, one read and one write per read. The most that runtime serves,
+/// so the most any library on it can. Echo only, and only where one read
+/// holds a message (a 1 MiB message streams through their 64 KiB buffer,
+/// which is no ceiling); no deflate.
+const CEILINGS: [&str; 2] = ["tokio-ceiling", "async-std-ceiling"];
 
 /// Not a WebSocket library: a bare tokio task and socket that answer the
 /// idle run's handshake and message with fixed bytes. Its idle memory is
@@ -183,7 +193,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .libs
             .iter()
             .map(String::as_str)
-            .filter(|&lib| lib != FED);
+            .filter(|&lib| lib != FED && !CEILINGS.contains(&lib));
         for lib in idle_libs.chain([FLOOR]) {
             let bytes = idle_memory(&root, lib, options.idle_conns)?;
             println!("idle {lib}: {bytes:.0} bytes per connection");
@@ -367,6 +377,10 @@ fn echo_rounds(root: &Path, options: &Options) -> Result<EchoResults, String> {
                 .libs
                 .iter()
                 .filter(|lib| !workload.deflate || lib.starts_with("ours"))
+                .filter(|lib| {
+                    !CEILINGS.contains(&lib.as_str())
+                        || (!workload.deflate && workload.size < 64 << 10)
+                })
                 .collect();
             for i in 0..libs.len() {
                 let lib = libs[(i + round) % libs.len()];
@@ -617,6 +631,7 @@ impl Report {
                     )),
                 }
             }
+            md.push_str(&self.ceiling_table());
             md.push_str("\n![Echo throughput per workload](performance-echo.svg)\n\n");
         }
         if !self.idle.is_empty() {
@@ -653,11 +668,48 @@ impl Report {
         md
     }
 
+    /// The runtimes' ceilings against the libraries on them: how far above
+    /// the best peer a library on tokio can be at all, and how close to tokio
+    /// anything on async-std can come.
+    fn ceiling_table(&self) -> String {
+        let mut md = String::from(
+            "\nThe runtimes' ceilings (a bare socket loop echoing frames, no WebSocket library):\n\n\
+             | workload | tokio-ceiling | its ratio to the best peer | ours-tokio / it | async-std-ceiling / tokio-ceiling | ours-async-std / async-std-ceiling |\n\
+             |---|---:|---:|---:|---:|---:|\n",
+        );
+        for (w, workload) in WORKLOADS.iter().enumerate() {
+            let rows = self.medians(w);
+            let rate = |name: &str| rows.iter().find(|r| r.0 == name).map(|r| r.1);
+            let Some(ceiling) = rate(CEILINGS[0]) else {
+                continue;
+            };
+            let best = rows
+                .iter()
+                .filter(|r| PEERS.contains(&r.0.as_str()))
+                .map(|r| r.1)
+                .fold(f64::NAN, f64::max);
+            let ratio = |a: Option<f64>, b: Option<f64>, unit: &str| match (a, b) {
+                (Some(a), Some(b)) if !a.is_nan() && !b.is_nan() => format!("{:.2}{unit}", a / b),
+                _ => String::new(),
+            };
+            md.push_str(&format!(
+                "| {} | {ceiling:.0} | {} | {} | {} | {} |\n",
+                workload.name,
+                ratio(Some(ceiling), Some(best), "x"),
+                ratio(rate("ours-tokio"), Some(ceiling), ""),
+                ratio(rate(CEILINGS[1]), Some(ceiling), ""),
+                ratio(rate("ours-async-std"), rate(CEILINGS[1]), ""),
+            ));
+        }
+        md
+    }
+
     /// A grouped bar chart (SVG): one group per workload, bars scaled to the
     /// fastest server of that workload.
     fn chart(&self) -> String {
         let colors = [
-            "#1b6ac9", "#0d3f7a", "#6aa5ea", "#9cc3f0", "#d9822b", "#7a9a01", "#a24c9c",
+            "#1b6ac9", "#0d3f7a", "#6aa5ea", "#9cc3f0", "#d9822b", "#7a9a01", "#a24c9c", "#8c8c8c",
+            "#bdbdbd",
         ];
         let (bar, gap, left, width) = (16.0, 14.0, 330.0, 420.0);
         let mut y = 40.0;

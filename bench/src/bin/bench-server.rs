@@ -19,6 +19,12 @@
 //! answers queue, and reading flushes them before it waits for the peer, so
 //! the answers to the messages one read brought leave in one write. Not a
 //! peer's idiom (each peer's own loop is above), shown beside ours.
+//!
+//! `--lib tokio-ceiling` and `--lib async-std-ceiling` are no WebSocket
+//! library either: a bare socket loop that answers the handshake with fixed
+//! bytes and echoes every frame unmasked, checking nothing, as each read
+//! brings it (one read, one write). The most an echo server can serve on that
+//! runtime, so the most any library on it can reach.
 
 use std::future::Future;
 use std::io::Write;
@@ -27,7 +33,7 @@ use std::net::SocketAddr;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const LIBRARIES: &str = "ours-tokio|ours-tokio-feed|ours-async-std|ours-smol|tokio-tungstenite|fastwebsockets|tokio-websockets|tokio-floor";
+const LIBRARIES: &str = "ours-tokio|ours-tokio-feed|ours-async-std|ours-smol|tokio-tungstenite|fastwebsockets|tokio-websockets|tokio-floor|tokio-ceiling|async-std-ceiling";
 
 fn main() {
     let mut lib = None;
@@ -50,6 +56,8 @@ fn main() {
         "tokio-websockets" => tokio_server(addr, tokio_websockets_echo),
         "ours-async-std" => async_std::task::block_on(ours_async_std(addr)),
         "ours-smol" => ours_smol(addr),
+        "tokio-ceiling" => tokio_server(addr, tokio_ceiling),
+        "async-std-ceiling" => async_std::task::block_on(async_std_ceiling(addr)),
         other => panic!("unknown --lib {other:?}; choose {LIBRARIES}"),
     }
 }
@@ -124,6 +132,116 @@ async fn floor_handshake(tcp: &mut TcpStream) -> std::io::Result<()> {
     let reply =
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
     tcp.write_all(reply).await
+}
+
+/// The frame echo of the `*-ceiling` servers: the least work that echoes,
+/// with no checks (not a WebSocket implementation). Each frame's header is
+/// answered unmasked, and its payload unmasked as it arrives, so that a
+/// large message streams through without being gathered.
+#[derive(Default)]
+struct BareEcho {
+    handshake_done: bool,
+    header: Vec<u8>,
+    remaining: u64,
+    key: [u8; 4],
+    offset: usize,
+}
+
+impl BareEcho {
+    const REPLY: &'static [u8] =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+
+    /// Appends to `out` what answers `input`.
+    fn answer(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
+        if !self.handshake_done {
+            // Requests arrive whole here; the header buffer holds the head.
+            self.header.extend_from_slice(input);
+            let Some(end) = self.header.windows(4).position(|w| w == b"\r\n\r\n") else {
+                return;
+            };
+            self.handshake_done = true;
+            out.extend_from_slice(Self::REPLY);
+            let rest = self.header.split_off(end + 4);
+            self.header.clear();
+            return self.answer(&rest, out);
+        }
+        while !input.is_empty() {
+            if self.remaining > 0 {
+                let n = input
+                    .len()
+                    .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+                let start = out.len();
+                out.extend_from_slice(&input[..n]);
+                ws_toolkit::frame::apply_mask(&mut out[start..], self.key, self.offset);
+                self.offset += n;
+                self.remaining -= n as u64;
+                input = &input[n..];
+                continue;
+            }
+            // A client's header: 2 bytes, the extended length, the key.
+            let need = |h: &[u8]| match h.get(1).map(|b| b & 0x7f) {
+                None => 2,
+                Some(126) => 8,
+                Some(127) => 14,
+                Some(_) => 6,
+            };
+            while self.header.len() < need(&self.header) && !input.is_empty() {
+                let take = (need(&self.header) - self.header.len()).min(input.len());
+                self.header.extend_from_slice(&input[..take]);
+                input = &input[take..];
+            }
+            let h = &self.header;
+            if h.len() < need(h) {
+                return;
+            }
+            let key_at = h.len() - 4;
+            self.remaining = match key_at {
+                2 => u64::from(h[1] & 0x7f),
+                _ => h[2..key_at]
+                    .iter()
+                    .fold(0, |len, &b| len << 8 | u64::from(b)),
+            };
+            self.key = h[key_at..].try_into().unwrap();
+            self.offset = 0;
+            out.push(h[0]);
+            out.push(h[1] & 0x7f);
+            out.extend_from_slice(&h[2..key_at]);
+            self.header.clear();
+        }
+    }
+}
+
+async fn tokio_ceiling(mut tcp: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut echo, mut input, mut out) = (BareEcho::default(), vec![0; 64 << 10], Vec::new());
+    while let Ok(n @ 1..) = tcp.read(&mut input).await {
+        echo.answer(&input[..n], &mut out);
+        if tcp.write_all(&out).await.is_err() {
+            return;
+        }
+        out.clear();
+    }
+}
+
+async fn async_std_ceiling(addr: SocketAddr) {
+    use futures_util::{AsyncReadExt, AsyncWriteExt};
+    let listener = async_std::net::TcpListener::bind(addr).await.unwrap();
+    announce(listener.local_addr().unwrap());
+    let mut incoming = listener.incoming();
+    while let Some(Ok(mut tcp)) = incoming.next().await {
+        tcp.set_nodelay(true).unwrap();
+        async_std::task::spawn(async move {
+            let (mut echo, mut input, mut out) =
+                (BareEcho::default(), vec![0; 64 << 10], Vec::new());
+            while let Ok(n @ 1..) = tcp.read(&mut input).await {
+                echo.answer(&input[..n], &mut out);
+                if tcp.write_all(&out).await.is_err() {
+                    return;
+                }
+                out.clear();
+            }
+        });
+    }
 }
 
 /// Ours accepts permessage-deflate when offered (only the deflate workload
