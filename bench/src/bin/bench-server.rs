@@ -23,8 +23,9 @@
 //! `--lib tokio-ceiling` and `--lib async-std-ceiling` are no WebSocket
 //! library either: a bare socket loop that answers the handshake with fixed
 //! bytes and echoes every frame unmasked, checking nothing, as each read
-//! brings it (one read, one write). The most an echo server can serve on that
-//! runtime, so the most any library on it can reach.
+//! brings it (one read, one write). With small messages, the most an echo
+//! server can serve on that runtime, so the most any library on it can
+//! reach (the harness runs them with 20-byte messages only).
 
 use std::future::Future;
 use std::io::Write;
