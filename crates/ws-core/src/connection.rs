@@ -68,6 +68,24 @@ pub enum State {
     Closed,
 }
 
+/// The state of uncommon events, boxed together: a ping answered late
+/// because much output waits, and the close handshake. Created by the first
+/// of them and kept until the connection is dropped.
+#[derive(Debug, Default)]
+struct Rare {
+    /// Only the most recent ping needs an answer ([RFC 6455 section 5.5.3]).
+    ///
+    /// [RFC 6455 section 5.5.3]: https://www.rfc-editor.org/rfc/rfc6455#section-5.5.3
+    pending_pong: Option<Bytes>,
+    /// The peer's close frame, once it arrived ([RFC 6455 section 5.5.1]);
+    /// `Some(None)` for one with no payload.
+    ///
+    /// [RFC 6455 section 5.5.1]: https://www.rfc-editor.org/rfc/rfc6455#section-5.5.1
+    close_received: Option<Option<CloseFrame>>,
+    /// When to give up waiting for the peer's close, once ours is out.
+    close_deadline: Option<Instant>,
+}
+
 /// Keepalive state: boxed, and only there once keepalive is configured and
 /// the connection has asked for its first deadline, so a connection without
 /// keepalive (the default) carries a null pointer instead.
@@ -169,12 +187,12 @@ pub struct Connection {
     rx: Receiver,
 
     output: Output,
-    /// Boxed: rarely set (a ping while much output waits).
-    pending_pong: Option<Box<Bytes>>,
+    /// What most connections never need, or only at their end: one pointer
+    /// until then.
+    rare: Option<Box<Rare>>,
     rng: Option<Box<SmallRng>>,
 
     close_sent: bool,
-    close_received: Option<Box<Option<CloseFrame>>>,
     failed: bool,
     transport_close: bool,
     closed: bool,
@@ -182,7 +200,6 @@ pub struct Connection {
     expired: Expired,
     events: VecDeque<Event>,
 
-    close_deadline: Option<Instant>,
     keepalive: Option<Box<Keepalive>>,
     /// `write_timeout`.
     progress: Progress,
@@ -205,16 +222,14 @@ impl Connection {
             config: config.into(),
             rx: Receiver::new(role),
             output: Output::default(),
-            pending_pong: None,
+            rare: None,
             rng: None,
             close_sent: false,
-            close_received: None,
             failed: false,
             transport_close: false,
             closed: false,
             expired: Expired::No,
             events: VecDeque::new(),
-            close_deadline: None,
             keepalive: None,
             progress: Progress::default(),
             #[cfg(feature = "deflate")]
@@ -269,6 +284,11 @@ impl Connection {
         &self.config
     }
 
+    /// The attached receiver.
+    pub fn receiver(&self) -> &Receiver {
+        &self.rx
+    }
+
     /// The attached receiver, for a driver that reads straight into it.
     pub fn receiver_mut(&mut self) -> &mut Receiver {
         &mut self.rx
@@ -278,7 +298,7 @@ impl Connection {
     pub fn state(&self) -> State {
         if self.closed {
             State::Closed
-        } else if self.close_sent || self.close_received.is_some() {
+        } else if self.close_sent || self.close_received().is_some() {
             State::Closing
         } else {
             State::Open
@@ -353,7 +373,7 @@ impl Connection {
     /// peer's close arrived while it was detached).
     pub fn swap_receiver(&mut self, rx: &mut Receiver) {
         std::mem::swap(&mut self.rx, rx);
-        if self.failed || self.close_received.is_some() || self.closed {
+        if self.failed || self.close_received().is_some() || self.closed {
             self.rx.stop();
         }
     }
@@ -376,7 +396,10 @@ impl Connection {
         if self.closed {
             return;
         }
-        if self.close_deadline.is_some_and(|deadline| deadline <= now) {
+        if self
+            .close_deadline()
+            .is_some_and(|deadline| deadline <= now)
+        {
             self.transport_close = true;
             self.finish_closed();
             return;
@@ -503,7 +526,7 @@ impl Connection {
             }
         }
         if self.rx.eof() {
-            if self.close_received.is_none() && !self.failed {
+            if self.close_received().is_none() && !self.failed {
                 self.failed = true;
                 self.events
                     .push_back(Event::Error(ProtocolError::UnexpectedEof));
@@ -607,8 +630,8 @@ impl Connection {
         if self.closed {
             return None;
         }
-        if self.close_sent && self.close_deadline.is_none() {
-            self.close_deadline = Some(now + self.config.close_timeout);
+        if self.close_sent && self.close_deadline().is_none() {
+            self.rare().close_deadline = Some(now + self.config.close_timeout);
         }
         if let Some(interval) = self.config.keepalive_interval {
             let keepalive = self.keepalive.get_or_insert_with(Box::default);
@@ -621,7 +644,7 @@ impl Connection {
         });
         self.arm_progress(now);
         [
-            self.close_deadline,
+            self.close_deadline(),
             ping,
             pong_deadline,
             self.rx.poll_timeout(&self.config, now),
@@ -688,7 +711,7 @@ impl Connection {
                 if self.config.auto_pong && !self.close_sent {
                     if self.output.len() > PONG_COALESCE_THRESHOLD {
                         // Only the most recent ping needs an answer (RFC 6455 section 5.5.3).
-                        self.pending_pong = Some(Box::new(payload.clone()));
+                        self.rare().pending_pong = Some(payload.clone());
                     } else {
                         self.write_frame(OpCode::Pong, true, &payload);
                     }
@@ -710,7 +733,7 @@ impl Connection {
                     code,
                     reason: Utf8Bytes::from(reason),
                 });
-                self.close_received = Some(Box::new(close.clone()));
+                self.rare().close_received = Some(close.clone());
                 self.rx.stop();
                 if !self.close_sent {
                     // Echo the peer's code (RFC 6455 section 5.5.1); an empty close gets an empty one.
@@ -761,12 +784,12 @@ impl Connection {
         }
         self.closed = true;
         self.rx.stop();
-        let (code, reason) = match self.close_received.as_deref() {
+        let (code, reason) = match self.close_received() {
             Some(Some(frame)) => (frame.code, frame.reason.clone()),
             Some(None) => (CloseCode::NO_STATUS_RECEIVED, Utf8Bytes::default()),
             None => (CloseCode::ABNORMAL, Utf8Bytes::default()),
         };
-        let clean = self.close_sent && self.close_received.is_some() && !self.failed;
+        let clean = self.close_sent && self.close_received().is_some() && !self.failed;
         self.events.push_back(Event::Closed(Closed {
             code,
             reason,
@@ -874,10 +897,25 @@ impl Connection {
         let len = encode_close_payload(close, &mut payload)?;
         self.write_frame(OpCode::Close, true, &payload[..len]);
         self.close_sent = true;
-        if self.close_received.is_some() {
+        if self.close_received().is_some() {
             self.handshake_done();
         }
         Ok(())
+    }
+
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// The peer's close frame, once it arrived (`Some(None)`: one with no
+    /// payload).
+    fn close_received(&self) -> Option<&Option<CloseFrame>> {
+        self.rare.as_ref()?.close_received.as_ref()
+    }
+
+    /// When to give up on the close handshake, once our close is out.
+    fn close_deadline(&self) -> Option<Instant> {
+        self.rare.as_ref()?.close_deadline
     }
 
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
@@ -905,7 +943,7 @@ impl Connection {
     }
 
     fn after_drain(&mut self) {
-        if let Some(pong) = self.pending_pong.take() {
+        if let Some(pong) = self.rare.as_mut().and_then(|rare| rare.pending_pong.take()) {
             if !self.close_sent {
                 self.write_frame(OpCode::Pong, true, &pong);
             }

@@ -171,8 +171,10 @@ impl Receiver {
         self.eof = true;
     }
 
-    /// Whether the end of input was reported.
-    pub(crate) fn eof(&self) -> bool {
+    /// Whether the end of input was reported ([`receive_eof`](Self::receive_eof)):
+    /// a driver reads no more then.
+    #[must_use]
+    pub fn eof(&self) -> bool {
         self.eof
     }
 

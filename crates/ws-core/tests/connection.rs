@@ -892,7 +892,7 @@ fn server_needs_no_timer_exactly_when_poll_timeout_has_no_deadline() {
 #[test]
 fn server_connection_is_small_and_shares_its_config() {
     assert!(
-        std::mem::size_of::<Connection>() <= 312,
+        std::mem::size_of::<Connection>() <= 288,
         "Connection is {} bytes",
         std::mem::size_of::<Connection>()
     );

@@ -70,7 +70,7 @@ struct Shared<S, R: SplitTransport<S>> {
     write: Mutex<WriteSide<S, R>>,
     wakers: Arc<Wakers>,
     waker: Waker,
-    subprotocol: Option<Box<str>>,
+    subprotocol: crate::socket::Subprotocol,
 }
 
 impl<S, R: SplitTransport<S>> Shared<S, R> {
@@ -83,9 +83,8 @@ impl<S, R: SplitTransport<S>> Shared<S, R> {
 pub(crate) fn split<S, R: SplitTransport<S>>(
     io: S,
     mut core: Core<R>,
-    read_eof: bool,
     closed: Option<Box<Closed>>,
-    subprotocol: Option<Box<str>>,
+    subprotocol: crate::socket::Subprotocol,
 ) -> (WebSocketReader<S, R>, WebSocketWriter<S, R>) {
     let (read, write) = R::split(io);
     let rx = Box::new(core.conn.take_receiver());
@@ -105,7 +104,6 @@ pub(crate) fn split<S, R: SplitTransport<S>>(
             rx,
             config,
             timer: None,
-            read_eof,
             closed,
             needs_core: false,
             shared: shared.clone(),
@@ -127,7 +125,6 @@ pub struct WebSocketReader<S, R: SplitTransport<S>> {
     config: Arc<Config>,
     /// The message timeout's timer (the write side has the others).
     timer: Option<R::Timer>,
-    read_eof: bool,
     closed: Option<Box<Closed>>,
     /// What comes next is for the whole connection to handle.
     needs_core: bool,
@@ -185,7 +182,6 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketReader<S, R> {
         Ok(WebSocket::from_parts(
             R::unsplit(self.io, io),
             core,
-            self.read_eof,
             self.closed,
             shared.subprotocol,
         ))
@@ -325,7 +321,6 @@ impl<S: Unpin, R: SplitTransport<S>> Stream for WebSocketReader<S, R> {
             }
             match poll_read::<_, R>(Pin::new(&mut this.io), cx, &mut this.rx) {
                 Poll::Ready(Ok(0)) => {
-                    this.read_eof = true;
                     this.rx.receive_eof();
                 }
                 Poll::Ready(Ok(_)) => {}
