@@ -675,8 +675,8 @@ impl Report {
     fn ceiling_table(&self) -> String {
         let mut md = String::from(
             "\nThe runtimes' ceilings (a bare socket loop echoing frames, no WebSocket library):\n\n\
-             | workload | tokio-ceiling | its ratio to the best peer | ours-tokio / it | async-std-ceiling / tokio-ceiling | ours-async-std / async-std-ceiling |\n\
-             |---|---:|---:|---:|---:|---:|\n",
+             | workload | tokio-ceiling | its ratio to the best peer | ours-tokio / it | ours-tokio-feed / it | async-std-ceiling / tokio-ceiling | ours-async-std / async-std-ceiling |\n\
+             |---|---:|---:|---:|---:|---:|---:|\n",
         );
         for (w, workload) in WORKLOADS.iter().enumerate() {
             let rows = self.medians(w);
@@ -694,10 +694,11 @@ impl Report {
                 _ => String::new(),
             };
             md.push_str(&format!(
-                "| {} | {ceiling:.0} | {} | {} | {} | {} |\n",
+                "| {} | {ceiling:.0} | {} | {} | {} | {} | {} |\n",
                 workload.name,
                 ratio(Some(ceiling), Some(best), "x"),
                 ratio(rate("ours-tokio"), Some(ceiling), ""),
+                ratio(rate(FED), Some(ceiling), ""),
                 ratio(rate(CEILINGS[1]), Some(ceiling), ""),
                 ratio(rate("ours-async-std"), rate(CEILINGS[1]), ""),
             ));
