@@ -262,6 +262,49 @@ fn server_output_stays_bounded_under_a_ping_flood() {
     assert_eq!(sent(&mut server).len(), 1);
 }
 
+/// A pong held back behind a full output, the peer's close and the close
+/// deadline share the connection's box of rare state: each still takes
+/// effect. The close is echoed, the held pong is dropped (never sent after
+/// the close), and the end reports the peer's code.
+#[test]
+fn server_with_a_held_back_pong_echoes_the_close_and_sends_no_pong_after_it() {
+    let mut server = server();
+    let ping = frame_to(Role::Server, OpCode::Ping, true, &[7u8; 125]);
+    let mut answered = 0;
+    while server.buffered_amount() <= 64 * 1024 {
+        feed(&mut server, &ping);
+        answered += 1;
+    }
+    let before = server.buffered_amount();
+    feed(&mut server, &ping);
+    assert_eq!(server.buffered_amount(), before, "this pong is held back");
+
+    feed(
+        &mut server,
+        &frame_to(Role::Server, OpCode::Close, true, &1000u16.to_be_bytes()),
+    );
+    assert_eq!(server.state(), State::Closing);
+    let frames = sent(&mut server);
+    assert_eq!(
+        frames.len(),
+        answered + 1,
+        "the pongs answered at once, then the close"
+    );
+    assert!(frames[..answered].iter().all(|f| f.opcode == OpCode::Pong));
+    assert_eq!(close_code_of(&frames[answered]), Some(1000));
+    assert!(
+        server.poll_timeout(Instant::now()).is_some(),
+        "the close timeout runs"
+    );
+    assert!(server.should_close_transport());
+    server.transport_closed();
+    let events = drain(&mut server);
+    let Some(Event::Closed(end)) = events.last() else {
+        panic!("no Closed event: {events:?}");
+    };
+    assert_eq!((end.code, end.clean), (CloseCode::NORMAL, true));
+}
+
 #[test]
 fn server_echoes_the_close_code_and_closes_the_transport_first() {
     let mut server = server();
