@@ -535,8 +535,24 @@ struct Report {
     micro: Vec<(String, f64, Option<f64>)>,
 }
 
+/// A library's median row: name, msgs/s, server CPU, loadgen CPU, bytes
+/// per message, system calls per message.
+type Row = (String, f64, f64, f64, f64, f64);
+
+/// The median messages/s of `name` among `rows`.
+fn rate_of(rows: &[Row], name: &str) -> Option<f64> {
+    rows.iter().find(|r| r.0 == name).map(|r| r.1)
+}
+
+/// The fastest peer among `rows`.
+fn best_peer(rows: &[Row]) -> Option<&Row> {
+    rows.iter()
+        .filter(|r| PEERS.contains(&r.0.as_str()))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
 impl Report {
-    fn medians(&self, workload: usize) -> Vec<(String, f64, f64, f64, f64, f64)> {
+    fn medians(&self, workload: usize) -> Vec<Row> {
         let mut rows = Vec::new();
         for lib in LIBS {
             if let Some(samples) = self.echo.get(&(workload, lib.to_string())) {
@@ -603,11 +619,8 @@ impl Report {
             md.push_str("|---|---|---:|---:|---:|---:|---:|\n");
             for (w, workload) in WORKLOADS.iter().enumerate() {
                 let rows = self.medians(w);
-                let rate = |name: &str| rows.iter().find(|r| r.0 == name).map(|r| r.1);
-                let best = rows
-                    .iter()
-                    .filter(|r| PEERS.contains(&r.0.as_str()))
-                    .max_by(|a, b| a.1.total_cmp(&b.1));
+                let rate = |name: &str| rate_of(&rows, name);
+                let best = best_peer(&rows);
                 let versus_tokio = |name: &str| match (rate(name), rate("ours-tokio")) {
                     (Some(a), Some(t)) => format!("{:.2}", a / t),
                     _ => "".into(),
@@ -680,15 +693,11 @@ impl Report {
         );
         for (w, workload) in WORKLOADS.iter().enumerate() {
             let rows = self.medians(w);
-            let rate = |name: &str| rows.iter().find(|r| r.0 == name).map(|r| r.1);
+            let rate = |name: &str| rate_of(&rows, name);
             let Some(ceiling) = rate(CEILINGS[0]) else {
                 continue;
             };
-            let best = rows
-                .iter()
-                .filter(|r| PEERS.contains(&r.0.as_str()))
-                .map(|r| r.1)
-                .fold(f64::NAN, f64::max);
+            let best = best_peer(&rows).map_or(f64::NAN, |r| r.1);
             let ratio = |a: Option<f64>, b: Option<f64>, unit: &str| match (a, b) {
                 (Some(a), Some(b)) if !a.is_nan() && !b.is_nan() => format!("{:.2}{unit}", a / b),
                 _ => String::new(),
