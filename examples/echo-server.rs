@@ -206,7 +206,10 @@ async fn serve_smol(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()>
     serve_futures_io("smol", local, incoming, peer_of, spawn, shutdown).await
 }
 
-fn main() {
+/// Parses the arguments and serves until a signal. Public because `cargo xtask
+/// soak` runs this same server under a counting allocator
+/// (xtask/src/soak_server.rs).
+pub fn main() {
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {

@@ -15,12 +15,17 @@ mod autobahn;
 mod bench;
 mod fuzz;
 mod soak;
+mod soak_server;
 
 use std::path::{Path, PathBuf};
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if std::env::var_os(soak_server::ENV).is_some() {
+        soak_server::run();
+        return ExitCode::SUCCESS;
+    }
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
