@@ -49,7 +49,7 @@ fn per_connection(params: Option<DeflateParams>) -> usize {
         }
         let written = server.transmit().len();
         server.advance_transmit(written);
-        server.release_idle_buffers();
+        drop(server.release_idle_buffers());
         servers.push(server);
     }
     let after = LIVE.load(Ordering::Relaxed);

@@ -30,7 +30,8 @@ pub struct Config {
     /// pongs are coalesced into one. Default 16 MiB.
     pub max_buffered_output: usize,
     /// Split outgoing data messages into frames of at most this many payload
-    /// bytes. `None` (the default) sends each message as one frame.
+    /// bytes. `None` (the default) sends each message as one frame; zero is
+    /// taken as one byte.
     pub fragment_size: Option<usize>,
     /// Answer pings with pongs automatically ([RFC 6455 section 5.5.2]).
     /// Default true.
@@ -53,8 +54,9 @@ pub struct Config {
     ///
     /// [RFC 7692 section 6.1]: https://www.rfc-editor.org/rfc/rfc7692#section-6.1
     pub compression_threshold: usize,
-    /// The zlib compression level, 0 (store) to 9 (smallest). Default 1:
-    /// most of the size saving at a fraction of level 6's time.
+    /// The zlib compression level, 0 (store) to 9 (smallest); a larger value
+    /// is taken as 9. Default 1: most of the size saving at a fraction of
+    /// level 6's time.
     pub compression_level: u32,
     /// A message (or control frame) whose first byte has arrived must be
     /// complete within this time, or the connection fails with 1008: a
@@ -68,6 +70,16 @@ pub struct Config {
     /// and its queued messages would otherwise be held for ever. Detected
     /// after between one and two timeouts. `None` disables it. Default 30 s.
     pub write_timeout: Option<Duration>,
+    /// The seed of the generator that makes a client's masking keys
+    /// ([RFC 6455 section 5.3]). `None` (the default) seeds each connection
+    /// from the operating system's entropy. With a seed, a connection is
+    /// fully deterministic: the same inputs, times and seed give the same
+    /// bytes out, which tests and replayed fuzz cases rely on. Every
+    /// connection made with one seeded `Config` masks with the same key
+    /// sequence, so leave it `None` outside tests. Servers do not mask.
+    ///
+    /// [RFC 6455 section 5.3]: https://www.rfc-editor.org/rfc/rfc6455#section-5.3
+    pub rng_seed: Option<u64>,
 }
 
 impl Default for Config {
@@ -86,6 +98,7 @@ impl Default for Config {
             compression_level: 1,
             message_timeout: Some(Duration::from_secs(60)),
             write_timeout: Some(Duration::from_secs(30)),
+            rng_seed: None,
         }
     }
 }
@@ -163,5 +176,23 @@ impl Config {
     pub fn compression_level(mut self, level: u32) -> Self {
         self.compression_level = level.min(9);
         self
+    }
+
+    /// Sets [`Config::rng_seed`].
+    pub fn rng_seed(mut self, seed: Option<u64>) -> Self {
+        self.rng_seed = seed;
+        self
+    }
+
+    /// [`Config::fragment_size`] as the connection uses it: the fields are
+    /// public, so a zero set there is clamped here, where it is read.
+    pub(crate) fn fragment_len(&self) -> Option<usize> {
+        self.fragment_size.map(|bytes| bytes.max(1))
+    }
+
+    /// [`Config::compression_level`] as zlib takes it (at most 9).
+    #[cfg(feature = "deflate")]
+    pub(crate) fn zlib_level(&self) -> u32 {
+        self.compression_level.min(9)
     }
 }

@@ -251,7 +251,7 @@ impl Connection {
         params: &ws_frame::DeflateParams,
     ) -> Self {
         let mut connection = Connection::new(role, config);
-        let level = connection.config.compression_level;
+        let level = connection.config.zlib_level();
         let (deflater, inflater) = crate::deflate::new(role, params, level);
         connection.rx.set_inflater(inflater);
         connection.deflater = Some(Box::new(deflater));
@@ -445,10 +445,10 @@ impl Connection {
             keepalive.pings_sent += 1;
             let payload = keepalive.pings_sent.to_be_bytes();
             if keepalive.pong_deadline.is_none() {
-                keepalive.pong_deadline = Some(now + self.config.keepalive_timeout);
+                keepalive.pong_deadline = now.checked_add(self.config.keepalive_timeout);
                 keepalive.awaited = keepalive.pings_sent;
             }
-            keepalive.next_ping = Some(now + interval);
+            keepalive.next_ping = now.checked_add(interval);
             self.write_frame(OpCode::Ping, true, &payload);
         }
     }
@@ -631,12 +631,12 @@ impl Connection {
             return None;
         }
         if self.close_sent && self.close_deadline().is_none() {
-            self.rare().close_deadline = Some(now + self.config.close_timeout);
+            self.rare().close_deadline = now.checked_add(self.config.close_timeout);
         }
         if let Some(interval) = self.config.keepalive_interval {
             let keepalive = self.keepalive.get_or_insert_with(Box::default);
             if keepalive.next_ping.is_none() && !self.close_sent {
-                keepalive.next_ping = Some(now + interval);
+                keepalive.next_ping = now.checked_add(interval);
             }
         }
         let (ping, pong_deadline) = self.keepalive.as_ref().map_or((None, None), |k| {
@@ -672,7 +672,7 @@ impl Connection {
         if let Some(timeout) = self.config.write_timeout {
             let progress = &mut self.progress;
             if progress.write_deadline.is_none() && !self.output.is_empty() {
-                progress.write_deadline = Some(now + timeout);
+                progress.write_deadline = now.checked_add(timeout);
                 progress.write_mark = progress.writes;
             }
         }
@@ -698,9 +698,33 @@ impl Connection {
 
     /// Frees the receive and transmit buffers if they are empty, so an idle
     /// connection holds no buffer memory. Drivers call it before waiting.
-    pub fn release_idle_buffers(&mut self) {
+    ///
+    /// Returns the emptied transmit buffer when it is small enough to be
+    /// worth keeping: a driver that serves many connections hands it to the
+    /// next one that sends ([`provide_write_buffer`](Self::provide_write_buffer)),
+    /// so idle connections hold no write buffer and a busy thread does not
+    /// allocate one per message. Dropping it frees it. The connection keeps
+    /// no pool itself: what happens to the buffer is the driver's choice.
+    #[must_use = "the released write buffer is freed when dropped; a driver may reuse it"]
+    pub fn release_idle_buffers(&mut self) -> Option<BytesMut> {
         self.rx.release_idle_buffer();
-        self.output.release();
+        self.output.release()
+    }
+
+    /// Whether the connection has no transmit buffer (none was used yet, or
+    /// it was released while idle): a driver with a spare buffer gives it
+    /// with [`provide_write_buffer`](Self::provide_write_buffer) before a send.
+    #[must_use]
+    pub fn needs_write_buffer(&self) -> bool {
+        self.output.has_no_buffer()
+    }
+
+    /// Gives the connection an empty buffer to queue output in (its contents
+    /// are cleared), for example one another connection released
+    /// ([`release_idle_buffers`](Self::release_idle_buffers)). Ignored when
+    /// the connection already has one.
+    pub fn provide_write_buffer(&mut self, buffer: BytesMut) {
+        self.output.provide(buffer);
     }
 
     // ----- internals: control frames and the close handshake -----
@@ -803,7 +827,9 @@ impl Connection {
         if self.close_sent || self.closed {
             return Err(SendError::Closed);
         }
-        if !self.output.is_empty() && self.output.len() + len > self.config.max_buffered_output {
+        if !self.output.is_empty()
+            && self.output.len().saturating_add(len) > self.config.max_buffered_output
+        {
             return Err(SendError::BufferFull {
                 buffered: self.output.len(),
             });
@@ -819,7 +845,7 @@ impl Connection {
             && payload.len() >= SHARE_PAYLOAD_MIN
             && self
                 .config
-                .fragment_size
+                .fragment_len()
                 .is_none_or(|size| payload.len() <= size)
             && !self.would_compress(payload.len());
         if !by_reference {
@@ -865,7 +891,7 @@ impl Connection {
     /// Writes a message as one frame, or fragments of `fragment_size`;
     /// `rsv1` (compressed) goes on the first frame only.
     fn write_message(&mut self, opcode: OpCode, rsv1: bool, payload: &[u8]) {
-        match self.config.fragment_size {
+        match self.config.fragment_len() {
             Some(size) if payload.len() > size => {
                 let mut chunks = payload.chunks(size).peekable();
                 let mut frame_opcode = opcode;
@@ -924,11 +950,16 @@ impl Connection {
 
     fn write_frame_rsv1(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
         let mask = match self.role {
-            Role::Client => Some(
-                self.rng
-                    .get_or_insert_with(|| Box::new(SmallRng::from_rng(&mut rand::rng())))
-                    .random(),
-            ),
+            Role::Client => {
+                let seed = self.config.rng_seed;
+                let rng = self.rng.get_or_insert_with(|| {
+                    Box::new(match seed {
+                        Some(seed) => SmallRng::seed_from_u64(seed),
+                        None => SmallRng::from_os_rng(),
+                    })
+                });
+                Some(rng.random())
+            }
             Role::Server => None,
         };
         let header = FrameHeader {
@@ -949,7 +980,8 @@ impl Connection {
             }
         }
         if self.output.is_empty() && self.output.capacity() > KEEP_CAPACITY {
-            self.output.release();
+            // Larger than any driver would reuse: freed.
+            drop(self.output.release());
         }
     }
 }

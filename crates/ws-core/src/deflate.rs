@@ -135,7 +135,7 @@ impl Chunks {
         let first = input_len
             .saturating_mul(4)
             .clamp(OUT_STEP, CHUNK)
-            .min(limit + 1);
+            .min(limit.saturating_add(1));
         Chunks {
             full: Vec::new(),
             current: Vec::with_capacity(first),
@@ -150,7 +150,7 @@ impl Chunks {
             if self.total > self.limit {
                 return Err(too_big(self.total, self.limit));
             }
-            let size = CHUNK.min(self.limit + 1 - self.total);
+            let size = CHUNK.min(self.limit.saturating_add(1) - self.total);
             let next = Vec::with_capacity(size);
             self.full.push(std::mem::replace(&mut self.current, next));
         }

@@ -1,22 +1,14 @@
 //! The bytes a connection has queued for the transport.
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 use ws_frame::apply_mask;
 
-/// An emptied append buffer larger than this is freed, not kept as a spare.
-const SPARE_MAX: usize = 64 * 1024;
-
-thread_local! {
-    /// One empty append buffer per thread: a connection that goes idle
-    /// leaves its buffer here, and the next one on this thread that sends
-    /// takes it. Idle connections hold no write buffer, and a busy thread
-    /// does not allocate one per message.
-    static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
-}
+/// An emptied append buffer larger than this is freed on release, not
+/// handed back to the driver for reuse.
+pub(crate) const REUSE_MAX: usize = 64 * 1024;
 
 /// Frames waiting to be written, in order: segments already closed off
 /// (`queued`), then the buffer new frames are appended to (`tail`).
@@ -66,15 +58,21 @@ impl Output {
         }
     }
 
-    /// Makes room in the append buffer, starting from the thread's spare
-    /// when this connection has none.
     fn reserve(&mut self, additional: usize) {
-        if self.tail.capacity() == 0 {
-            if let Some(spare) = SPARE.take() {
-                self.tail = spare;
-            }
-        }
         self.tail.reserve(additional);
+    }
+
+    /// Whether the append buffer has no memory (released, or never used).
+    pub(crate) fn has_no_buffer(&self) -> bool {
+        self.tail.capacity() == 0 && self.is_empty()
+    }
+
+    /// Takes `buffer` (emptied) as the append buffer, if this one has none.
+    pub(crate) fn provide(&mut self, mut buffer: BytesMut) {
+        if self.has_no_buffer() {
+            buffer.clear();
+            self.tail = buffer;
+        }
     }
 
     /// The next contiguous bytes to write (empty when nothing is queued).
@@ -148,18 +146,17 @@ impl Output {
     }
 
     /// Gives up the append buffer and the queue (only when nothing is
-    /// queued): the buffer becomes the thread's spare, or is freed.
-    pub(crate) fn release(&mut self) {
+    /// queued): the buffer is returned for reuse, or freed when it is
+    /// larger than [`REUSE_MAX`].
+    pub(crate) fn release(&mut self) -> Option<BytesMut> {
         if !self.is_empty() {
-            return;
+            return None;
         }
         if self.queued.capacity() > 0 {
             self.queued = VecDeque::new();
         }
         let tail = std::mem::take(&mut self.tail);
-        if tail.capacity() > 0 && tail.capacity() <= SPARE_MAX {
-            SPARE.set(Some(tail));
-        }
+        (tail.capacity() > 0 && tail.capacity() <= REUSE_MAX).then_some(tail)
     }
 }
 
@@ -169,51 +166,45 @@ mod tests {
 
     /// A connection that wrote everything and goes idle gives its buffer up
     /// (even one written out to its very end, which reports no capacity
-    /// left), and the next connection on the thread that sends reuses it.
+    /// left), and another connection given that buffer sends from it.
     #[test]
-    fn written_out_buffer_goes_to_the_next_sender_on_the_thread() {
-        SPARE.set(None);
+    fn written_out_buffer_is_released_and_reused_by_the_next_sender() {
         let mut idle = Output::default();
         idle.push_frame(&[0x82, 20], &[7; 20], None);
         let buffer = idle.first().as_ptr();
         idle.advance(22);
         assert!(idle.is_empty());
-        idle.release();
+        let released = idle.release().expect("a small buffer is handed back");
         assert_eq!(idle.capacity(), 0, "an idle connection holds no buffer");
+        assert!(idle.has_no_buffer());
 
         let mut next = Output::default();
+        next.provide(released);
         next.push_frame(&[0x82, 2], b"hi", None);
-        assert_eq!(next.first().as_ptr(), buffer, "the spare was reused");
-        assert_eq!(next.first(), &[0x82, 2, b'h', b'i']);
-        next.release();
         assert_eq!(
             next.first().as_ptr(),
             buffer,
-            "nothing released while queued"
+            "the released buffer was reused"
         );
+        assert_eq!(next.first(), &[0x82, 2, b'h', b'i']);
+        assert!(next.release().is_none(), "nothing released while queued");
+        assert_eq!(next.first().as_ptr(), buffer);
     }
 
     /// Output still waiting is never given up, and a buffer too large to
-    /// keep is freed rather than kept as the spare.
+    /// keep is freed rather than handed back.
     #[test]
     fn release_keeps_queued_output_and_frees_a_large_buffer() {
-        SPARE.set(None);
         let mut busy = Output::default();
         busy.push_frame(&[0x82, 126, 0, 4], &[1; 4], None);
         busy.advance(3);
-        busy.release();
+        assert!(busy.release().is_none());
         assert_eq!(busy.first(), &[4, 1, 1, 1, 1]);
 
         let mut large = Output::default();
-        large.push_frame(&[], &vec![0; SPARE_MAX + 1], None);
-        large.advance(SPARE_MAX + 1);
-        large.release();
+        large.push_frame(&[], &vec![0; REUSE_MAX + 1], None);
+        large.advance(REUSE_MAX + 1);
+        assert!(large.release().is_none());
         assert_eq!(large.capacity(), 0);
-        let spare = SPARE.take();
-        assert!(
-            spare.is_none(),
-            "kept {:?} bytes",
-            spare.map(|s| s.capacity())
-        );
     }
 }

@@ -218,7 +218,7 @@ impl Receiver {
     pub fn poll_timeout(&mut self, config: &Config, now: Instant) -> Option<Instant> {
         if let Some(timeout) = config.message_timeout {
             if self.progress.deadline.is_none() && self.receiving() {
-                self.progress.deadline = Some(now + timeout);
+                self.progress.deadline = now.checked_add(timeout);
                 self.progress.mark = self.progress.frames_completed;
             }
         }

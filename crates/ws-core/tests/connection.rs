@@ -674,7 +674,7 @@ fn idle_connection_releases_its_buffers() {
     );
     server.send_binary(&[2; 4096]).unwrap();
     let _ = server.take_transmit();
-    server.release_idle_buffers();
+    drop(server.release_idle_buffers());
     assert_eq!(server.receive_buffer().capacity(), 0);
 }
 
