@@ -85,8 +85,8 @@ fn pair() -> (
         inner: server_io,
         writes: writes.clone(),
     };
-    let client = WebSocket::from_upgraded(client_io, Role::Client, Config::default(), &[]);
-    let server = WebSocket::from_upgraded(server_io, Role::Server, Config::default(), &[]);
+    let client = WebSocket::from_raw_socket(client_io, Role::Client, Config::default(), &[]);
+    let server = WebSocket::from_raw_socket(server_io, Role::Server, Config::default(), &[]);
     (client, server, writes)
 }
 

@@ -223,7 +223,7 @@ fn split_reader_and_writer_run_in_two_tasks() {
         writer.close(CloseCode::NORMAL, "").await.unwrap();
         assert!(matches!(reader.next().await, Some(Ok(Message::Close(_)))));
         assert!(reader.next().await.is_none());
-        let socket = reader.reunite(writer).unwrap();
+        let socket = rt::ws::WebSocket::reunite(reader, writer).unwrap();
         assert!(socket.closed().unwrap().clean);
     })
 }
@@ -266,7 +266,7 @@ fn split_halves_reunite_into_a_socket_that_keeps_working() {
         );
         // Received but not yet read when the halves are put back together.
         writer.send(Message::binary(vec![1; 20_000])).await.unwrap();
-        let mut socket = reader.reunite(writer).unwrap();
+        let mut socket = rt::ws::WebSocket::reunite(reader, writer).unwrap();
         assert_eq!(
             socket.next().await.unwrap().unwrap(),
             Message::binary(vec![1; 20_000])
@@ -326,7 +326,7 @@ fn split_reader_receives_while_the_writer_waits_on_a_peer_that_does_not_read() {
         let writer = rt::timeout(Duration::from_secs(20), writing).await.unwrap();
         assert!(matches!(reader.next().await, Some(Ok(Message::Close(_)))));
         assert!(reader.next().await.is_none());
-        assert!(reader.reunite(writer).unwrap().closed().unwrap().clean);
+        assert!(rt::ws::WebSocket::reunite(reader, writer).unwrap().closed().unwrap().clean);
         assert_eq!(server.await, 16 << 20);
     })
 }

@@ -1,60 +1,16 @@
-use std::sync::Arc;
-use std::time::Duration;
+//! The client's side: the opening handshake on a connected stream
+//! ([`client_handshake`]) and connecting to a URI ([`connect`]).
 
 use bytes::BytesMut;
-use ws_core::{Config, Role};
-use ws_handshake::{ClientHandshake, Parse};
+use ws_handshake::{ClientHandshake, Parse, Target};
 
-use crate::runtime::{read_buf, timeout, write_all, Transport};
-use crate::{Error, WebSocket};
+use crate::config::ClientConfig;
+use crate::runtime::{read_buf, timeout, write_all, Connect, Transport};
+use crate::socket::WebSocket;
+use crate::Error;
 
 /// Reads the response head in steps of this size.
 const HANDSHAKE_CHUNK: usize = 1024;
-
-/// How a client opens WebSocket connections.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ClientConfig {
-    /// The opening handshake: subprotocols, extensions, origin, extra headers.
-    pub handshake: ws_handshake::ClientConfig,
-    /// The connection: message limits, keepalive, timeouts. Shared by every
-    /// connection made with this configuration (change it with
-    /// [`connection`](Self::connection) or `Arc::make_mut`).
-    pub connection: Arc<Config>,
-    /// The longest connecting (DNS, TCP, TLS) and the opening handshake may
-    /// take together. Default 10 s.
-    pub handshake_timeout: Duration,
-    /// TLS settings for `wss://`; `None` uses the webpki roots.
-    #[cfg(feature = "rustls")]
-    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        ClientConfig {
-            handshake: ws_handshake::ClientConfig::default(),
-            connection: Arc::default(),
-            handshake_timeout: Duration::from_secs(10),
-            #[cfg(feature = "rustls")]
-            tls: None,
-        }
-    }
-}
-
-crate::config_setters!(
-    ClientConfig,
-    ws_handshake::ClientConfig,
-    "Offers permessage-deflate with `params`"
-);
-
-impl ClientConfig {
-    /// Sets the TLS settings for `wss://` (custom roots, client certificates).
-    #[cfg(feature = "rustls")]
-    pub fn tls(mut self, tls: std::sync::Arc<rustls::ClientConfig>) -> Self {
-        self.tls = Some(tls);
-        self
-    }
-}
 
 /// What the adapters' `connect` functions accept as the request: a URI string, an
 /// [`http::Uri`], or a whole [`http::Request`] with headers of its own.
@@ -126,7 +82,7 @@ async fn handshake<S: Unpin, R: Transport<S>>(
                 let deflate = accepted.deflate;
                 #[cfg(not(feature = "deflate"))]
                 let deflate = None;
-                let conn = crate::new_connection(Role::Client, &config.connection, deflate);
+                let conn = config.new_connection(deflate);
                 let socket = WebSocket::from_connection(stream, conn, &buffer[head_len..])
                     .with_subprotocol(accepted.subprotocol);
                 return Ok((socket, accepted.response));
@@ -138,4 +94,27 @@ async fn handshake<S: Unpin, R: Transport<S>>(
             }
         }
     }
+}
+
+/// Connects to a `ws://` or `wss://` URI on runtime `R` and performs the
+/// opening handshake; the handshake timeout covers DNS, TCP, TLS and the
+/// handshake together. The adapters' `connect` functions are this.
+///
+/// Cancel safety: not cancel-safe; dropping the future drops the connection.
+pub async fn connect<R>(
+    request: impl IntoClientRequest,
+    config: &ClientConfig,
+) -> Result<(WebSocket<R::Stream, R>, http::Response<()>), Error>
+where
+    R: Connect + Transport<R::Stream>,
+{
+    let request = request.into_client_request()?;
+    let target = Target::from_uri(request.uri())?;
+    let connecting = async {
+        let stream = R::open(&target, config).await?;
+        client_handshake::<R::Stream, R>(stream, &request, config).await
+    };
+    Box::pin(timeout::<R, _>(config.handshake_timeout, connecting))
+        .await
+        .ok_or(Error::HandshakeTimeout)?
 }

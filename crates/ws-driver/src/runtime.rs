@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use ws_handshake::Target;
 
-use crate::{client_handshake, ClientConfig, Error, IntoClientRequest, WebSocket};
+use crate::config::ClientConfig;
+use crate::Error;
 
 /// A one-shot timer of a runtime, re-armable. Created only while ws-core asks
 /// for a deadline, so an idle connection without keepalive holds none.
@@ -136,7 +137,8 @@ pub fn upcast_within<S: 'static, T: 'static, W: 'static>(
 
 /// How a runtime opens a client connection to a `ws://` or `wss://` target:
 /// DNS and TCP (with `TCP_NODELAY`), then TLS when the target asks for it.
-/// The rest of connecting (the handshake, the timeout) is [`connect`]'s.
+/// The rest of connecting (the handshake, the timeout) is
+/// [`connect`](crate::connect)'s.
 pub trait Connect: Runtime {
     /// The stream a connection is: plain or TLS.
     type Stream: Unpin + Send + 'static;
@@ -145,29 +147,6 @@ pub trait Connect: Runtime {
         target: &Target,
         config: &ClientConfig,
     ) -> impl Future<Output = Result<Self::Stream, Error>> + Send;
-}
-
-/// Connects to a `ws://` or `wss://` URI on runtime `R` and performs the
-/// opening handshake; the handshake timeout covers DNS, TCP, TLS and the
-/// handshake together. The adapters' `connect` functions are this.
-///
-/// Cancel safety: not cancel-safe; dropping the future drops the connection.
-pub async fn connect<R>(
-    request: impl IntoClientRequest,
-    config: &ClientConfig,
-) -> Result<(WebSocket<R::Stream, R>, http::Response<()>), Error>
-where
-    R: Connect + Transport<R::Stream>,
-{
-    let request = request.into_client_request()?;
-    let target = Target::from_uri(request.uri())?;
-    let connecting = async {
-        let stream = R::open(&target, config).await?;
-        client_handshake::<R::Stream, R>(stream, &request, config).await
-    };
-    Box::pin(timeout::<R, _>(config.handshake_timeout, connecting))
-        .await
-        .ok_or(Error::HandshakeTimeout)?
 }
 
 /// Reads once into `buffer`, growing it by at least `chunk` when short of room.

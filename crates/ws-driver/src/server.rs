@@ -1,13 +1,17 @@
+//! The server's side: accepting on a stream, and reading a request head to
+//! upgrade or answer ([`read_request`], [`HttpRequest`]).
+
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use ws_core::{Config, Role};
 use ws_handshake::{parse_request, write_response, Parse, RequestError};
 
+use crate::config::ServerConfig;
 use crate::runtime::{read_buf, shutdown, timeout, write_all, Transport};
-use crate::{Error, WebSocket};
+use crate::socket::WebSocket;
+use crate::upgrade::upgrade_with;
+use crate::Error;
 
 /// Reads the request head in steps of this size.
 const HANDSHAKE_CHUNK: usize = 1024;
@@ -17,48 +21,6 @@ const HANDSHAKE_CHUNK: usize = 1024;
 const LINGER_BYTES: usize = 64 * 1024;
 /// ... for at most this long, before the stream is closed.
 const LINGER_TIME: Duration = Duration::from_millis(500);
-
-/// How a server accepts WebSocket connections.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ServerConfig {
-    /// The opening handshake: header limits, subprotocols, origin policy, extra headers.
-    pub handshake: ws_handshake::ServerConfig,
-    /// The connection: message limits, keepalive, timeouts. Shared by every
-    /// connection made with this configuration (change it with
-    /// [`connection`](Self::connection) or `Arc::make_mut`).
-    pub connection: Arc<Config>,
-    /// The longest the opening handshake may take, from accept to the 101
-    /// response. A client that dawdles (one byte a second) is dropped then.
-    /// Default 10 s.
-    pub handshake_timeout: Duration,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            handshake: ws_handshake::ServerConfig::default(),
-            connection: Arc::default(),
-            handshake_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-impl ServerConfig {
-    /// The default configuration, built once: `accept` borrows it rather
-    /// than keeping a copy in every connection's future.
-    #[doc(hidden)]
-    pub fn shared_default() -> &'static ServerConfig {
-        static DEFAULT: std::sync::OnceLock<ServerConfig> = std::sync::OnceLock::new();
-        DEFAULT.get_or_init(ServerConfig::default)
-    }
-}
-
-crate::config_setters!(
-    ServerConfig,
-    ws_handshake::ServerConfig,
-    "Accepts permessage-deflate with at most `params`"
-);
 
 /// Accepts a WebSocket, letting `callback` inspect the request (path, query,
 /// cookies, authorization) and either adjust the 101 response or refuse with
@@ -218,25 +180,17 @@ impl<S: Unpin, R: Transport<S>> HttpRequest<S, R> {
     where
         F: FnOnce(&http::Request<()>, &mut http::Response<()>) -> Result<(), RequestError>,
     {
-        let accepted = match ws_handshake::accept(&self.request, &config.handshake) {
+        let (response, upgrade) = match upgrade_with(&self.request, config, callback) {
             Ok(accepted) => accepted,
             Err(error) => return Err(reject::<S, R>(&mut self.stream, error).await),
         };
-        let mut response = accepted.response(&config.handshake);
-        if let Err(error) = callback(&self.request, &mut response) {
-            return Err(reject::<S, R>(&mut self.stream, error).await);
-        }
         let mut out = Vec::with_capacity(256);
         write_response(&response, &[], &mut out);
         write_all::<S, R>(&mut self.stream, &out).await?;
-        #[cfg(feature = "deflate")]
-        let deflate = accepted.deflate;
-        #[cfg(not(feature = "deflate"))]
-        let deflate = None;
-        let conn = crate::new_connection(Role::Server, &config.connection, deflate);
+        let (conn, subprotocol) = upgrade.into_parts();
         Ok(
             WebSocket::from_connection(self.stream, conn, &self.leftover)
-                .with_subprotocol(subprotocol_of(&response)),
+                .with_subprotocol(subprotocol),
         )
     }
 
@@ -274,73 +228,6 @@ impl<S: Unpin, R: Transport<S>> HttpRequest<S, R> {
     /// request itself.
     pub fn into_parts(self) -> (S, http::Request<()>, BytesMut) {
         (self.stream, self.request, self.leftover)
-    }
-}
-
-/// The subprotocol a 101 response names, if any.
-fn subprotocol_of(response: &http::Response<()>) -> Option<String> {
-    response
-        .headers()
-        .get(http::header::SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
-}
-
-/// Decides the answer to an upgrade request that another HTTP server (hyper,
-/// axum) received: returns the 101 response to send with that server, and
-/// the [`Upgrade`] that becomes the WebSocket once the server hands over the
-/// upgraded connection ([`WebSocket::from_upgrade`]). An invalid request is
-/// returned as the error; [`RequestError::status`] is the status to answer.
-///
-/// ```
-/// # use ws_driver::{upgrade, ServerConfig};
-/// let request = http::Request::get("/ws")
-///     .header("host", "example.com")
-///     .header("upgrade", "websocket")
-///     .header("connection", "Upgrade")
-///     .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
-///     .header("sec-websocket-version", "13")
-///     .body(())
-///     .unwrap();
-/// let (response, _upgrade) = upgrade(&request, &ServerConfig::default()).unwrap();
-/// assert_eq!(response.status(), 101);
-/// assert_eq!(response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-/// ```
-pub fn upgrade<B>(
-    request: &http::Request<B>,
-    config: &ServerConfig,
-) -> Result<(http::Response<()>, Upgrade), RequestError> {
-    let accepted = ws_handshake::accept(request, &config.handshake)?;
-    let response = accepted.response(&config.handshake);
-    #[cfg(feature = "deflate")]
-    let deflate = accepted.deflate;
-    #[cfg(not(feature = "deflate"))]
-    let deflate = None;
-    let connection = crate::new_connection(Role::Server, &config.connection, deflate);
-    let subprotocol = subprotocol_of(&response);
-    Ok((
-        response,
-        Upgrade {
-            connection,
-            subprotocol,
-        },
-    ))
-}
-
-/// An accepted upgrade whose 101 response another HTTP server sends (see
-/// [`upgrade`]): the server-side connection, configured as agreed.
-#[derive(Debug)]
-pub struct Upgrade {
-    connection: ws_core::Connection,
-    subprotocol: Option<String>,
-}
-
-impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
-    /// The WebSocket on a connection that another HTTP server upgraded after
-    /// sending the response from [`upgrade`].
-    pub fn from_upgrade(io: S, upgrade: Upgrade) -> Self {
-        WebSocket::from_connection(io, upgrade.connection, &[])
-            .with_subprotocol(upgrade.subprotocol)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Reader and writer halves of a [`WebSocket`] for use from two tasks.
+//! Reader and writer halves of a [`WebSocket`](crate::WebSocket) for use from two tasks.
 //!
 //! The stream is split too ([`SplitTransport`]): the reader owns the read
 //! half and the connection's [`Receiver`], and parses data messages on its
@@ -20,9 +20,10 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use ws_core::{CloseCode, Closed, Config, Message, Received, Receiver, State};
 
+use crate::buffers::poll_read;
+use crate::drive::{arm_timer, Driver, Parts, Step, Subprotocol};
 use crate::runtime::SplitTransport;
-use crate::socket::{arm_timer, poll_read, Core, Drive};
-use crate::{Error, WebSocket};
+use crate::Error;
 
 /// Who to wake when the write side needs attention. Writes, the shared
 /// timer and shutdowns are polled with a waker made of this, which wakes
@@ -63,14 +64,14 @@ impl Wake for Wakers {
 /// The connection without its receiver, and the write half of the stream.
 struct WriteSide<S, R: SplitTransport<S>> {
     io: R::WriteHalf,
-    core: Core<R>,
+    core: Driver<R>,
 }
 
 struct Shared<S, R: SplitTransport<S>> {
     write: Mutex<WriteSide<S, R>>,
     wakers: Arc<Wakers>,
     waker: Waker,
-    subprotocol: crate::socket::Subprotocol,
+    subprotocol: Subprotocol,
 }
 
 impl<S, R: SplitTransport<S>> Shared<S, R> {
@@ -80,12 +81,16 @@ impl<S, R: SplitTransport<S>> Shared<S, R> {
     }
 }
 
+/// Takes a whole socket apart into its halves.
 pub(crate) fn split<S, R: SplitTransport<S>>(
-    io: S,
-    mut core: Core<R>,
-    closed: Option<Box<Closed>>,
-    subprotocol: crate::socket::Subprotocol,
+    parts: Parts<S, R>,
 ) -> (WebSocketReader<S, R>, WebSocketWriter<S, R>) {
+    let Parts {
+        io,
+        driver: mut core,
+        closed,
+        subprotocol,
+    } = parts;
     let (read, write) = R::split(io);
     let rx = Box::new(core.conn.take_receiver());
     let config = core.conn.shared_config().clone();
@@ -112,7 +117,33 @@ pub(crate) fn split<S, R: SplitTransport<S>>(
     )
 }
 
-/// The receiving half of a split [`WebSocket`]: a [`Stream`] of messages.
+/// Puts the halves of one socket back together; both back if they are not.
+#[allow(clippy::type_complexity)]
+pub(crate) fn unsplit<S, R: SplitTransport<S>>(
+    mut reader: WebSocketReader<S, R>,
+    writer: WebSocketWriter<S, R>,
+) -> Result<Parts<S, R>, (WebSocketReader<S, R>, WebSocketWriter<S, R>)> {
+    if !Arc::ptr_eq(&reader.shared, &writer.shared) {
+        return Err((reader, writer));
+    }
+    drop(writer);
+    let Ok(shared) = Arc::try_unwrap(reader.shared) else {
+        unreachable!("both halves were given back")
+    };
+    let WriteSide { io, mut core } = shared
+        .write
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    core.conn.swap_receiver(&mut reader.rx);
+    Ok(Parts {
+        io: R::unsplit(reader.io, io),
+        driver: core,
+        closed: reader.closed,
+        subprotocol: shared.subprotocol,
+    })
+}
+
+/// The receiving half of a split [`WebSocket`](crate::WebSocket): a [`Stream`] of messages.
 ///
 /// Polling it drives the connection: pings are answered and the close
 /// handshake completes even if the writer is idle. Data messages are parsed
@@ -131,7 +162,7 @@ pub struct WebSocketReader<S, R: SplitTransport<S>> {
     shared: Arc<Shared<S, R>>,
 }
 
-/// The sending half of a split [`WebSocket`]: a [`Sink`] of messages.
+/// The sending half of a split [`WebSocket`](crate::WebSocket): a [`Sink`] of messages.
 pub struct WebSocketWriter<S, R: SplitTransport<S>> {
     shared: Arc<Shared<S, R>>,
 }
@@ -161,35 +192,9 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketReader<S, R> {
         self.closed.as_deref()
     }
 
-    /// Puts the halves back together. Fails, returning both, if they come
-    /// from different sockets.
-    pub fn reunite(
-        mut self,
-        writer: WebSocketWriter<S, R>,
-    ) -> Result<WebSocket<S, R>, (Self, WebSocketWriter<S, R>)> {
-        if !Arc::ptr_eq(&self.shared, &writer.shared) {
-            return Err((self, writer));
-        }
-        drop(writer);
-        let Ok(shared) = Arc::try_unwrap(self.shared) else {
-            unreachable!("both halves were given back")
-        };
-        let WriteSide { io, mut core } = shared
-            .write
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        core.conn.swap_receiver(&mut self.rx);
-        Ok(WebSocket::from_parts(
-            R::unsplit(self.io, io),
-            core,
-            self.closed,
-            shared.subprotocol,
-        ))
-    }
-
     /// Drives the write side with the receiver attached: whatever is not a
     /// data message, timers, output left waiting, the close handshake.
-    fn drive_core(&mut self) -> Drive {
+    fn drive_core(&mut self) -> Step {
         let shared = &*self.shared;
         let mut side = shared.lock();
         let side = &mut *side;
@@ -200,7 +205,7 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketReader<S, R> {
                 .core
                 .drive(Pin::new(&mut side.io), &mut cx, &mut self.closed)
             {
-                Drive::Again => {}
+                Step::Again => {}
                 other => break other,
             }
         };
@@ -268,7 +273,7 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketWriter<S, R> {
     fn with_core<T>(
         &self,
         cx: Option<&Context<'_>>,
-        operation: impl FnOnce(&mut Core<R>, Pin<&mut R::WriteHalf>, &mut Context<'_>) -> T,
+        operation: impl FnOnce(&mut Driver<R>, Pin<&mut R::WriteHalf>, &mut Context<'_>) -> T,
     ) -> T {
         let shared = &*self.shared;
         if let Some(cx) = cx {
@@ -297,9 +302,9 @@ impl<S: Unpin, R: SplitTransport<S>> Stream for WebSocketReader<S, R> {
             }
             if this.needs_core || this.shared.wakers.take_attention() {
                 match this.drive_core() {
-                    Drive::Yield(item) => return Poll::Ready(item),
-                    Drive::Again => unreachable!("drive_core drives again itself"),
-                    Drive::Read => this.needs_core = false,
+                    Step::Yield(item) => return Poll::Ready(item),
+                    Step::Again => unreachable!("drive_core drives again itself"),
+                    Step::Read => this.needs_core = false,
                 }
             }
             match this.rx.poll_data(&this.config) {
@@ -346,7 +351,7 @@ impl<S: Unpin, R: SplitTransport<S>> Sink<Message> for WebSocketWriter<S, R> {
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        self.with_core(None, |core, _, _| Ok(core.conn.send(message)?))
+        self.with_core(None, |core, _, _| Ok(core.send(message)?))
     }
 
     /// Flushes; once everything is written, the writer gives its buffer up

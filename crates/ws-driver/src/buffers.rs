@@ -1,0 +1,164 @@
+//! The driver's per-thread buffers: the read scratch that reads go into
+//! between frames, and the one spare write buffer that an idle connection
+//! gives up and the next sender on the thread takes. ws-core keeps no pool
+//! (it is deterministic and owns no global state); this is where the
+//! reuse lives.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+use ws_core::{Connection, Receiver};
+
+use crate::runtime::ReadTransport;
+
+/// Read at least this much at a time into a connection's own buffer (while
+/// a frame is arriving); more when the frame's header says more is coming.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// A header alone never makes a read reserve more than this beyond what has
+/// arrived, nor more than [`RESERVE_GROWTH`] times what has arrived: the
+/// buffer grows with the data, not with the claimed length.
+const MAX_RESERVE: usize = 256 * 1024;
+
+/// How many times the bytes already received of a frame a read may reserve
+/// for the rest of it. A 1 MiB frame whose first 64 KiB are in takes one
+/// reallocation and, when the socket holds the rest, one more read; a peer
+/// that claims a large frame and stalls makes a connection hold at most this
+/// multiple of what it sent (and never more than the message size limit).
+const RESERVE_GROWTH: usize = 16;
+
+/// The size of the per-thread buffer that reads go into while a connection
+/// has nothing buffered.
+const SCRATCH_SIZE: usize = 64 * 1024;
+
+thread_local! {
+    /// Reads between frames land here, and only what arrived is copied into
+    /// the connection: an idle connection holds no read buffer, and a busy
+    /// one gets a buffer the size of its data, not of a read chunk.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+
+    /// One empty write buffer per thread: a connection that goes idle
+    /// leaves its buffer here ([`Connection::release_idle_buffers`]), and
+    /// the next one on this thread that sends takes it. Idle connections
+    /// hold no write buffer, and a busy thread does not allocate one per
+    /// message.
+    static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
+}
+
+/// Frees `conn`'s idle buffers, keeping its write buffer as the thread's spare.
+pub(crate) fn release_idle(conn: &mut Connection) {
+    if let Some(buffer) = conn.release_idle_buffers() {
+        SPARE.set(Some(buffer));
+    }
+}
+
+/// Gives `conn` the thread's spare write buffer if it has none: called
+/// before a command queues output.
+pub(crate) fn lend_spare(conn: &mut Connection) {
+    if conn.needs_write_buffer() {
+        if let Some(buffer) = SPARE.take() {
+            conn.provide_write_buffer(buffer);
+        }
+    }
+}
+
+/// Reads into the receiver: into its own buffer while a frame is arriving,
+/// else into the per-thread buffer, copying only what arrived.
+pub(crate) fn poll_read<S, R: ReadTransport<S>>(
+    io: Pin<&mut S>,
+    cx: &mut Context<'_>,
+    rx: &mut Receiver,
+) -> Poll<io::Result<usize>> {
+    let wanted = rx.frame_bytes_wanted();
+    let buffer = rx.receive_buffer();
+    if buffer.is_empty() && wanted == 0 {
+        return SCRATCH.with(|scratch| {
+            // Taken out for the read, so that a re-entrant call (another
+            // connection polled from inside this read) finds an empty one.
+            let mut bytes = std::mem::take(&mut *scratch.borrow_mut());
+            if bytes.len() < SCRATCH_SIZE {
+                bytes.resize(SCRATCH_SIZE, 0);
+            }
+            let result = R::poll_read_slice(io, cx, &mut bytes);
+            if let Poll::Ready(Ok(read)) = result {
+                // Empty: an exact-size copy, the cheapest allocation.
+                *buffer = BytesMut::from(&bytes[..read]);
+            }
+            *scratch.borrow_mut() = bytes;
+            result
+        });
+    }
+    let want = read_room(wanted, buffer.len());
+    if buffer.capacity() - buffer.len() < want {
+        buffer.reserve(want);
+    }
+    R::poll_read(io, cx, buffer)
+}
+
+/// How much room a read into a connection's own buffer asks for, given the
+/// bytes still `wanted` by the frame being received and the bytes already
+/// `buffered`: what the frame wants, but at least [`READ_CHUNK`] (the next
+/// frame may come with the end of this one), and never more than
+/// [`MAX_RESERVE`] or [`RESERVE_GROWTH`] times what has arrived, whichever
+/// is more.
+fn read_room(wanted: usize, buffered: usize) -> usize {
+    wanted
+        .max(READ_CHUNK)
+        .min(MAX_RESERVE.max(RESERVE_GROWTH.saturating_mul(buffered)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ws_core::{Config, Role};
+
+    #[test]
+    fn server_reading_a_frame_header_alone_reserves_at_most_max_reserve() {
+        // A peer claims a 64 MiB frame and sends only its header.
+        assert_eq!(read_room(64 << 20, 0), MAX_RESERVE);
+        assert_eq!(read_room(64 << 20, 14), MAX_RESERVE);
+    }
+
+    #[test]
+    fn server_reading_a_large_frame_reserves_the_rest_once_a_sixteenth_arrived() {
+        // The first 64 KiB of a 1 MiB frame are in: the rest in one step.
+        let rest = (1 << 20) - (64 << 10);
+        assert_eq!(read_room(rest, 64 << 10), rest);
+        // A peer that stalls after 64 KiB of a 64 MiB frame holds 1 MiB more.
+        assert_eq!(read_room(64 << 20, 64 << 10), 1 << 20);
+    }
+
+    #[test]
+    fn server_reading_between_or_near_the_end_of_frames_asks_for_a_chunk() {
+        assert_eq!(read_room(0, 0), READ_CHUNK);
+        assert_eq!(read_room(10, 3), READ_CHUNK);
+        assert_eq!(read_room(100 << 10, 300 << 10), 100 << 10);
+    }
+
+    /// A server connection that wrote everything and went idle leaves its
+    /// write buffer as the thread's spare, and the next server connection on
+    /// the thread that sends writes from that same buffer.
+    #[test]
+    fn server_idle_write_buffer_goes_to_the_next_sender_on_the_thread() {
+        SPARE.set(None);
+        let mut idle = Connection::new(Role::Server, Config::default());
+        idle.send_text("one").unwrap();
+        let buffer = idle.transmit().as_ptr();
+        let len = idle.transmit().len();
+        idle.advance_transmit(len);
+        release_idle(&mut idle);
+        assert!(
+            idle.needs_write_buffer(),
+            "an idle connection holds no buffer"
+        );
+
+        let mut next = Connection::new(Role::Server, Config::default());
+        lend_spare(&mut next);
+        next.send_text("two").unwrap();
+        assert_eq!(next.transmit().as_ptr(), buffer, "the spare was reused");
+        assert_eq!(next.transmit(), b"\x81\x03two");
+    }
+}

@@ -1,0 +1,372 @@
+//! The driving state and loop that a whole [`WebSocket`](crate::WebSocket)
+//! and the halves of a split one share: the connection with its timer and
+//! shutdown state ([`Driver`]), and the loop that feeds a connection its
+//! input and writes its output ([`Parts::poll_next_message`]). No protocol
+//! decision is made here: ws-core makes them all.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Instant;
+
+use ws_core::{CloseCode, Closed, Connection, Event, Message, State};
+
+use crate::buffers::{lend_spare, poll_read, release_idle};
+use crate::runtime::{Runtime, Timer, Transport, WriteTransport};
+use crate::Error;
+
+/// At most this many pieces of queued output go into one vectored write.
+const MAX_WRITE_SLICES: usize = 16;
+
+/// The subprotocol the handshake agreed on, behind a thin pointer: most
+/// connections have none, and an `Option<Box<str>>` would cost each of them
+/// 16 bytes, not 8.
+#[allow(clippy::box_collection)]
+pub(crate) type Subprotocol = Option<Box<String>>;
+
+/// Everything a whole socket is: the stream, the driven connection, how it
+/// ended, and the agreed subprotocol. A [`WebSocket`](crate::WebSocket) is
+/// one box of it; `split` takes it apart and `reunite` puts it back.
+pub(crate) struct Parts<S, R: Runtime> {
+    pub(crate) io: S,
+    pub(crate) driver: Driver<R>,
+    pub(crate) closed: Option<Box<Closed>>,
+    pub(crate) subprotocol: Subprotocol,
+}
+
+/// The connection and what drives it apart from reading: the part of a
+/// socket that the halves of a split share (the reader owns the reading).
+pub(crate) struct Driver<R: Runtime> {
+    pub(crate) conn: Connection,
+    timer: Option<R::Timer>,
+    write_shutdown: bool,
+}
+
+/// What [`Driver::drive`] did.
+pub(crate) enum Step {
+    /// Return this from the stream's `poll_next`.
+    Yield(Option<Result<Message, Error>>),
+    /// State changed (a timer fired, the transport was shut down): drive again.
+    Again,
+    /// Nothing to do until more input arrives: read.
+    Read,
+}
+
+impl<S: Unpin, R: Transport<S>> Parts<S, R> {
+    // ----- the driver -----
+
+    /// Drives the connection until it yields a message or ends.
+    pub(crate) fn poll_next_message(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        loop {
+            if self.closed.is_some() {
+                return Poll::Ready(None);
+            }
+            match self
+                .driver
+                .drive(Pin::new(&mut self.io), cx, &mut self.closed)
+            {
+                Step::Yield(item) => return Poll::Ready(item),
+                Step::Again => continue,
+                Step::Read => {}
+            }
+            if self.driver.conn.receiver().eof() {
+                // The connection has been told; it yields Closed next.
+                continue;
+            }
+            match poll_read::<S, R>(Pin::new(&mut self.io), cx, self.driver.conn.receiver_mut()) {
+                Poll::Ready(Ok(0)) => {
+                    self.driver.conn.receive_eof();
+                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(error)) => {
+                    let closing = self.driver.conn.state() != State::Open;
+                    self.driver.transport_failed(&mut self.closed);
+                    if !closing {
+                        return Poll::Ready(Some(Err(error.into())));
+                    }
+                }
+                Poll::Pending => {
+                    self.driver.release_idle_buffers();
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    /// Sends a close frame if none was sent, flushes, and drives the
+    /// connection to its end, dropping messages.
+    pub(crate) fn poll_close_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.driver.conn.state() == State::Open {
+            self.driver.conn.close(CloseCode::NORMAL, "")?;
+        }
+        loop {
+            match ready!(self.poll_next_message(cx)) {
+                None => return Poll::Ready(Ok(())),
+                Some(Ok(_)) => {}
+                // The close handshake is under way; errors now only mean it ends early.
+                Some(Err(_)) => {}
+            }
+        }
+    }
+}
+
+/// Arms `timer` for `deadline` (creating or moving it) and polls it; true
+/// when it fired.
+pub(crate) fn arm_timer<T: Timer>(
+    timer: &mut Option<T>,
+    deadline: Instant,
+    cx: &mut Context<'_>,
+) -> bool {
+    match timer {
+        Some(timer) if timer.deadline() == deadline => {}
+        Some(timer) => timer.reset(deadline),
+        None => *timer = Some(T::at(deadline)),
+    }
+    let fired = timer
+        .as_mut()
+        .expect("armed above")
+        .poll_fired(cx)
+        .is_ready();
+    if fired {
+        *timer = None;
+    }
+    fired
+}
+
+impl<R: Runtime> Driver<R> {
+    pub(crate) fn new(conn: Connection) -> Self {
+        Driver {
+            conn,
+            timer: None,
+            write_shutdown: false,
+        }
+    }
+
+    /// Frees the connection's buffers when nothing waits to be written:
+    /// called before waiting, so an idle connection holds none.
+    pub(crate) fn release_idle_buffers(&mut self) {
+        if self.conn.buffered_amount() == 0 {
+            release_idle(&mut self.conn);
+        }
+    }
+
+    /// Queues a message, lending the connection the thread's spare write
+    /// buffer if it gave its own up while idle.
+    pub(crate) fn send(&mut self, message: Message) -> Result<(), ws_core::SendError> {
+        lend_spare(&mut self.conn);
+        self.conn.send(message)
+    }
+
+    /// The transport is unusable: finish the connection as if the input
+    /// ended, without a second error for the same cause.
+    pub(crate) fn transport_failed(&mut self, closed: &mut Option<Box<Closed>>) {
+        self.conn.receive_eof();
+        while let Some(event) = self.conn.poll_event() {
+            if let Event::Closed(end) = event {
+                *closed = Some(Box::new(end));
+            }
+        }
+    }
+
+    /// Everything but reading: the next event, the bytes to write, the
+    /// transport's shutdown, the timer. `cx` wakes whoever drives the
+    /// connection (both halves of a split one).
+    pub(crate) fn drive<W>(
+        &mut self,
+        mut io: Pin<&mut W>,
+        cx: &mut Context<'_>,
+        closed: &mut Option<Box<Closed>>,
+    ) -> Step
+    where
+        R: WriteTransport<W>,
+    {
+        match self.conn.poll_event() {
+            Some(Event::Message(message)) => {
+                // A control message may have queued an answer (a pong, the
+                // close echo): it goes out now, without waiting for a send.
+                // A data message queued nothing: what the application fed
+                // stays queued until it flushes or until reading would wait
+                // (below), so answers fed to messages that arrived together
+                // leave in one write.
+                if !message.is_data() {
+                    if let Poll::Ready(Err(error)) = self.poll_transmit(io, cx) {
+                        self.transport_failed(closed);
+                        return Step::Yield(Some(Err(error.into())));
+                    }
+                }
+                return Step::Yield(Some(Ok(message)));
+            }
+            Some(Event::Error(error)) => {
+                // Send the close frame now, in case the application stops reading.
+                let _ = self.poll_transmit(io, cx);
+                return Step::Yield(Some(Err(error.into())));
+            }
+            Some(Event::Closed(end)) => {
+                // Let the peer see the end at once, even if the application
+                // keeps the socket: best effort, the connection is over.
+                if !self.write_shutdown {
+                    self.write_shutdown = true;
+                    let _ = R::poll_shutdown(io, cx);
+                }
+                *closed = Some(Box::new(end));
+                self.timer = None;
+                return Step::Yield(None);
+            }
+            None => {}
+        }
+        if let Poll::Ready(Err(error)) = self.poll_transmit(io.as_mut(), cx) {
+            self.transport_failed(closed);
+            return Step::Yield(Some(Err(error.into())));
+        }
+        if self.conn.should_close_transport() && !self.write_shutdown {
+            // Ignore errors: the peer may already be gone, and the read
+            // side reports the end either way.
+            if R::poll_shutdown(io, cx).is_ready() {
+                self.write_shutdown = true;
+                self.conn.transport_closed();
+                return Step::Again;
+            }
+        }
+        if self.poll_timer(cx) {
+            return Step::Again;
+        }
+        Step::Read
+    }
+
+    /// Writes what the connection has queued. Ready once all is written.
+    fn poll_transmit<W>(
+        &mut self,
+        mut io: Pin<&mut W>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>>
+    where
+        R: WriteTransport<W>,
+    {
+        loop {
+            let first = self.conn.transmit();
+            if first.is_empty() {
+                break;
+            }
+            let written = if first.len() == self.conn.buffered_amount() {
+                // All of it is in one piece (the common case): a plain write.
+                ready!(R::poll_write(io.as_mut(), cx, first))?
+            } else {
+                // A header and a payload queued by reference go out in one writev.
+                let mut slices = [io::IoSlice::new(&[]); MAX_WRITE_SLICES];
+                let count = self.conn.transmit_vectored(&mut slices);
+                ready!(R::poll_write_vectored(io.as_mut(), cx, &slices[..count]))?
+            };
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.conn.advance_transmit(written);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Arms the connection's timer; returns true when it fired (and was
+    /// handled).
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.conn.needs_timer() {
+            self.timer = None;
+            return false;
+        }
+        let now = Instant::now();
+        let Some(deadline) = self.conn.poll_timeout(now) else {
+            self.timer = None;
+            return false;
+        };
+        if deadline <= now || arm_timer(&mut self.timer, deadline, cx) {
+            self.timer = None;
+            self.conn.handle_timeout(Instant::now());
+            return true;
+        }
+        false
+    }
+
+    pub(crate) fn poll_ready_to_send<W>(
+        &mut self,
+        io: Pin<&mut W>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Error>>
+    where
+        R: WriteTransport<W>,
+    {
+        if self.conn.is_output_full() {
+            ready!(self.poll_transmit_timed(io, cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) for the send path, which
+    /// may be all that polls the connection: while the write waits, the
+    /// connection's timers run too, so a peer that stopped reading is given
+    /// up on after the write timeout.
+    fn poll_transmit_timed<W>(
+        &mut self,
+        mut io: Pin<&mut W>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Error>>
+    where
+        R: WriteTransport<W>,
+    {
+        loop {
+            if let Some(error) = self.conn.timed_out() {
+                // Whatever is queued will never be written.
+                return Poll::Ready(Err(error.into()));
+            }
+            match self.poll_transmit(io.as_mut(), cx) {
+                Poll::Ready(Ok(())) => return Poll::Ready(Ok(())),
+                Poll::Ready(Err(error)) => {
+                    self.transport_failed(&mut None);
+                    return Poll::Ready(Err(error.into()));
+                }
+                Poll::Pending => {
+                    if !self.poll_timer(cx) {
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn poll_flush_out<W>(
+        &mut self,
+        mut io: Pin<&mut W>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Error>>
+    where
+        R: WriteTransport<W>,
+    {
+        ready!(self.poll_transmit_timed(io.as_mut(), cx))?;
+        if let Err(error) = ready!(R::poll_flush(io.as_mut(), cx)) {
+            self.transport_failed(&mut None);
+            return Poll::Ready(Err(error.into()));
+        }
+        if self.conn.should_close_transport() && !self.write_shutdown {
+            let _ = ready!(R::poll_shutdown(io, cx));
+            self.write_shutdown = true;
+            self.conn.transport_closed();
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Sends a close frame if none was sent and flushes it, without waiting
+    /// for the peer's answer (used by the writer half).
+    pub(crate) fn poll_send_close<W>(
+        &mut self,
+        io: Pin<&mut W>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Error>>
+    where
+        R: WriteTransport<W>,
+    {
+        if self.conn.state() == State::Open {
+            self.conn.close(CloseCode::NORMAL, "")?;
+        }
+        self.poll_flush_out(io, cx)
+    }
+}
