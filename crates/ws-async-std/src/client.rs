@@ -24,9 +24,7 @@ impl ws_driver::Connect for FuturesIo {
         #[cfg(not(feature = "rustls"))]
         {
             let _ = config;
-            Err(Error::Tls(
-                "wss:// needs the `rustls` feature of ws-async-std".into(),
-            ))
+            Err(Error::tls(ws_driver::TlsUnavailable("ws-async-std")))
         }
     }
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use ws_frame::{DeflateDirection, DeflateParams, Role};
 
-use crate::ProtocolError;
+use crate::{InflateError, ProtocolError};
 
 /// The four bytes a sync flush ends with; stripped from every compressed
 /// message and put back before inflating ([RFC 7692 section 7.2.1]).
@@ -184,7 +184,9 @@ fn inflate_into(
         let (before_in, before_out) = (decompressor.total_in(), decompressor.total_out());
         let status = decompressor
             .decompress_vec(&input[consumed..], buffer, FlushDecompress::Sync)
-            .map_err(|error| ProtocolError::Deflate(error.to_string()))?;
+            .map_err(|error| {
+                ProtocolError::Deflate(InflateError::Corrupt(std::sync::Arc::new(error)))
+            })?;
         let room_left = buffer.len() < buffer.capacity();
         consumed += (decompressor.total_in() - before_in) as usize;
         let produced = (decompressor.total_out() - before_out) as usize;
@@ -201,7 +203,7 @@ fn inflate_into(
         }
         let progress = produced > 0 || decompressor.total_in() != before_in;
         if !progress && room_left {
-            return Err(ProtocolError::Deflate("truncated deflate data".into()));
+            return Err(ProtocolError::Deflate(InflateError::Truncated));
         }
     }
 }

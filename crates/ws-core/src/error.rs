@@ -49,7 +49,7 @@ pub enum ProtocolError {
     ///
     /// [RFC 7692 section 6.2]: https://www.rfc-editor.org/rfc/rfc7692#section-6.2
     #[error("invalid compressed data: {0}")]
-    Deflate(String),
+    Deflate(#[source] InflateError),
     /// No pong answered a keepalive ping in time. 1011.
     #[error("no pong to a keepalive ping within the keepalive timeout (Config::keepalive)")]
     KeepaliveTimeout,
@@ -118,3 +118,27 @@ pub enum SendError {
     #[error(transparent)]
     Close(#[from] ClosePayloadError),
 }
+
+/// Why a compressed message could not be inflated ([RFC 7692 section 6.2]).
+/// zlib's error, when there is one, is the [`source`](std::error::Error::source).
+///
+/// [RFC 7692 section 6.2]: https://www.rfc-editor.org/rfc/rfc7692#section-6.2
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum InflateError {
+    /// zlib refused the data (a bad block, a distance past the agreed window).
+    #[error("corrupt deflate data")]
+    Corrupt(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
+    /// The data ended before its last block.
+    #[error("truncated deflate data")]
+    Truncated,
+}
+
+/// Equal when they name the same fault: zlib's errors have no `PartialEq`.
+impl PartialEq for InflateError {
+    fn eq(&self, other: &Self) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+impl Eq for InflateError {}

@@ -33,7 +33,7 @@ mod utf8_bytes;
 
 pub use config::Config;
 pub use connection::{Closed, Connection, Event, State};
-pub use error::{ProtocolError, SendError};
+pub use error::{InflateError, ProtocolError, SendError};
 pub use message::{CloseFrame, Message};
 pub use receiver::{Received, Receiver};
 pub use utf8_bytes::Utf8Bytes;

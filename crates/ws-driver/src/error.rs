@@ -32,12 +32,29 @@ pub enum Error {
     /// A message could not be sent (the connection is closing, the buffer is full, ...).
     #[error(transparent)]
     Send(#[from] SendError),
-    /// TLS could not be set up.
+    /// The connection is closed and nothing more will arrive: a blocking
+    /// `read` after the end (the async stream ends with `None` instead).
+    /// How it ended is the socket's `closed()`.
+    #[error("the connection is closed")]
+    Closed,
+    /// TLS could not be set up: rustls refused its configuration, the host
+    /// is no valid server name, or the adapter was built without TLS
+    /// ([`TlsUnavailable`]). The cause is the error's source.
     #[error("TLS error: {0}")]
-    Tls(String),
+    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// `wss://` was asked of an adapter built without its `rustls` feature.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("wss:// needs the `rustls` feature of {0}")]
+pub struct TlsUnavailable(pub &'static str);
+
 impl Error {
+    /// [`Error::Tls`] with `cause` as its source.
+    pub fn tls(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::Tls(cause.into())
+    }
+
     /// Whether this error ends the connection (as opposed to refusing one command).
     pub fn is_fatal(&self) -> bool {
         !matches!(

@@ -24,8 +24,7 @@ pub fn client_tls(
     };
     // An IPv6 literal arrives bracketed from the URI.
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-        .map_err(|error| Error::Tls(format!("{host:?} is not a valid TLS server name: {error}")))?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(Error::tls)?;
     Ok((tls, name))
 }
 
@@ -44,7 +43,7 @@ fn default_tls_config() -> Result<Arc<rustls::ClientConfig>, Error> {
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|error| Error::Tls(error.to_string()))?
+    .map_err(Error::tls)?
     .with_root_certificates(roots)
     .with_no_client_auth();
     Ok(CONFIG.get_or_init(|| Arc::new(config)).clone())

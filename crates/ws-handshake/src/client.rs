@@ -10,7 +10,9 @@ use http::{StatusCode, Uri};
 #[cfg(feature = "deflate")]
 use crate::deflate::{check_deflate_answer, PERMESSAGE_DEFLATE};
 use crate::extensions::{parse_extensions, Extension};
-use crate::headers::{has_token, list_items, single, to_header_map, Single};
+use crate::headers::{
+    has_token, header_slots, list_items, single, to_header_map, MalformedHead, Single,
+};
 use crate::key::{accept_key, generate_key, is_valid_key};
 use crate::request::HeaderLimits;
 use crate::Parse;
@@ -165,9 +167,9 @@ impl Target {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ResponseError {
-    /// The bytes are not an HTTP/1.x response.
+    /// The bytes are not an HTTP/1.x response; the parser's error is the source.
     #[error("malformed HTTP response: {0}")]
-    Malformed(String),
+    Malformed(#[source] MalformedHead),
     /// The head is longer than [`HeaderLimits::max_header_bytes`].
     #[error("response head longer than {limit} bytes")]
     HeaderTooLarge {
@@ -380,8 +382,8 @@ impl ClientHandshake {
     ///
     /// [RFC 6455 section 4.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.1
     pub fn parse_response(&self, input: &[u8]) -> Result<Parse<(Accepted, usize)>, ResponseError> {
-        let mut header_slots = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
-        let mut parsed = httparse::Response::new(&mut header_slots);
+        let mut slots = vec![httparse::EMPTY_HEADER; header_slots(&self.limits, input.len())];
+        let mut parsed = httparse::Response::new(&mut slots);
         let head_len = match parsed.parse(input) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => {
@@ -397,7 +399,12 @@ impl ClientHandshake {
                     limit: self.limits.max_headers,
                 })
             }
-            Err(error) => return Err(ResponseError::Malformed(error.to_string())),
+            Err(error) => {
+                return Err(ResponseError::Malformed(MalformedHead::because(
+                    "invalid response head",
+                    error,
+                )))
+            }
         };
         if head_len > self.limits.max_header_bytes {
             return Err(ResponseError::HeaderTooLarge {
@@ -406,11 +413,11 @@ impl ClientHandshake {
         }
         let code = parsed
             .code
-            .ok_or_else(|| ResponseError::Malformed("no status code".into()))?;
-        let status = StatusCode::from_u16(code)
-            .map_err(|error| ResponseError::Malformed(error.to_string()))?;
-        let headers = to_header_map(parsed.headers)
-            .map_err(|error| ResponseError::Malformed(error.to_string()))?;
+            .ok_or_else(|| ResponseError::Malformed(MalformedHead::new("no status code")))?;
+        let status = StatusCode::from_u16(code).map_err(|error| {
+            ResponseError::Malformed(MalformedHead::because("invalid status code", error))
+        })?;
+        let headers = to_header_map(parsed.headers).map_err(ResponseError::Malformed)?;
         if status != StatusCode::SWITCHING_PROTOCOLS {
             let body = &input[head_len..];
             let declared = headers

@@ -46,12 +46,80 @@ pub(crate) fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Single<'a
 }
 
 /// Converts httparse's borrowed headers into a `HeaderMap`.
-pub(crate) fn to_header_map(parsed: &[httparse::Header<'_>]) -> Result<HeaderMap, http::Error> {
+pub(crate) fn to_header_map(parsed: &[httparse::Header<'_>]) -> Result<HeaderMap, MalformedHead> {
     let mut map = HeaderMap::with_capacity(parsed.len());
     for header in parsed {
-        let name = HeaderName::from_bytes(header.name.as_bytes())?;
-        let value = http::HeaderValue::from_bytes(header.value)?;
+        let name = HeaderName::from_bytes(header.name.as_bytes())
+            .map_err(|error| MalformedHead::because("invalid header name", error))?;
+        let value = http::HeaderValue::from_bytes(header.value)
+            .map_err(|error| MalformedHead::because("invalid header value", error))?;
         map.append(name, value);
     }
     Ok(map)
 }
+
+/// How many header slots to give httparse for `input`: the limit, but no
+/// more than the input can hold (a header line takes at least 3 bytes), so
+/// that a limit set to `usize::MAX` allocates by the input, not the limit.
+pub(crate) fn header_slots(limits: &crate::HeaderLimits, input: usize) -> usize {
+    limits.max_headers.min(input / 3 + 1)
+}
+
+/// Why a request or response head is not HTTP/1.x. The parser's error
+/// (httparse's, or the `http` crate's for a method, URI, status or header
+/// it refuses) is kept as the [`source`](std::error::Error::source).
+#[derive(Debug, Clone)]
+pub struct MalformedHead {
+    what: &'static str,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl MalformedHead {
+    /// A malformed head, for a reason that has no error of its own.
+    pub(crate) fn new(what: &'static str) -> Self {
+        MalformedHead { what, source: None }
+    }
+
+    /// A malformed head, because of `source`.
+    pub(crate) fn because(
+        what: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        MalformedHead {
+            what,
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+
+    /// What was wrong, without the source's details.
+    pub fn what(&self) -> &'static str {
+        self.what
+    }
+}
+
+impl std::fmt::Display for MalformedHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            Some(source) => write!(f, "{}: {source}", self.what),
+            None => f.write_str(self.what),
+        }
+    }
+}
+
+impl std::error::Error for MalformedHead {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Two are equal when they name the same fault (sources are compared by
+/// what they are about, not by their internals, which have no `PartialEq`).
+impl PartialEq for MalformedHead {
+    fn eq(&self, other: &Self) -> bool {
+        self.what == other.what
+    }
+}
+
+impl Eq for MalformedHead {}

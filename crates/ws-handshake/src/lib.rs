@@ -78,6 +78,7 @@ pub use client::{Accepted, ClientConfig, ClientError, ClientHandshake, ResponseE
 #[cfg(feature = "deflate")]
 pub use deflate::{check_deflate_answer, deflate_offer, negotiate_deflate, PERMESSAGE_DEFLATE};
 pub use extensions::{parse_extensions, Extension, ExtensionParseError};
+pub use headers::MalformedHead;
 pub use key::{accept_key, generate_key, GUID};
 pub use request::{is_upgrade_request, parse_request, HeaderLimits};
 pub use response::write_response;

@@ -1,6 +1,6 @@
 use http::header::UPGRADE;
 
-use crate::headers::{has_token, to_header_map};
+use crate::headers::{has_token, header_slots, to_header_map, MalformedHead};
 use crate::{Parse, RequestError};
 
 /// Bounds on an HTTP head, so a peer cannot make us buffer or parse without end.
@@ -44,7 +44,7 @@ pub fn parse_request(
     input: &[u8],
     limits: &HeaderLimits,
 ) -> Result<Parse<(http::Request<()>, usize)>, RequestError> {
-    let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut headers = vec![httparse::EMPTY_HEADER; header_slots(limits, input.len())];
     let mut parsed = httparse::Request::new(&mut headers);
     let head_len = match parsed.parse(input) {
         Ok(httparse::Status::Complete(len)) => len,
@@ -61,7 +61,12 @@ pub fn parse_request(
                 limit: limits.max_headers,
             })
         }
-        Err(error) => return Err(RequestError::Malformed(error.to_string())),
+        Err(error) => {
+            return Err(RequestError::Malformed(MalformedHead::because(
+                "invalid request head",
+                error,
+            )))
+        }
     };
     if head_len > limits.max_header_bytes {
         return Err(RequestError::HeaderTooLarge {
@@ -70,21 +75,23 @@ pub fn parse_request(
     }
     let (Some(method), Some(path), Some(version)) = (parsed.method, parsed.path, parsed.version)
     else {
-        return Err(RequestError::Malformed("incomplete request line".into()));
+        return Err(RequestError::Malformed(MalformedHead::new(
+            "incomplete request line",
+        )));
     };
     let mut request = http::Request::new(());
-    *request.method_mut() = http::Method::from_bytes(method.as_bytes())
-        .map_err(|error| RequestError::Malformed(error.to_string()))?;
-    *request.uri_mut() = path
-        .parse()
-        .map_err(|error: http::uri::InvalidUri| RequestError::Malformed(error.to_string()))?;
+    *request.method_mut() = http::Method::from_bytes(method.as_bytes()).map_err(|error| {
+        RequestError::Malformed(MalformedHead::because("invalid method", error))
+    })?;
+    *request.uri_mut() = path.parse().map_err(|error: http::uri::InvalidUri| {
+        RequestError::Malformed(MalformedHead::because("invalid request target", error))
+    })?;
     *request.version_mut() = if version == 0 {
         http::Version::HTTP_10
     } else {
         http::Version::HTTP_11
     };
-    *request.headers_mut() = to_header_map(parsed.headers)
-        .map_err(|error| RequestError::Malformed(error.to_string()))?;
+    *request.headers_mut() = to_header_map(parsed.headers).map_err(RequestError::Malformed)?;
     Ok(Parse::Complete((request, head_len)))
 }
 

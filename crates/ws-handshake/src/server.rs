@@ -9,7 +9,7 @@ use http::header::{
 use http::{Method, StatusCode, Version};
 
 use crate::extensions::{parse_extensions, Extension};
-use crate::headers::{has_token, list_items, single, Single};
+use crate::headers::{has_token, list_items, single, MalformedHead, Single};
 use crate::key::{accept_key, is_valid_key};
 use crate::request::HeaderLimits;
 use crate::response::write_response;
@@ -127,9 +127,10 @@ impl ServerConfig {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
-    /// The bytes are not an HTTP/1.x request. 400.
+    /// The bytes are not an HTTP/1.x request; the parser's error is the
+    /// source. 400.
     #[error("malformed HTTP request: {0}")]
-    Malformed(String),
+    Malformed(#[source] MalformedHead),
     /// The head is longer than [`HeaderLimits::max_header_bytes`]. 431.
     #[error("request head longer than {limit} bytes")]
     HeaderTooLarge {

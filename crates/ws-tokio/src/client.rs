@@ -24,9 +24,7 @@ impl ws_driver::Connect for Tokio {
         #[cfg(not(feature = "rustls"))]
         {
             let _ = config;
-            Err(Error::Tls(
-                "wss:// needs the `rustls` feature of ws-tokio".into(),
-            ))
+            Err(Error::tls(ws_driver::TlsUnavailable("ws-tokio")))
         }
     }
 }
