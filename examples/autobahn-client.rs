@@ -3,12 +3,13 @@
 //! reports.
 //!
 //! ```text
-//! cargo run --release --example autobahn-client -- --url ws://127.0.0.1:9001 --agent NAME [--runtime tokio|async-std|smol]
+//! cargo run --release --example autobahn-client -- --url ws://127.0.0.1:9001 --agent NAME [--runtime tokio|async-std|smol|blocking]
 //! ```
 //!
 //! `tokio` uses ws-tokio; `async-std` and `smol` use ws-async-std (on smol
 //! the TCP connection is smol's, handed to `connect_with`). The cases are
 //! driven by one loop over a boxed `Stream + Sink`, whatever the runtime.
+//! `blocking` uses ws-blocking: the same steps as plain calls, no runtime.
 
 use std::pin::Pin;
 
@@ -28,6 +29,7 @@ enum Runtime {
     Tokio,
     AsyncStd,
     Smol,
+    Blocking,
 }
 
 /// Connects with the adapter of `runtime`; call it on that runtime.
@@ -44,6 +46,7 @@ async fn open(runtime: Runtime, url: String) -> Result<BoxSocket, Error> {
                 .await?
                 .0,
         ),
+        Runtime::Blocking => unreachable!("the blocking client runs without a runtime"),
         Runtime::Smol => {
             let request = url.into_client_request()?;
             let target = ws_toolkit::handshake::Target::from_uri(request.uri())?;
@@ -75,7 +78,7 @@ fn parse_args() -> Result<Args, String> {
             "--agent" => agent = args.next().ok_or("--agent needs a value")?,
             "--runtime" => runtime = args.next().ok_or("--runtime needs a value")?,
             "-h" | "--help" => {
-                return Err("usage: autobahn-client [--url ws://127.0.0.1:9001] [--agent NAME] [--runtime tokio|async-std|smol]".into())
+                return Err("usage: autobahn-client [--url ws://127.0.0.1:9001] [--agent NAME] [--runtime tokio|async-std|smol|blocking]".into())
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
@@ -84,9 +87,10 @@ fn parse_args() -> Result<Args, String> {
         "tokio" => Runtime::Tokio,
         "async-std" => Runtime::AsyncStd,
         "smol" => Runtime::Smol,
+        "blocking" => Runtime::Blocking,
         other => {
             return Err(format!(
-                "unknown runtime {other:?}: choose tokio, async-std or smol"
+                "unknown runtime {other:?}: choose tokio, async-std, smol or blocking"
             ))
         }
     };
@@ -164,6 +168,46 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The same run on ws-blocking: count, every case echoed, reports.
+fn run_blocking(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    use ws_toolkit::blocking::{connect_with_config, CloseCode};
+    let config = client_config();
+    let (mut socket, _) = connect_with_config(format!("{}/getCaseCount", args.url), &config)?;
+    let mut count = None;
+    while let Some(message) = socket.recv() {
+        if let Some(text) = message?.as_text() {
+            count = Some(text.trim().parse::<u32>()?);
+        }
+    }
+    let count = count.ok_or("the server sent no case count")?;
+    println!("running {count} cases against {}", args.url);
+    for case in 1..=count {
+        let url = format!("{}/runCase?case={case}&agent={}", args.url, args.agent);
+        let mut socket = match connect_with_config(url, &config) {
+            Ok((socket, _)) => socket,
+            Err(error) => {
+                eprintln!("case {case}: {error}");
+                continue;
+            }
+        };
+        // The case is judged by the server; errors only end the loop's
+        // echoing, the socket keeps driving the close.
+        while let Some(message) = socket.recv() {
+            if let Ok(message) = message {
+                if message.is_data() && socket.send(message).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let url = format!("{}/updateReports?agent={}", args.url, args.agent);
+    connect_with_config(url, &config)?
+        .0
+        .close(CloseCode::NORMAL, "")?;
+    println!("done; reports updated for agent {}", args.agent);
+    Ok(())
+}
+
 fn main() {
     let args = match parse_args() {
         Ok(args) => args,
@@ -180,6 +224,7 @@ fn main() {
             .block_on(run(args)),
         Runtime::AsyncStd => async_std::task::block_on(run(args)),
         Runtime::Smol => smol::block_on(run(args)),
+        Runtime::Blocking => run_blocking(args),
     };
     if let Err(error) = result {
         eprintln!("autobahn-client: {error}");

@@ -1,12 +1,13 @@
 //! An echo server: every text and binary message is sent back as it came.
 //!
 //! ```text
-//! cargo run --release --example echo-server -- --addr 127.0.0.1:9001 [--runtime tokio|async-std|smol]
+//! cargo run --release --example echo-server -- --addr 127.0.0.1:9001 [--runtime tokio|async-std|smol|blocking]
 //! ```
 //!
 //! `tokio` uses ws-tokio; `async-std` and `smol` use ws-async-std on those
 //! runtimes. The echo loop is written once, over `Stream + Sink`, which both
-//! adapters' sockets are.
+//! adapters' sockets are. `blocking` uses ws-blocking, a thread per
+//! connection and no runtime, with the same configuration.
 //!
 //! Ctrl-C (SIGINT) or SIGTERM shuts it down gracefully: it stops accepting,
 //! closes every connection with 1001 Going Away, waits up to 10 s for their
@@ -29,6 +30,10 @@ use ws_toolkit::{CloseCode, Config, Message};
 /// How long a shutdown waits for the close handshakes.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
+/// How often a blocking connection looks up from reading to see whether
+/// the server is shutting down.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
+
 struct Args {
     addr: SocketAddr,
     runtime: String,
@@ -49,7 +54,7 @@ fn parse_args() -> Result<Args, String> {
             "--runtime" => runtime = args.next().ok_or("--runtime needs a value")?,
             "-h" | "--help" => {
                 return Err(
-                    "usage: echo-server [--addr 127.0.0.1:9001] [--runtime tokio|async-std|smol]"
+                    "usage: echo-server [--addr 127.0.0.1:9001] [--runtime tokio|async-std|smol|blocking]"
                         .into(),
                 )
             }
@@ -206,6 +211,64 @@ async fn serve_smol(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()>
     serve_futures_io("smol", local, incoming, peer_of, spawn, shutdown).await
 }
 
+/// Serves on ws-blocking: a thread per connection, each a plain loop of
+/// reads and sends, no runtime. Reads wait at most [`SHUTDOWN_POLL`], so
+/// that a connection sees the shutdown and closes with 1001 like the
+/// others.
+fn serve_blocking(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()> {
+    use ws_toolkit::blocking::{self, WebSocket};
+    let listener = std::net::TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    println!("echo-server (blocking) listening on ws://{local}");
+    // The accept below blocks: a signal wakes it with a connection of its own.
+    let on_signal = shutdown.clone();
+    std::thread::spawn(move || {
+        smol::block_on(on_signal.triggered());
+        let _ = std::net::TcpStream::connect(local);
+    });
+    let config = std::sync::Arc::new(server_config());
+    let echo =
+        |mut socket: WebSocket<std::net::TcpStream>, peer: SocketAddr, shutdown: Shutdown| {
+            while !shutdown.is_triggered() {
+                match socket.read_within(SHUTDOWN_POLL) {
+                    Ok(Some(message)) if message.is_data() => {
+                        if let Err(error) = socket.send(message) {
+                            eprintln!("{peer}: send failed: {error}");
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(blocking::Error::Closed) => return,
+                    Err(error) => eprintln!("{peer}: {error}"),
+                }
+            }
+            // The peer's answer ends the connection (or the close timeout does).
+            let _ = socket.close(CloseCode::GOING_AWAY, "server shutting down");
+        };
+    loop {
+        let (tcp, peer) = listener.accept()?;
+        if shutdown.is_triggered() {
+            break;
+        }
+        tcp.set_nodelay(true)?;
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        std::thread::spawn(move || {
+            let _tracked = shutdown.track();
+            match blocking::accept_with(tcp, &config) {
+                Ok(socket) => echo(socket, peer, shutdown),
+                Err(error) => eprintln!("{peer}: handshake failed: {error}"),
+            }
+        });
+    }
+    stopping(&shutdown);
+    let started = std::time::Instant::now();
+    while shutdown.connections() > 0 && started.elapsed() < DRAIN_DEADLINE {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stopped(shutdown.connections());
+    Ok(())
+}
+
 /// Parses the arguments and serves until a signal. Public because `cargo xtask
 /// soak` runs this same server under a counting allocator
 /// (xtask/src/soak_server.rs).
@@ -230,8 +293,9 @@ pub fn main() {
             .block_on(serve_tokio(args.addr, shutdown)),
         "async-std" => async_std::task::block_on(serve_async_std(args.addr, shutdown)),
         "smol" => smol::block_on(serve_smol(args.addr, shutdown)),
+        "blocking" => serve_blocking(args.addr, shutdown),
         other => {
-            eprintln!("unknown runtime {other:?}: choose tokio, async-std or smol");
+            eprintln!("unknown runtime {other:?}: choose tokio, async-std, smol or blocking");
             std::process::exit(2);
         }
     };

@@ -4,9 +4,9 @@
 //! ```text
 //!   ws_toolkit::tokio (ws-tokio)           accept/connect, TLS, Stream + Sink
 //!   ws_toolkit::async_std (ws-async-std)   the same over futures-io (async-std, smol)
-//!            |
-//!   ws-driver                        the driver both adapters share
-//!            |
+//!            |                             ws_toolkit::blocking (ws-blocking)
+//!   ws-driver                        the async driver both async adapters share;
+//!            |                       configs and errors every adapter takes
 //!   ws_toolkit::core (ws-core)       the connection as a sans-IO state machine
 //!        /                \
 //!  ws_toolkit::handshake   ws_toolkit::frame
@@ -22,6 +22,8 @@
 
 #[cfg(feature = "async-std")]
 pub use ws_async_std as async_std;
+#[cfg(feature = "blocking")]
+pub use ws_blocking as blocking;
 pub use ws_core as core;
 pub use ws_frame as frame;
 pub use ws_handshake as handshake;

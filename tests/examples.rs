@@ -80,6 +80,11 @@ async fn echo_server_example_echoes_on_smol() {
     echo_server_on("smol").await;
 }
 
+#[tokio::test]
+async fn echo_server_example_echoes_on_blocking() {
+    echo_server_on("blocking").await;
+}
+
 /// Ctrl-C: the echo server closes every connection with 1001, waits for the
 /// close handshakes and exits 0.
 async fn echo_server_shuts_down_gracefully_on(runtime: &str) {
@@ -145,6 +150,11 @@ async fn echo_server_example_shuts_down_gracefully_on_async_std() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_server_example_shuts_down_gracefully_on_smol() {
     echo_server_shuts_down_gracefully_on("smol").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_server_example_shuts_down_gracefully_on_blocking() {
+    echo_server_shuts_down_gracefully_on("blocking").await;
 }
 
 #[test]

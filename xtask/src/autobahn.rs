@@ -47,10 +47,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 other => return Err(format!("unknown mode {other:?}: server, client or both")),
             },
             "--runtime" => match value()?.as_str() {
-                runtime @ ("tokio" | "async-std" | "smol") => options.runtime = runtime.to_owned(),
+                runtime @ ("tokio" | "async-std" | "smol" | "blocking") => {
+                    options.runtime = runtime.to_owned()
+                }
                 other => {
                     return Err(format!(
-                        "unknown runtime {other:?}: tokio, async-std or smol"
+                        "unknown runtime {other:?}: tokio, async-std, smol or blocking"
                     ))
                 }
             },

@@ -1,6 +1,6 @@
 //! `cargo xtask <command>`: the project's automation.
 //!
-//! * `autobahn [--mode server|client|both] [--runtime tokio|async-std|smol] [--cases 1.*,2.1.1]`:
+//! * `autobahn [--mode server|client|both] [--runtime tokio|async-std|smol|blocking] [--cases 1.*,2.1.1]`:
 //!   runs the Autobahn TestSuite against our echo server and our client, on
 //!   loopback, and judges strictly.
 //! * `bench [--rounds 5] [--only echo,idle,micro] [--quick] ...`: the echo
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         "fuzz" => fuzz::run(&rest),
         "soak" => soak::run(&rest),
         _ => Err(format!(
-            "unknown command {command:?}\n\nusage: cargo xtask autobahn [--mode server|client|both] [--runtime tokio|async-std|smol] [--cases PATTERNS]\n       {}
+            "unknown command {command:?}\n\nusage: cargo xtask autobahn [--mode server|client|both] [--runtime tokio|async-std|smol|blocking] [--cases PATTERNS]\n       {}
        {}
        {}",
             bench::USAGE,

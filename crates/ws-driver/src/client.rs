@@ -78,11 +78,7 @@ async fn handshake<S: Unpin, R: Transport<S>>(
     loop {
         match handshake.parse_response(&buffer)? {
             Parse::Complete((accepted, head_len)) => {
-                #[cfg(feature = "deflate")]
-                let deflate = accepted.deflate;
-                #[cfg(not(feature = "deflate"))]
-                let deflate = None;
-                let conn = config.new_connection(deflate);
+                let conn = config.connection_for(&accepted);
                 let socket = WebSocket::from_connection(stream, conn, &buffer[head_len..])
                     .with_subprotocol(accepted.subprotocol);
                 return Ok((socket, accepted.response));

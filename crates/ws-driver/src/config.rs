@@ -160,6 +160,21 @@ impl ClientConfig {
     }
 }
 
+impl ClientConfig {
+    /// The client connection for the server's acceptance of our opening
+    /// handshake: compressed if the server agreed on permessage-deflate.
+    pub fn connection_for(&self, accepted: &ws_handshake::Accepted) -> Connection {
+        #[cfg(feature = "deflate")]
+        let deflate = accepted.deflate;
+        #[cfg(not(feature = "deflate"))]
+        let deflate = {
+            let _ = accepted;
+            None
+        };
+        self.new_connection(deflate)
+    }
+}
+
 /// The connection for a finished handshake, compressed if it agreed on
 /// permessage-deflate.
 fn new_connection(role: Role, config: &Arc<Config>, deflate: Option<DeflateParams>) -> Connection {

@@ -22,7 +22,6 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod adapter;
 mod buffers;
 mod client;
 mod config;
@@ -39,7 +38,7 @@ mod upgrade;
 
 pub use client::{client_handshake, connect, IntoClientRequest};
 pub use config::{ClientConfig, ServerConfig};
-pub use error::Error;
+pub use error::{Error, TlsUnavailable};
 pub use runtime::{
     downcast, downcast_within, timeout, upcast_within, Connect, ReadTransport, Runtime,
     SplitTransport, Timer, Transport, WriteTransport,

@@ -1,0 +1,215 @@
+//! WebSocket ([RFC 6455]) on blocking `std::net` streams, with no async
+//! runtime: `accept`, `connect`, [`WebSocket::read`] and
+//! [`WebSocket::send`], `wss://` through rustls, and every deadline of the
+//! connection (keepalive, close, message and write timeouts) kept through
+//! the socket's read and write timeouts.
+//!
+//! ```text
+//!   ws-blocking  <-- you are here: a loop over std::io::Read + Write
+//!      |           (ws-tokio and ws-async-std are the async drivers)
+//!   ws-core        the connection state machine, the same one
+//!   /      \
+//! ws-handshake  ws-frame
+//! ```
+//!
+//! It is the proof that ws-core is really sans-IO: this crate is a plain
+//! loop (read bytes into the connection, take events out, write what it
+//! queued, wait for input or the next deadline) and makes no protocol
+//! decision, so it behaves as the async adapters do, and takes the same
+//! [`ServerConfig`], [`ClientConfig`] and [`Error`]. A server runs one thread
+//! per connection, as with tungstenite.
+//!
+//! # An echo server
+//!
+//! ```no_run
+//! let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
+//! for tcp in listener.incoming() {
+//!     let tcp = tcp?;
+//!     std::thread::spawn(move || {
+//!         let Ok(mut socket) = ws_blocking::accept(tcp) else { return };
+//!         while let Some(Ok(message)) = socket.recv() {
+//!             if message.is_data() && socket.send(message).is_err() {
+//!                 break;
+//!             }
+//!         }
+//!     });
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod handshake;
+mod socket;
+mod transport;
+
+use std::net::{TcpStream, ToSocketAddrs};
+
+use handshake::Deadline;
+pub use socket::WebSocket;
+pub use transport::{MaybeTlsStream, Transport};
+
+pub use http;
+pub use ws_core::{
+    CloseCode, CloseFrame, Closed, Config, Message, ProtocolError, Role, SendError, State,
+    Utf8Bytes,
+};
+pub use ws_driver::{ClientConfig, Error, IntoClientRequest, ServerConfig};
+pub use ws_handshake::{OriginPolicy, RequestError, ResponseError};
+
+/// Accepts a WebSocket on a stream with the default configuration: reads
+/// the client's opening handshake ([RFC 6455 section 4.2]), answers it,
+/// and returns the connection.
+///
+/// # Errors
+///
+/// An invalid request is answered with its HTTP status (400, 403, 405,
+/// 426, 431) and returned as [`Error::Request`]; a client that does not
+/// finish within [`ServerConfig::handshake_timeout`] gives
+/// [`Error::HandshakeTimeout`], one that hangs up [`Error::HandshakeEof`].
+///
+/// [RFC 6455 section 4.2]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2
+pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, Error> {
+    accept_with(stream, ServerConfig::shared_default())
+}
+
+/// Accepts a WebSocket with a configuration (limits, subprotocols, origin
+/// policy, compression, handshake timeout).
+///
+/// ```no_run
+/// use ws_blocking::{Config, ServerConfig};
+///
+/// let config = ServerConfig::default().connection(Config::default().max_message_size(1 << 20));
+/// let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
+/// let (tcp, _) = listener.accept()?;
+/// let socket = ws_blocking::accept_with(tcp, &config)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`accept`].
+pub fn accept_with<S: Transport>(stream: S, config: &ServerConfig) -> Result<WebSocket<S>, Error> {
+    accept_with_callback(stream, config, |_, _| Ok(()))
+}
+
+/// Accepts a WebSocket, letting `callback` inspect the request (path,
+/// query, cookies, authorization) and adjust the 101 response, or refuse
+/// with [`RequestError::Rejected`] and a status of its choosing.
+///
+/// # Errors
+///
+/// As [`accept`]; a refusal by the callback is answered with its status.
+pub fn accept_with_callback<S, F>(
+    stream: S,
+    config: &ServerConfig,
+    callback: F,
+) -> Result<WebSocket<S>, Error>
+where
+    S: Transport,
+    F: FnOnce(&http::Request<()>, &mut http::Response<()>) -> Result<(), RequestError>,
+{
+    handshake::accept(stream, config, callback)
+}
+
+/// Connects to a `ws://` or `wss://` URI with the default configuration:
+/// resolves the host, opens TCP (with `TCP_NODELAY`), sets up TLS for
+/// `wss://`, and performs the opening handshake. Returns the socket and
+/// the server's 101 response.
+///
+/// # Errors
+///
+/// [`Error::Uri`] for a URI that cannot be connected to, [`Error::Io`] for
+/// DNS and TCP, [`Error::Tls`], [`Error::Response`] when the server's
+/// answer is not a valid acceptance, [`Error::HandshakeTimeout`].
+pub fn connect(
+    request: impl IntoClientRequest,
+) -> Result<(WebSocket<MaybeTlsStream>, http::Response<()>), Error> {
+    connect_with_config(request, &ClientConfig::default())
+}
+
+/// [`connect`] with a configuration. The handshake timeout covers TCP, TLS
+/// and the opening handshake together (name resolution is the operating
+/// system's and blocks as long as it does).
+///
+/// # Errors
+///
+/// As [`connect`].
+pub fn connect_with_config(
+    request: impl IntoClientRequest,
+    config: &ClientConfig,
+) -> Result<(WebSocket<MaybeTlsStream>, http::Response<()>), Error> {
+    let request = request.into_client_request()?;
+    let target = ws_handshake::Target::from_uri(request.uri())?;
+    let deadline = Deadline::after(config.handshake_timeout);
+    let tcp = open_tcp(&target, deadline)?;
+    let stream = if target.tls {
+        tls(tcp, &target, config)?
+    } else {
+        MaybeTlsStream::Plain(tcp)
+    };
+    handshake::client(stream, request, config, deadline)
+}
+
+/// Performs the client's opening handshake on a stream the caller
+/// connected (a proxy tunnel, a Unix socket, a TLS stack of its own). The
+/// request's URI says the host and path; its scheme only has to be `ws` or
+/// `wss`.
+///
+/// # Errors
+///
+/// As [`connect`], without the connecting.
+pub fn connect_with<S: Transport>(
+    stream: S,
+    request: impl IntoClientRequest,
+    config: &ClientConfig,
+) -> Result<(WebSocket<S>, http::Response<()>), Error> {
+    handshake::client(
+        stream,
+        request,
+        config,
+        Deadline::after(config.handshake_timeout),
+    )
+}
+
+/// TCP to the first address of `target` that answers within the deadline.
+fn open_tcp(target: &ws_handshake::Target, deadline: Deadline) -> Result<TcpStream, Error> {
+    let mut last = None;
+    for addr in (target.host.as_str(), target.port).to_socket_addrs()? {
+        let attempt = match deadline.left()? {
+            Some(left) => TcpStream::connect_timeout(&addr, left),
+            None => TcpStream::connect(addr),
+        };
+        match attempt {
+            Ok(tcp) => {
+                tcp.set_nodelay(true)?;
+                return Ok(tcp);
+            }
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))
+        .into())
+}
+
+#[cfg(feature = "rustls")]
+fn tls(
+    tcp: TcpStream,
+    target: &ws_handshake::Target,
+    config: &ClientConfig,
+) -> Result<MaybeTlsStream, Error> {
+    let (tls, name) = ws_driver::client_tls(config, &target.host)?;
+    let connection = rustls::ClientConnection::new(tls, name).map_err(Error::tls)?;
+    // The TLS handshake runs on the first write, within the deadline.
+    Ok(MaybeTlsStream::Rustls(Box::new(rustls::StreamOwned::new(
+        connection, tcp,
+    ))))
+}
+
+#[cfg(not(feature = "rustls"))]
+fn tls(_: TcpStream, _: &ws_handshake::Target, _: &ClientConfig) -> Result<MaybeTlsStream, Error> {
+    Err(Error::tls(ws_driver::TlsUnavailable("ws-blocking")))
+}
