@@ -87,13 +87,212 @@ mod tls;
 pub use runtime::{Tokio, TokioReadHalf, TokioTimer, TokioWriteHalf};
 pub use tls::MaybeTlsStream;
 
-ws_driver::adapter_api!(Tokio);
-ws_driver::adapter_api!(connect: Tokio);
+/// A WebSocket connection on this runtime: a `Stream` of received messages
+/// and a `Sink` of messages to send. Its methods are
+/// [`ws_driver::WebSocket`]'s, the same on every adapter.
+pub type WebSocket<S> = ws_driver::WebSocket<S, Tokio>;
+/// The receiving half of a split [`WebSocket`].
+pub type WebSocketReader<S> = ws_driver::WebSocketReader<S, Tokio>;
+/// The sending half of a split [`WebSocket`].
+pub type WebSocketWriter<S> = ws_driver::WebSocketWriter<S, Tokio>;
+/// An HTTP request read off a stream and not yet answered ([`read_request`]):
+/// upgrade it ([`HttpRequest::accept`](ws_driver::HttpRequest::accept)) or
+/// answer it with a page ([`HttpRequest::respond`](ws_driver::HttpRequest::respond)).
+pub type HttpRequest<S> = ws_driver::HttpRequest<S, Tokio>;
+
+/// Accepts a WebSocket on a stream with the default configuration: reads
+/// the client's opening handshake ([RFC 6455 section 4.2]), answers it,
+/// and returns the connection.
+///
+/// Cancel safety: not cancel-safe; dropping the future drops the stream.
+///
+/// # Errors
+///
+/// An invalid request is answered with its HTTP status (400, 403, 405,
+/// 426, 431) and returned as [`Error::Request`]; a client slower than the
+/// handshake timeout gives [`Error::HandshakeTimeout`], one that hangs up
+/// [`Error::HandshakeEof`].
+///
+/// [RFC 6455 section 4.2]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2
+pub async fn accept<S>(stream: S) -> Result<WebSocket<S>, Error>
+where
+    S: Unpin,
+    Tokio: Transport<S>,
+{
+    accept_with(stream, ServerConfig::shared_default()).await
+}
+
+/// Accepts a WebSocket with a configuration (limits, subprotocols, origin
+/// policy, compression, handshake timeout).
+///
+/// ```no_run
+/// use ws_tokio::{Config, ServerConfig};
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let config = ServerConfig::default().connection(Config::default().max_message_size(1 << 20));
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+///     let (tcp, _) = listener.accept().await?;
+///     let socket = ws_tokio::accept_with(tcp, &config).await?;
+///     Ok(())
+/// }
+/// ```
+///
+/// Cancel safety: not cancel-safe; dropping the future drops the stream.
+///
+/// # Errors
+///
+/// As [`accept`].
+pub async fn accept_with<S>(stream: S, config: &ServerConfig) -> Result<WebSocket<S>, Error>
+where
+    S: Unpin,
+    Tokio: Transport<S>,
+{
+    ws_driver::accept_with_callback(stream, config, |_, _| Ok(())).await
+}
+
+/// Accepts a WebSocket, letting `callback` inspect the request (path,
+/// query, cookies, authorization) and adjust the 101 response, or refuse
+/// with [`RequestError::Rejected`] and a status of its choosing.
+///
+/// Cancel safety: not cancel-safe; dropping the future drops the stream.
+///
+/// # Errors
+///
+/// As [`accept`]; a refusal by the callback is answered with its status.
+pub async fn accept_with_callback<S, F>(
+    stream: S,
+    config: &ServerConfig,
+    callback: F,
+) -> Result<WebSocket<S>, Error>
+where
+    S: Unpin,
+    Tokio: Transport<S>,
+    F: FnOnce(&http::Request<()>, &mut http::Response<()>) -> Result<(), RequestError>,
+{
+    ws_driver::accept_with_callback(stream, config, callback).await
+}
+
+/// Reads an HTTP request head without answering it, for a server that
+/// serves plain HTTP and WebSocket on one port (the `chat` example).
+///
+/// ```no_run
+/// use ws_tokio::ServerConfig;
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let config = ServerConfig::default();
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+///     let (tcp, _) = listener.accept().await?;
+///     let request = ws_tokio::read_request(tcp, &config).await?;
+///     if request.request().uri().path() == "/ws" && request.is_websocket() {
+///         let socket = request.accept(&config).await?;
+///         // ...
+///     } else {
+///         request.respond(http::Response::new(()), b"hello").await?;
+///     }
+///     Ok(())
+/// }
+/// ```
+///
+/// Cancel safety: not cancel-safe; dropping the future drops the stream.
+///
+/// # Errors
+///
+/// A head past the limits is answered with 431, a malformed one with 400
+/// ([`Error::Request`]); a client slower than the handshake timeout gives
+/// [`Error::HandshakeTimeout`].
+pub async fn read_request<S>(stream: S, config: &ServerConfig) -> Result<HttpRequest<S>, Error>
+where
+    S: Unpin,
+    Tokio: Transport<S>,
+{
+    ws_driver::read_request(stream, config).await
+}
+
+/// Waits until every connection tracked by `shutdown` has ended, or
+/// `deadline` passes; returns how many were still alive. See [`Shutdown`].
+///
+/// Cancel safety: cancel-safe; it only waits.
+pub async fn drain(shutdown: &Shutdown, deadline: std::time::Duration) -> usize {
+    shutdown.drain::<Tokio>(deadline).await
+}
+/// Connects to a `ws://` or `wss://` URI with the default configuration:
+/// resolves the host, opens TCP (with `TCP_NODELAY`), sets up TLS for
+/// `wss://`, and performs the opening handshake. Returns the socket and
+/// the server's 101 response.
+///
+/// Cancel safety: not cancel-safe; dropping the future drops the connection.
+///
+/// # Errors
+///
+/// [`Error::Uri`] for a URI that cannot be connected to, [`Error::Io`] for
+/// DNS and TCP, [`Error::Tls`], [`Error::Response`] when the server's
+/// answer is not a valid acceptance, [`Error::HandshakeTimeout`].
+pub async fn connect(
+    request: impl IntoClientRequest,
+) -> Result<
+    (
+        WebSocket<MaybeTlsStream<tokio::net::TcpStream>>,
+        http::Response<()>,
+    ),
+    Error,
+> {
+    connect_with_config(request, &ClientConfig::default()).await
+}
+
+/// [`connect`] with a configuration. The handshake timeout covers DNS,
+/// TCP, TLS and the opening handshake together.
+///
+/// Cancel safety: not cancel-safe; dropping the future drops the connection.
+///
+/// # Errors
+///
+/// As [`connect`].
+pub async fn connect_with_config(
+    request: impl IntoClientRequest,
+    config: &ClientConfig,
+) -> Result<
+    (
+        WebSocket<MaybeTlsStream<tokio::net::TcpStream>>,
+        http::Response<()>,
+    ),
+    Error,
+> {
+    ws_driver::connect::<Tokio>(request, config).await
+}
+
+/// Performs the client's opening handshake on a stream the caller
+/// connected (a proxy tunnel, a Unix socket, a TLS stack of its own). The
+/// request's URI says the host and path; its scheme only has to be `ws` or
+/// `wss`. Returns the socket and the server's 101 response.
+///
+/// Cancel safety: not cancel-safe; dropping the future drops the stream.
+///
+/// # Errors
+///
+/// As [`connect`], without the connecting.
+pub async fn connect_with<S>(
+    stream: S,
+    request: impl IntoClientRequest,
+    config: &ClientConfig,
+) -> Result<(WebSocket<S>, http::Response<()>), Error>
+where
+    S: Unpin,
+    Tokio: Transport<S>,
+{
+    let request = request.into_client_request()?;
+    ws_driver::client_handshake(stream, &request, config).await
+}
 
 pub use http;
 pub use ws_core::{
     CloseCode, CloseFrame, Closed, Config, Message, ProtocolError, Role, SendError, State,
     Utf8Bytes,
 };
-pub use ws_driver::{ClientConfig, Error, IntoClientRequest, ServerConfig};
+use ws_driver::Transport;
+pub use ws_driver::{
+    upgrade, upgrade_with, ClientConfig, Error, IntoClientRequest, ServerConfig, Shutdown, Tracked,
+    Upgrade,
+};
 pub use ws_handshake::{OriginPolicy, RequestError, ResponseError};
