@@ -315,18 +315,13 @@ impl<S: Transport> WebSocket<S> {
         Ok(())
     }
 
-    /// Whether a deadline is due now (handled here) or when the next is.
+    /// Tells the connection the time: whether a deadline fired (look at the
+    /// connection again), or when the next one is.
     fn due(&mut self) -> Due {
-        if !self.conn.needs_timer() {
-            return Due::At(None);
-        }
-        let now = Instant::now();
-        match self.conn.poll_timeout(now) {
-            Some(deadline) if deadline <= now => {
-                self.conn.handle_timeout(now);
-                Due::Now
-            }
-            deadline => Due::At(deadline),
+        if self.conn.handle_timeout(Instant::now()) {
+            Due::Now
+        } else {
+            Due::At(self.conn.poll_timeout())
         }
     }
 

@@ -84,6 +84,9 @@ struct Rare {
     close_received: Option<Option<CloseFrame>>,
     /// When to give up waiting for the peer's close, once ours is out.
     close_deadline: Option<Instant>,
+    /// Events decided ahead of parsing: a failure, the end. Only ever at a
+    /// connection's end, so here rather than in every connection.
+    events: VecDeque<Event>,
 }
 
 /// Keepalive state: boxed, and only there once keepalive is configured and
@@ -128,46 +131,69 @@ enum Expired {
 /// A WebSocket connection after the opening handshake, as a sans-IO state
 /// machine ([RFC 6455 sections 5 to 7]).
 ///
-/// It performs no I/O and reads no clock. The driver (an adapter such as
-/// `ws-tokio`, a test, or a blocking loop) moves bytes and time in and out:
+/// It performs no I/O, reads no clock and holds no global state: the same
+/// inputs, times and [`Config::rng_seed`] give the same bytes out. The
+/// driver (an adapter such as `ws-tokio` or `ws-blocking`, a test, a loop
+/// of your own) moves bytes and time in and out. Its methods, by kind:
 ///
 /// * **Input**: [`receive`](Self::receive) (or [`receive_buffer`](Self::receive_buffer)
 ///   to read straight into the connection's buffer) with bytes from the
-///   transport, [`receive_eof`](Self::receive_eof) when the transport ends, and
-///   [`handle_timeout`](Self::handle_timeout) when the deadline from
-///   [`poll_timeout`](Self::poll_timeout) passes.
+///   transport, [`receive_eof`](Self::receive_eof) when the transport ends,
+///   [`handle_timeout`](Self::handle_timeout) with the current time.
 /// * **Commands**: [`send`](Self::send), [`send_text`](Self::send_text),
 ///   [`send_binary`](Self::send_binary), [`send_ping`](Self::send_ping),
 ///   [`send_pong`](Self::send_pong), [`close`](Self::close). They queue
 ///   frames and fail with a typed [`SendError`], never a panic.
 /// * **Output**: [`poll_event`](Self::poll_event) (messages, errors, the end),
-///   [`transmit`](Self::transmit) and [`advance_transmit`](Self::advance_transmit)
-///   (bytes to write), [`should_close_transport`](Self::should_close_transport)
-///   and [`poll_timeout`](Self::poll_timeout).
+///   [`transmit`](Self::transmit) / [`transmit_vectored`](Self::transmit_vectored)
+///   and [`advance_transmit`](Self::advance_transmit) (bytes to write),
+///   [`should_close_transport`](Self::should_close_transport) and
+///   [`transport_closed`](Self::transport_closed) (TCP FIN).
+/// * **Pure queries**, which change nothing and may be called at any time:
+///   [`poll_timeout`](Self::poll_timeout), [`state`](Self::state),
+///   [`buffered_amount`](Self::buffered_amount), [`is_output_full`](Self::is_output_full),
+///   [`transmit`](Self::transmit), [`frame_bytes_wanted`](Self::frame_bytes_wanted),
+///   [`timed_out`](Self::timed_out), [`config`](Self::config), [`role`](Self::role).
 ///
-/// # The driving loop
+/// # The driving contract
+///
+/// * After **input** (`receive*`, `receive_eof`): call `poll_event` until it
+///   returns `None`: frames are parsed lazily, one event per call, and pings
+///   and closes are answered as their events are polled. Then write out what
+///   `transmit` holds.
+/// * After a **command**: write out what `transmit` holds (now, or batched
+///   with other commands before the next wait).
+/// * Before **waiting** (for input, a command, or time): call
+///   `handle_timeout(now)`; when it returns true a deadline fired, so poll
+///   events and write again. Then wait at most until `poll_timeout()`.
+///   When that deadline passes, call `handle_timeout(now)` again.
+/// * `handle_timeout` is safe to call spuriously: before any deadline it
+///   fires nothing and queues nothing (it only starts the timers that became
+///   due, such as the close timeout once a close is sent).
+/// * `now` is from a monotonic clock ([`Instant::now`]) and never goes back.
+/// * When `should_close_transport` is true, shut the transport down for
+///   writing and call `transport_closed`; keep polling events until
+///   [`Event::Closed`], which is always the last.
 ///
 /// ```text
 /// loop {
 ///     while let Some(event) = conn.poll_event() { handle it; stop after Event::Closed }
 ///     write conn.transmit() to the transport; conn.advance_transmit(n)
-///     if conn.should_close_transport() { shut the transport down for writing }
-///     deadline = conn.poll_timeout(now)
-///     wait for: readable bytes -> conn.receive(bytes) / EOF -> conn.receive_eof()
-///               deadline       -> conn.handle_timeout(now)
-///               a command      -> conn.send_*(..)
+///     if conn.should_close_transport() { shut down writing; conn.transport_closed() }
+///     if conn.handle_timeout(now) { continue }
+///     wait until conn.poll_timeout() for:
+///         readable bytes -> conn.receive(bytes) | EOF -> conn.receive_eof()
+///         a command      -> conn.send_*(..)
 /// }
 /// ```
 ///
-/// Frames are parsed lazily, one event per [`poll_event`](Self::poll_event)
-/// call, so received messages share the receive buffer instead of being copied,
-/// and a driver that stops polling stops the parsing. Pings are answered, and a
-/// received close is answered with a close, as the events are polled.
+/// `ws-blocking`'s `WebSocket::read` is this loop over `std::io::Read` and
+/// `Write`, in under a hundred lines.
 ///
 /// ```
 /// use ws_core::{Config, Connection, Event, Message, Role};
 ///
-/// let mut client = Connection::new(Role::Client, Config::default());
+/// let mut client = Connection::new(Role::Client, Config::default().rng_seed(Some(1)));
 /// let mut server = Connection::new(Role::Server, Config::default());
 /// client.send_text("hello").unwrap();
 /// let bytes = client.transmit().to_vec();
@@ -178,6 +204,7 @@ enum Expired {
 /// ```
 ///
 /// [RFC 6455 sections 5 to 7]: https://www.rfc-editor.org/rfc/rfc6455#section-5
+/// [`Instant::now`]: std::time::Instant::now
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
@@ -198,7 +225,6 @@ pub struct Connection {
     closed: bool,
     /// The timeout that failed the connection, if one did.
     expired: Expired,
-    events: VecDeque<Event>,
 
     keepalive: Option<Box<Keepalive>>,
     /// `write_timeout`.
@@ -229,7 +255,6 @@ impl Connection {
             transport_close: false,
             closed: false,
             expired: Expired::No,
-            events: VecDeque::new(),
             keepalive: None,
             progress: Progress::default(),
             #[cfg(feature = "deflate")]
@@ -273,25 +298,10 @@ impl Connection {
         self.role
     }
 
-    /// The configuration in force.
-    pub fn config(&self) -> &Config {
+    /// The configuration in force, shared: a server's connections all point
+    /// at one.
+    pub fn config(&self) -> &Arc<Config> {
         &self.config
-    }
-
-    /// The configuration in force, shared: for a split reader, which
-    /// parses with it while the connection is elsewhere.
-    pub fn shared_config(&self) -> &Arc<Config> {
-        &self.config
-    }
-
-    /// The attached receiver.
-    pub fn receiver(&self) -> &Receiver {
-        &self.rx
-    }
-
-    /// The attached receiver, for a driver that reads straight into it.
-    pub fn receiver_mut(&mut self) -> &mut Receiver {
-        &mut self.rx
     }
 
     /// The coarse state.
@@ -355,22 +365,34 @@ impl Connection {
         self.rx.receive_eof();
     }
 
+    /// Whether the end of the transport's input was reported
+    /// ([`receive_eof`](Self::receive_eof)): a driver reads no more then.
+    #[must_use]
+    pub fn received_eof(&self) -> bool {
+        self.rx.eof()
+    }
+
+    // ----- split drivers -----
+
     /// Detaches the receiving side (input, parser, reassembly, the message
-    /// timeout), leaving an empty one in its place: for the reader half of a
-    /// split connection, which parses data messages with
-    /// [`Receiver::poll_data`] while the rest of the connection sends. For
-    /// anything else (a control frame, an error, the end of input, a timer)
-    /// it attaches the receiver again with
-    /// [`swap_receiver`](Self::swap_receiver) around the call.
-    pub fn take_receiver(&mut self) -> Receiver {
+    /// timeout), leaving an empty one in its place: for a driver whose
+    /// reading and writing run on two tasks. The reading task parses data
+    /// messages with [`Receiver::poll_data`] and no lock; for anything
+    /// else (a control frame, an error, the end of input, a timer) it
+    /// attaches the receiver for the call ([`swap_receiver`](Self::swap_receiver)).
+    /// ws-driver's `split` is this.
+    pub fn detach_receiver(&mut self) -> Receiver {
         std::mem::replace(&mut self.rx, Receiver::new(self.role))
     }
 
     /// Exchanges the connection's receiver with `rx`: attaches a receiver
-    /// taken with [`take_receiver`](Self::take_receiver), and detaches it
-    /// again when called a second time. An attached receiver learns whether
-    /// input is to be ignored now (the connection failed, closed, or the
-    /// peer's close arrived while it was detached).
+    /// taken with [`detach_receiver`](Self::detach_receiver), and detaches
+    /// it again when called a second time, around each call the reading
+    /// task makes on the whole connection. An attached receiver learns
+    /// whether input is to be ignored now (the connection failed, closed, or
+    /// the peer's close arrived while it was detached); an error it found
+    /// while detached fails the connection at the next
+    /// [`poll_event`](Self::poll_event).
     pub fn swap_receiver(&mut self, rx: &mut Receiver) {
         std::mem::swap(&mut self.rx, rx);
         if self.failed || self.close_received().is_some() || self.closed {
@@ -378,31 +400,36 @@ impl Connection {
         }
     }
 
-    /// Fails the connection with an error that a detached receiver's
-    /// [`Receiver::poll_data`] found ([`Received::Failed`](crate::Received::Failed)):
-    /// queues the close frame with its code, and the error as the next event.
-    pub fn fail_received(&mut self, error: ProtocolError) {
-        if self.closed || self.failed {
-            return;
+    /// Tells the connection the time: fires every deadline that `now` has
+    /// reached (sends a keepalive ping, fails the connection on a missing
+    /// pong or a stalled message or write, gives up on a close handshake),
+    /// then starts the timers that became due since the last call.
+    ///
+    /// Returns whether a deadline fired: then the driver polls events and
+    /// writes output again before it waits. Spurious calls are harmless:
+    /// when nothing is due it fires nothing and queues nothing, so a driver
+    /// may call it before every wait. `now` comes from a monotonic clock and
+    /// never goes back.
+    pub fn handle_timeout(&mut self, now: Instant) -> bool {
+        if self.closed {
+            return false;
         }
-        self.fail(error.clone());
-        self.events.push_back(Event::Error(error));
+        let fired = self.fire_timeouts(now);
+        if !self.closed {
+            self.start_timers(now);
+        }
+        fired
     }
 
-    /// Tells the connection that `now` has reached the deadline it gave in
-    /// [`poll_timeout`](Self::poll_timeout): sends a keepalive ping, fails the
-    /// connection on a missing pong, or gives up on a close handshake.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if self.closed {
-            return;
-        }
+    /// The firing half of [`handle_timeout`](Self::handle_timeout).
+    fn fire_timeouts(&mut self, now: Instant) -> bool {
         if self
             .close_deadline()
             .is_some_and(|deadline| deadline <= now)
         {
             self.transport_close = true;
             self.finish_closed();
-            return;
+            return true;
         }
         if let Some(keepalive) = self
             .keepalive
@@ -412,12 +439,13 @@ impl Connection {
             keepalive.pong_deadline = None;
             self.expired = Expired::Keepalive;
             self.fail(ProtocolError::KeepaliveTimeout);
-            self.events
+            self.rare()
+                .events
                 .push_back(Event::Error(ProtocolError::KeepaliveTimeout));
             // The peer is unresponsive: do not wait for it to close.
             self.transport_close = true;
             self.finish_closed();
-            return;
+            return true;
         }
         if let Some(error) = self
             .rx
@@ -429,28 +457,34 @@ impl Connection {
                 _ => Expired::Message,
             };
             self.fail(error.clone());
-            self.events.push_back(Event::Error(error));
+            self.rare().events.push_back(Event::Error(error));
             // The peer stalled: do not wait for it to close.
             self.transport_close = true;
             self.finish_closed();
-            return;
+            return true;
         }
-        let (Some(keepalive), Some(interval)) = (
-            self.keepalive.as_deref_mut(),
-            self.config.keepalive_interval,
-        ) else {
-            return;
+        let interval = self.keepalive_interval();
+        let backlog = self.output.len();
+        let (Some(keepalive), Some(interval)) = (self.keepalive.as_deref_mut(), interval) else {
+            return false;
         };
         if keepalive.next_ping.is_some_and(|next| next <= now) && !self.close_sent {
+            keepalive.next_ping = now.checked_add(interval);
+            if backlog > PONG_COALESCE_THRESHOLD {
+                // The peer is not reading what waits: another ping would only
+                // add to it. The pong deadline of the last one still runs.
+                return false;
+            }
             keepalive.pings_sent += 1;
             let payload = keepalive.pings_sent.to_be_bytes();
             if keepalive.pong_deadline.is_none() {
                 keepalive.pong_deadline = now.checked_add(self.config.keepalive_timeout);
                 keepalive.awaited = keepalive.pings_sent;
             }
-            keepalive.next_ping = now.checked_add(interval);
             self.write_frame(OpCode::Ping, true, &payload);
+            return true;
         }
+        false
     }
 
     // ----- commands -----
@@ -501,7 +535,7 @@ impl Connection {
     /// The next event, parsing as much received input as it needs.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(event) = self.events.pop_front() {
+        if let Some(event) = self.pop_decided_event() {
             return Some(event);
         }
         if self.closed {
@@ -528,13 +562,19 @@ impl Connection {
         if self.rx.eof() {
             if self.close_received().is_none() && !self.failed {
                 self.failed = true;
-                self.events
+                self.rare()
+                    .events
                     .push_back(Event::Error(ProtocolError::UnexpectedEof));
             }
             self.transport_close = true;
             self.finish_closed();
         }
-        self.events.pop_front()
+        self.pop_decided_event()
+    }
+
+    /// The next event decided ahead of parsing (a failure, the end).
+    fn pop_decided_event(&mut self) -> Option<Event> {
+        self.rare.as_mut()?.events.pop_front()
     }
 
     /// The next bytes waiting to be written to the transport: empty when
@@ -603,56 +643,54 @@ impl Connection {
         }
     }
 
-    /// Whether [`poll_timeout`](Self::poll_timeout) could return a deadline
-    /// now: false when no timer is armed or due to start, so a driver may
-    /// skip reading the clock (the common case between messages on a
-    /// connection without keepalive).
-    #[must_use]
-    pub fn needs_timer(&self) -> bool {
-        !self.closed
-            && (self.close_sent
-                || self.config.keepalive_interval.is_some()
-                || self
-                    .keepalive
-                    .as_ref()
-                    .is_some_and(|k| k.pong_deadline.is_some())
-                || self.rx.needs_timer(&self.config)
-                || self.progress.write_deadline.is_some()
-                || (self.config.write_timeout.is_some() && !self.output.is_empty()))
-    }
-
     /// When the driver must call [`handle_timeout`](Self::handle_timeout)
-    /// next, given that it is `now`; `None` when no timer is needed. Timers
-    /// that became due to start (keepalive, the close timeout) start at `now`,
-    /// so call this right after every input and command.
+    /// next: the earliest deadline armed, `None` when none is. A pure query:
+    /// it reads no clock and changes nothing, so a driver may ask it as often
+    /// as it likes. Timers start in `handle_timeout`, so a driver calls that
+    /// first (with the current time) and then this, before it waits.
     #[must_use]
-    pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
+    pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {
             return None;
-        }
-        if self.close_sent && self.close_deadline().is_none() {
-            self.rare().close_deadline = now.checked_add(self.config.close_timeout);
-        }
-        if let Some(interval) = self.config.keepalive_interval {
-            let keepalive = self.keepalive.get_or_insert_with(Box::default);
-            if keepalive.next_ping.is_none() && !self.close_sent {
-                keepalive.next_ping = now.checked_add(interval);
-            }
         }
         let (ping, pong_deadline) = self.keepalive.as_ref().map_or((None, None), |k| {
             (k.next_ping.filter(|_| !self.close_sent), k.pong_deadline)
         });
-        self.arm_progress(now);
         [
             self.close_deadline(),
             ping,
             pong_deadline,
-            self.rx.poll_timeout(&self.config, now),
+            self.rx.poll_timeout(),
             self.progress.write_deadline,
         ]
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// Starts, at `now`, the timers that became due: the close timeout once
+    /// a close is sent, the next keepalive ping, the message timeout once a
+    /// message is arriving, the write timeout once output waits.
+    fn start_timers(&mut self, now: Instant) {
+        if self.close_sent && self.close_deadline().is_none() {
+            self.rare().close_deadline = now.checked_add(self.config.close_timeout);
+        }
+        if let Some(interval) = self.keepalive_interval() {
+            let keepalive = self.keepalive.get_or_insert_with(Box::default);
+            if keepalive.next_ping.is_none() && !self.close_sent {
+                keepalive.next_ping = now.checked_add(interval);
+            }
+        }
+        self.rx.start_timer(&self.config, now);
+        self.arm_progress(now);
+    }
+
+    /// [`Config::keepalive_interval`] as the connection uses it: at least a
+    /// millisecond, so that zero cannot make it ping in a loop.
+    fn keepalive_interval(&self) -> Option<std::time::Duration> {
+        self.config
+            .keepalive_interval
+            .map(|interval| interval.max(std::time::Duration::from_millis(1)))
     }
 
     /// The timeout that failed the connection (keepalive, message or
@@ -814,7 +852,7 @@ impl Connection {
             None => (CloseCode::ABNORMAL, Utf8Bytes::default()),
         };
         let clean = self.close_sent && self.close_received().is_some() && !self.failed;
-        self.events.push_back(Event::Closed(Closed {
+        self.rare().events.push_back(Event::Closed(Closed {
             code,
             reason,
             clean,

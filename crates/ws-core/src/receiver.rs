@@ -47,17 +47,15 @@ struct ReadProgress {
 pub enum Received {
     /// A whole text or binary message.
     Message(Message),
-    /// The peer broke the protocol; hand the error to
-    /// [`Connection::fail_received`](crate::Connection::fail_received), which
-    /// fails the connection with its close code.
-    Failed(ProtocolError),
     /// More input is needed.
     NeedMore,
-    /// What comes next is the connection's to handle: a control frame, the
-    /// end of input, or input being discarded after the close or a failure.
-    /// Attach the receiver ([`Connection::swap_receiver`](crate::Connection::swap_receiver))
-    /// and call [`Connection::poll_event`](crate::Connection::poll_event).
-    Connection,
+    /// What comes next is for the whole connection to handle: a control
+    /// frame, the end of input, input ignored after the close, or a
+    /// protocol error (which fails the connection with its close code).
+    /// Attach the receiver
+    /// ([`Connection::swap_receiver`](crate::Connection::swap_receiver))
+    /// and poll the connection's events.
+    NeedsConnection,
 }
 
 /// What one parsing step achieved.
@@ -73,7 +71,7 @@ pub(crate) enum Step {
 /// [`Config`]), message reassembly, inflating, and the message timeout.
 ///
 /// A connection owns one. The reader half of a split connection detaches it
-/// ([`Connection::take_receiver`](crate::Connection::take_receiver)) to parse
+/// ([`Connection::detach_receiver`](crate::Connection::detach_receiver)) to parse
 /// data messages without the rest of the connection, which the writer half
 /// uses meanwhile; control frames, errors and the end of input still go
 /// through the connection, with the receiver attached again for the call.
@@ -94,6 +92,9 @@ pub struct Receiver {
     /// [RFC 6455 section 5.5.1]: https://www.rfc-editor.org/rfc/rfc6455#section-5.5.1
     stopped: bool,
     progress: ReadProgress,
+    /// An error [`poll_data`](Self::poll_data) found while detached, for
+    /// the connection to fail with once attached.
+    failure: Option<Box<ProtocolError>>,
     #[cfg(feature = "deflate")]
     inflater: Option<Box<crate::deflate::Inflater>>,
 }
@@ -108,6 +109,7 @@ impl Receiver {
             eof: false,
             stopped: false,
             progress: ReadProgress::default(),
+            failure: None,
             #[cfg(feature = "deflate")]
             inflater: None,
         }
@@ -189,6 +191,7 @@ impl Receiver {
     /// Ignores all further input.
     pub(crate) fn stop(&mut self) {
         self.stopped = true;
+        self.failure = None;
         self.frame = None;
         self.message = None;
         self.input.clear();
@@ -206,22 +209,24 @@ impl Receiver {
         !self.stopped && (self.frame.is_some() || self.message.is_some() || !self.input.is_empty())
     }
 
-    /// Whether [`poll_timeout`](Self::poll_timeout) could return a deadline.
-    #[must_use]
-    pub fn needs_timer(&self, config: &Config) -> bool {
-        self.progress.deadline.is_some() || (config.message_timeout.is_some() && self.receiving())
-    }
-
-    /// The message timeout's deadline ([`Config::message_timeout`]), armed
-    /// at `now` if a message is arriving; when it passes, the connection's
-    /// [`handle_timeout`](crate::Connection::handle_timeout) decides.
-    pub fn poll_timeout(&mut self, config: &Config, now: Instant) -> Option<Instant> {
+    /// Starts the message timeout ([`Config::message_timeout`]) at `now` if
+    /// a message is arriving and it is not running; the connection's
+    /// [`handle_timeout`](crate::Connection::handle_timeout) does this for
+    /// an attached receiver. Calling it again changes nothing.
+    pub fn start_timer(&mut self, config: &Config, now: Instant) {
         if let Some(timeout) = config.message_timeout {
             if self.progress.deadline.is_none() && self.receiving() {
                 self.progress.deadline = now.checked_add(timeout);
                 self.progress.mark = self.progress.frames_completed;
             }
         }
+    }
+
+    /// The message timeout's deadline, once started; when it passes, the
+    /// connection's [`handle_timeout`](crate::Connection::handle_timeout)
+    /// decides whether the message stalled. A pure query.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
         self.progress.deadline
     }
 
@@ -242,13 +247,13 @@ impl Receiver {
     // ----- parsing -----
 
     /// Parses data frames only: the next whole data message, an error, or
-    /// [`Received::Connection`] when a control frame (or the end of input)
-    /// is next. For the reader half of a split connection, which handles
+    /// [`Received::NeedsConnection`] when a control frame, the end of input
+    /// or an error is next. For the reader half of a split connection, which handles
     /// data on its own and everything else with the connection attached.
     pub fn poll_data(&mut self, config: &Config) -> Received {
         loop {
-            if self.stopped {
-                return Received::Connection;
+            if self.stopped || self.failure.is_some() {
+                return Received::NeedsConnection;
             }
             let control_next = match &self.frame {
                 Some(frame) => frame.header.opcode.is_control(),
@@ -256,15 +261,18 @@ impl Receiver {
                 None => self.input.first().is_some_and(|byte| byte & 0x08 != 0),
             };
             if control_next {
-                return Received::Connection;
+                return Received::NeedsConnection;
             }
             match self.step(config) {
                 Ok(Step::Message(message)) => return Received::Message(message),
                 Ok(Step::Progress) => {}
-                Ok(Step::NeedMore) if self.eof => return Received::Connection,
+                Ok(Step::NeedMore) if self.eof => return Received::NeedsConnection,
                 Ok(Step::NeedMore) => return Received::NeedMore,
                 Ok(Step::Control(..)) => unreachable!("control frames are left to the connection"),
-                Err(error) => return Received::Failed(error),
+                Err(error) => {
+                    self.failure = Some(Box::new(error));
+                    return Received::NeedsConnection;
+                }
             }
         }
     }
@@ -272,6 +280,9 @@ impl Receiver {
     /// One parsing step: a whole message or control frame, progress, or
     /// the need for more input.
     pub(crate) fn step(&mut self, config: &Config) -> Result<Step, ProtocolError> {
+        if let Some(error) = self.failure.take() {
+            return Err(*error);
+        }
         let step = self.step_inner(config)?;
         if matches!(step, Step::Message(_) | Step::Control(..)) && self.message.is_none() {
             self.progress.frames_completed = self.progress.frames_completed.wrapping_add(1);

@@ -107,11 +107,7 @@ fn settle(conn: &mut Connection, now: Instant) {
             break;
         }
     }
-    if let Some(deadline) = conn.poll_timeout(now) {
-        if deadline <= now {
-            conn.handle_timeout(now);
-        }
-    }
+    conn.handle_timeout(now);
     if conn.should_close_transport() {
         conn.transport_closed();
     }
@@ -205,7 +201,7 @@ fn client_with_maximal_timeouts_arms_no_deadline_and_does_not_overflow() {
     client.receive(&[0x81]);
     client.close(CloseCode::NORMAL, "").unwrap();
     let now = Instant::now();
-    assert_eq!(client.poll_timeout(now), None);
-    client.handle_timeout(now);
+    assert!(!client.handle_timeout(now));
+    assert_eq!(client.poll_timeout(), None);
     assert_eq!(client.poll_event(), None);
 }

@@ -293,7 +293,7 @@ fn server_with_a_held_back_pong_echoes_the_close_and_sends_no_pong_after_it() {
     assert!(frames[..answered].iter().all(|f| f.opcode == OpCode::Pong));
     assert_eq!(close_code_of(&frames[answered]), Some(1000));
     assert!(
-        server.poll_timeout(Instant::now()).is_some(),
+        deadline_at(&mut server, Instant::now()).is_some(),
         "the close timeout runs"
     );
     assert!(server.should_close_transport());
@@ -411,7 +411,7 @@ fn client_gives_up_on_the_server_after_the_close_timeout() {
     );
     let start = Instant::now();
     client.close(CloseCode::NORMAL, "").unwrap();
-    let deadline = client.poll_timeout(start).expect("close timer armed");
+    let deadline = deadline_at(&mut client, start).expect("close timer armed");
     assert_eq!(deadline, start + Duration::from_secs(3));
     client.handle_timeout(start + Duration::from_secs(1));
     assert!(drain(&mut client).is_empty());
@@ -422,7 +422,7 @@ fn client_gives_up_on_the_server_after_the_close_timeout() {
     assert_eq!(closed.code, CloseCode::ABNORMAL);
     let _ = client.take_transmit();
     assert!(client.should_close_transport());
-    assert_eq!(client.poll_timeout(deadline), None);
+    assert_eq!(deadline_at(&mut client, deadline), None);
 }
 
 #[test]
@@ -570,12 +570,12 @@ fn client_sends_keepalive_pings_and_fails_without_a_pong() {
     let config = Config::default().keepalive(Duration::from_secs(10), Duration::from_secs(5));
     let mut client = Connection::new(Role::Client, config);
     let start = Instant::now();
-    let first = client.poll_timeout(start).unwrap();
+    let first = deadline_at(&mut client, start).unwrap();
     assert_eq!(first, start + Duration::from_secs(10));
     client.handle_timeout(first);
     let ping = sent(&mut client);
     assert_eq!(ping[0].opcode, OpCode::Ping);
-    let deadline = client.poll_timeout(first).unwrap();
+    let deadline = deadline_at(&mut client, first).unwrap();
     assert_eq!(deadline, first + Duration::from_secs(5));
     client.handle_timeout(deadline);
     let events = drain(&mut client);
@@ -589,7 +589,7 @@ fn server_keepalive_is_satisfied_by_the_matching_pong() {
     let config = Config::default().keepalive(Duration::from_secs(10), Duration::from_secs(5));
     let mut server = Connection::new(Role::Server, config);
     let start = Instant::now();
-    let first = server.poll_timeout(start).unwrap();
+    let first = deadline_at(&mut server, start).unwrap();
     server.handle_timeout(first);
     let ping = sent(&mut server).remove(0);
     feed(
@@ -598,7 +598,7 @@ fn server_keepalive_is_satisfied_by_the_matching_pong() {
     );
     // The next deadline is the next ping, not a pong timeout.
     assert_eq!(
-        server.poll_timeout(first),
+        deadline_at(&mut server, first),
         Some(first + Duration::from_secs(10))
     );
     server.handle_timeout(first + Duration::from_secs(6));
@@ -772,7 +772,7 @@ fn server_fails_a_message_that_trickles_in_past_the_message_timeout() {
     let mut server = Connection::new(Role::Server, timed(Some(10), None));
     let start = Instant::now();
     assert_eq!(
-        server.poll_timeout(start),
+        deadline_at(&mut server, start),
         None,
         "an idle connection has no deadline"
     );
@@ -782,7 +782,7 @@ fn server_fails_a_message_that_trickles_in_past_the_message_timeout() {
         assert!(feed(&mut server, &[*byte]).is_empty());
         let now = start + Duration::from_secs(second as u64);
         assert_eq!(
-            server.poll_timeout(now),
+            deadline_at(&mut server, now),
             Some(start + Duration::from_secs(10))
         );
     }
@@ -802,7 +802,7 @@ fn client_fails_a_fragmented_message_whose_last_fragment_never_comes() {
     let first = frame_to(Role::Client, OpCode::Text, false, b"part one");
     assert!(feed(&mut client, &first).is_empty());
     assert_eq!(
-        client.poll_timeout(start),
+        deadline_at(&mut client, start),
         Some(start + Duration::from_secs(10))
     );
     // A ping in between completes a frame but not the message.
@@ -824,7 +824,7 @@ fn server_rearms_the_message_timeout_while_messages_keep_completing() {
     // the start of the next message.
     assert!(feed(&mut server, &whole[..50]).is_empty());
     assert_eq!(
-        server.poll_timeout(start),
+        deadline_at(&mut server, start),
         Some(start + Duration::from_secs(10))
     );
     let mut rest = whole[50..].to_vec();
@@ -833,13 +833,16 @@ fn server_rearms_the_message_timeout_while_messages_keep_completing() {
     // The deadline stays put (no timer churn per message) ...
     let at = start + Duration::from_secs(10);
     assert_eq!(
-        server.poll_timeout(start + Duration::from_secs(9)),
+        deadline_at(&mut server, start + Duration::from_secs(9)),
         Some(at)
     );
     // ... and when it passes, progress was made: re-armed, not failed.
     server.handle_timeout(at);
     assert!(drain(&mut server).is_empty());
-    assert_eq!(server.poll_timeout(at), Some(at + Duration::from_secs(10)));
+    assert_eq!(
+        deadline_at(&mut server, at),
+        Some(at + Duration::from_secs(10))
+    );
     server.handle_timeout(at + Duration::from_secs(10));
     assert_eq!(
         error_of(&drain(&mut server)),
@@ -852,7 +855,7 @@ fn server_without_a_message_timeout_waits_for_a_slow_frame() {
     let mut server = Connection::new(Role::Server, timed(None, None));
     let frame = frame_to(Role::Server, OpCode::Text, true, b"slow");
     assert!(feed(&mut server, &frame[..3]).is_empty());
-    assert_eq!(server.poll_timeout(Instant::now()), None);
+    assert_eq!(deadline_at(&mut server, Instant::now()), None);
 }
 
 #[test]
@@ -861,16 +864,14 @@ fn server_gives_up_on_a_peer_that_stops_reading_after_the_write_timeout() {
     let start = Instant::now();
     server.send_binary(&[1; 1000]).unwrap();
     assert_eq!(
-        server.poll_timeout(start),
+        deadline_at(&mut server, start),
         Some(start + Duration::from_secs(30))
     );
     // Some of it is written at 20 s: progress, so 30 s passes without failing.
     server.advance_transmit(100);
     server.handle_timeout(start + Duration::from_secs(30));
     assert!(drain(&mut server).is_empty());
-    let next = server
-        .poll_timeout(start + Duration::from_secs(30))
-        .unwrap();
+    let next = deadline_at(&mut server, start + Duration::from_secs(30)).unwrap();
     assert_eq!(next, start + Duration::from_secs(60));
     // Nothing more is written.
     server.handle_timeout(next);
@@ -889,44 +890,55 @@ fn client_write_deadline_disarms_once_everything_is_written() {
     let mut client = Connection::new(Role::Client, timed(None, Some(30)));
     let start = Instant::now();
     client.send_text("hello").unwrap();
-    let at = client.poll_timeout(start).unwrap();
+    let at = deadline_at(&mut client, start).unwrap();
     let _ = sent(&mut client);
     client.handle_timeout(at);
     assert!(drain(&mut client).is_empty());
-    assert_eq!(client.poll_timeout(at), None);
+    assert_eq!(deadline_at(&mut client, at), None);
     assert_eq!(client.timed_out(), None);
 }
 
+/// `poll_timeout` is a pure query, and `handle_timeout` before any deadline
+/// fires nothing: a driver may call both as often as it likes.
 #[test]
-fn server_needs_no_timer_exactly_when_poll_timeout_has_no_deadline() {
-    let check = |conn: &mut Connection, label: &str| {
-        let needs = conn.needs_timer();
-        let deadline = conn.poll_timeout(Instant::now());
-        assert!(
-            needs || deadline.is_none(),
-            "{label}: a deadline without needs_timer"
-        );
-    };
+fn server_poll_timeout_is_pure_and_spurious_handle_timeout_fires_nothing() {
     let mut server = server();
-    assert!(!server.needs_timer(), "idle, no keepalive");
-    check(&mut server, "idle");
+    let start = Instant::now();
+    assert_eq!(server.poll_timeout(), None, "idle, no keepalive");
+    assert!(!server.handle_timeout(start));
+    assert_eq!(server.poll_timeout(), None, "idle: nothing to start");
     let frame = frame_to(Role::Server, OpCode::Text, true, b"partial");
     feed(&mut server, &frame[..4]);
-    assert!(server.needs_timer(), "a message is arriving");
-    check(&mut server, "partial");
-    feed(&mut server, &frame[4..]);
-    server.send_text("queued").unwrap();
-    assert!(server.needs_timer(), "output waits");
-    check(&mut server, "output");
-    let _ = sent(&mut server);
-    server.close(CloseCode::NORMAL, "").unwrap();
-    assert!(server.needs_timer(), "closing");
-    check(&mut server, "closing");
+    assert_eq!(
+        server.poll_timeout(),
+        None,
+        "not started until told the time"
+    );
+    assert!(!server.handle_timeout(start));
+    let deadline = server.poll_timeout().expect("the message timeout runs");
+    for _ in 0..3 {
+        assert_eq!(
+            server.poll_timeout(),
+            Some(deadline),
+            "asking changes nothing"
+        );
+        assert!(
+            !server.handle_timeout(start + Duration::from_secs(1)),
+            "spurious"
+        );
+        assert!(drain(&mut server).is_empty());
+        assert_eq!(server.buffered_amount(), 0);
+    }
+    assert_eq!(
+        server.poll_timeout(),
+        Some(deadline),
+        "spurious calls move nothing"
+    );
     let mut quiet = Connection::new(Role::Server, timed(None, None));
     feed(&mut quiet, &frame[..4]);
     quiet.send_text("queued").unwrap();
-    assert!(!quiet.needs_timer(), "no timeouts configured");
-    check(&mut quiet, "quiet");
+    assert!(!quiet.handle_timeout(start));
+    assert_eq!(quiet.poll_timeout(), None, "no timeouts configured");
 }
 
 /// Every idle connection of a server holds one `Connection`: it stays small
@@ -935,7 +947,7 @@ fn server_needs_no_timer_exactly_when_poll_timeout_has_no_deadline() {
 #[test]
 fn server_connection_is_small_and_shares_its_config() {
     assert!(
-        std::mem::size_of::<Connection>() <= 288,
+        std::mem::size_of::<Connection>() <= 264,
         "Connection is {} bytes",
         std::mem::size_of::<Connection>()
     );

@@ -25,11 +25,7 @@ fn session(seed: u64, start: Instant) -> (Vec<u8>, Vec<u8>) {
             (&mut client, &mut from_client),
             (&mut server, &mut from_server),
         ] {
-            if let Some(deadline) = conn.poll_timeout(now) {
-                if deadline <= now {
-                    conn.handle_timeout(now);
-                }
-            }
+            conn.handle_timeout(now);
             let bytes = conn.take_transmit();
             out.extend_from_slice(&bytes);
         }

@@ -65,15 +65,44 @@ pub(crate) fn lend_spare(conn: &mut Connection) {
     }
 }
 
-/// Reads into the receiver: into its own buffer while a frame is arriving,
-/// else into the per-thread buffer, copying only what arrived.
+/// Where a read goes: a connection's input, attached or detached (the
+/// reader half of a split socket holds a [`Receiver`] of its own).
+pub(crate) trait Input {
+    /// How many more bytes would complete the frame being received.
+    fn frame_bytes_wanted(&self) -> usize;
+    /// The buffer received bytes are appended to.
+    fn receive_buffer(&mut self) -> &mut BytesMut;
+}
+
+impl Input for Connection {
+    fn frame_bytes_wanted(&self) -> usize {
+        Connection::frame_bytes_wanted(self)
+    }
+
+    fn receive_buffer(&mut self) -> &mut BytesMut {
+        Connection::receive_buffer(self)
+    }
+}
+
+impl Input for Receiver {
+    fn frame_bytes_wanted(&self) -> usize {
+        Receiver::frame_bytes_wanted(self)
+    }
+
+    fn receive_buffer(&mut self) -> &mut BytesMut {
+        Receiver::receive_buffer(self)
+    }
+}
+
+/// Reads into the connection's input: into its own buffer while a frame is
+/// arriving, else into the per-thread buffer, copying only what arrived.
 pub(crate) fn poll_read<S, R: ReadTransport<S>>(
     io: Pin<&mut S>,
     cx: &mut Context<'_>,
-    rx: &mut Receiver,
+    input: &mut impl Input,
 ) -> Poll<io::Result<usize>> {
-    let wanted = rx.frame_bytes_wanted();
-    let buffer = rx.receive_buffer();
+    let wanted = input.frame_bytes_wanted();
+    let buffer = input.receive_buffer();
     if buffer.is_empty() && wanted == 0 {
         return SCRATCH.with(|scratch| {
             // Taken out for the read, so that a re-entrant call (another

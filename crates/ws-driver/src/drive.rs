@@ -72,11 +72,11 @@ impl<S: Unpin, R: Transport<S>> Parts<S, R> {
                 Step::Again => continue,
                 Step::Read => {}
             }
-            if self.driver.conn.receiver().eof() {
+            if self.driver.conn.received_eof() {
                 // The connection has been told; it yields Closed next.
                 continue;
             }
-            match poll_read::<S, R>(Pin::new(&mut self.io), cx, self.driver.conn.receiver_mut()) {
+            match poll_read::<S, R>(Pin::new(&mut self.io), cx, &mut self.driver.conn) {
                 Poll::Ready(Ok(0)) => {
                     self.driver.conn.receive_eof();
                 }
@@ -267,24 +267,25 @@ impl<R: Runtime> Driver<R> {
         Poll::Ready(Ok(()))
     }
 
-    /// Arms the connection's timer; returns true when it fired (and was
-    /// handled).
+    /// Tells the connection the time and arms the runtime's timer for its
+    /// next deadline; true when a deadline fired (events or output may wait).
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.conn.needs_timer() {
-            self.timer = None;
-            return false;
+        loop {
+            if self.conn.handle_timeout(Instant::now()) {
+                self.timer = None;
+                return true;
+            }
+            let Some(deadline) = self.conn.poll_timeout() else {
+                self.timer = None;
+                return false;
+            };
+            if !arm_timer(&mut self.timer, deadline, cx) {
+                return false;
+            }
+            // The timer fired: the connection decides what that means (a
+            // deadline whose timer moved on, such as a message still
+            // progressing, is simply armed again).
         }
-        let now = Instant::now();
-        let Some(deadline) = self.conn.poll_timeout(now) else {
-            self.timer = None;
-            return false;
-        };
-        if deadline <= now || arm_timer(&mut self.timer, deadline, cx) {
-            self.timer = None;
-            self.conn.handle_timeout(Instant::now());
-            return true;
-        }
-        false
     }
 
     pub(crate) fn poll_ready_to_send<W>(

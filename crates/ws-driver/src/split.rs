@@ -92,8 +92,8 @@ pub(crate) fn split<S, R: SplitTransport<S>>(
         subprotocol,
     } = parts;
     let (read, write) = R::split(io);
-    let rx = Box::new(core.conn.take_receiver());
-    let config = core.conn.shared_config().clone();
+    let rx = Box::new(core.conn.detach_receiver());
+    let config = core.conn.config().clone();
     let wakers = Arc::new(Wakers::default());
     // The reader looks at the write side first (timers to arm, output left).
     wakers.attention.store(true, Ordering::SeqCst);
@@ -229,16 +229,16 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketReader<S, R> {
         Poll::Ready(Some(Err(error.into())))
     }
 
-    /// Arms the message timeout's timer; true when it fired.
+    /// Starts the message timeout when a message is arriving and arms its
+    /// timer; true when it fired (the connection then decides).
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.rx.needs_timer(&self.config) {
-            self.timer = None;
-            return false;
-        }
-        let now = Instant::now();
-        match self.rx.poll_timeout(&self.config, now) {
-            Some(deadline) => deadline <= now || arm_timer(&mut self.timer, deadline, cx),
-            None => false,
+        self.rx.start_timer(&self.config, Instant::now());
+        match self.rx.poll_timeout() {
+            Some(deadline) => arm_timer(&mut self.timer, deadline, cx),
+            None => {
+                self.timer = None;
+                false
+            }
         }
     }
 }
@@ -309,12 +309,7 @@ impl<S: Unpin, R: SplitTransport<S>> Stream for WebSocketReader<S, R> {
             }
             match this.rx.poll_data(&this.config) {
                 Received::Message(message) => return Poll::Ready(Some(Ok(message))),
-                Received::Failed(error) => {
-                    this.shared.lock().core.conn.fail_received(error);
-                    this.needs_core = true;
-                    continue;
-                }
-                Received::Connection => {
+                Received::NeedsConnection => {
                     this.needs_core = true;
                     continue;
                 }
@@ -324,7 +319,7 @@ impl<S: Unpin, R: SplitTransport<S>> Stream for WebSocketReader<S, R> {
                 this.needs_core = true;
                 continue;
             }
-            match poll_read::<_, R>(Pin::new(&mut this.io), cx, &mut this.rx) {
+            match poll_read::<_, R>(Pin::new(&mut this.io), cx, &mut *this.rx) {
                 Poll::Ready(Ok(0)) => {
                     this.rx.receive_eof();
                 }

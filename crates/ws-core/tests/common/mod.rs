@@ -112,3 +112,11 @@ pub fn transfer(from: &mut Connection, to: &mut Connection, piece: usize) -> Vec
     }
     events
 }
+
+/// What a driver does before it waits: tells the connection the time `now`
+/// (which starts due timers and fires passed ones) and asks for the next
+/// deadline.
+pub fn deadline_at(conn: &mut Connection, now: std::time::Instant) -> Option<std::time::Instant> {
+    conn.handle_timeout(now);
+    conn.poll_timeout()
+}
