@@ -78,6 +78,7 @@
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 //! [RFC 6455 section 7]: https://www.rfc-editor.org/rfc/rfc6455#section-7
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "async-std")]

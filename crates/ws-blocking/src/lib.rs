@@ -39,6 +39,7 @@
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![forbid(unsafe_code)]
 
 mod handshake;

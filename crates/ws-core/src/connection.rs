@@ -490,6 +490,12 @@ impl Connection {
     // ----- commands -----
 
     /// Queues a message of any kind; a [`Message::Close`] starts the close handshake.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] once a close was sent or the connection ended;
+    /// [`SendError::BufferFull`] past [`Config::max_buffered_output`]; for control messages and
+    /// closes, as [`send_ping`](Self::send_ping) and [`close`](Self::close).
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
         match message {
             Message::Text(text) => self.send_owned(OpCode::Text, text.into_bytes()),
@@ -502,21 +508,39 @@ impl Connection {
     }
 
     /// Queues a text message.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send): the connection is closing, or the output is full.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.send_data(OpCode::Text, text.as_bytes())
     }
 
     /// Queues a binary message.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send): the connection is closing, or the output is full.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.send_data(OpCode::Binary, data)
     }
 
     /// Queues a ping (at most 125 bytes of payload).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::ControlTooLong`] for a payload over 125 bytes; as [`send`](Self::send)
+    /// otherwise.
     pub fn send_ping(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.send_control(OpCode::Ping, data)
     }
 
     /// Queues an unsolicited pong, a one-way heartbeat (at most 125 bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::ControlTooLong`] for a payload over 125 bytes; as [`send`](Self::send)
+    /// otherwise.
     pub fn send_pong(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.send_control(OpCode::Pong, data)
     }
@@ -526,6 +550,11 @@ impl Connection {
     /// 1015, ...) and the reason at most 123 bytes.
     ///
     /// [RFC 6455 section 7.1.2]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.2
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Close`] for a code that may not be sent or a reason over 123 bytes;
+    /// [`SendError::Closed`] when a close was already sent.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
         self.send_close(Some((code, reason)))
     }

@@ -19,6 +19,7 @@
 //!
 //! [RFC 6455 sections 5 to 7]: https://www.rfc-editor.org/rfc/rfc6455#section-5
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![deny(unsafe_code)]
 
 mod config;

@@ -18,6 +18,10 @@ pub struct Utf8Bytes(Bytes);
 
 impl Utf8Bytes {
     /// Wraps bytes after checking that they are UTF-8.
+    ///
+    /// # Errors
+    ///
+    /// [`std::str::Utf8Error`] when the bytes are not UTF-8.
     pub fn try_from_bytes(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
         if simdutf8::basic::from_utf8(&bytes).is_ok() {
             return Ok(Utf8Bytes(bytes));

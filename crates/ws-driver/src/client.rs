@@ -16,6 +16,10 @@ const HANDSHAKE_CHUNK: usize = 1024;
 /// [`http::Uri`], or a whole [`http::Request`] with headers of its own.
 pub trait IntoClientRequest {
     /// Converts into a request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Uri`] when the string is not a URI.
     fn into_client_request(self) -> Result<http::Request<()>, Error>;
 }
 
@@ -53,6 +57,12 @@ impl IntoClientRequest for http::Request<()> {
 /// path; its scheme only has to be `ws` or `wss`.
 ///
 /// Cancel safety: not cancel-safe; dropping the future drops the stream.
+///
+/// # Errors
+///
+/// [`Error::Response`] for an answer that is not a valid acceptance (a refusal keeps the
+/// server's status, headers and body), [`Error::Io`], [`Error::HandshakeEof`],
+/// [`Error::HandshakeTimeout`].
 pub async fn client_handshake<S: Unpin, R: Transport<S>>(
     stream: S,
     request: &http::Request<()>,
@@ -97,6 +107,12 @@ async fn handshake<S: Unpin, R: Transport<S>>(
 /// handshake together. The adapters' `connect` functions are this.
 ///
 /// Cancel safety: not cancel-safe; dropping the future drops the connection.
+///
+/// # Errors
+///
+/// [`Error::Uri`] for a URI that cannot be connected to, [`Error::Io`] for DNS and TCP,
+/// [`Error::Tls`], [`Error::Response`] for an answer that is not a valid acceptance,
+/// [`Error::HandshakeTimeout`].
 pub async fn connect<R>(
     request: impl IntoClientRequest,
     config: &ClientConfig,

@@ -20,6 +20,7 @@
 //!
 //! Users normally depend on an adapter, not on this crate.
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![forbid(unsafe_code)]
 
 mod buffers;

@@ -75,7 +75,7 @@ pub trait Transport<S>: ReadTransport<S> + WriteTransport<S> {}
 impl<S, R: ReadTransport<S> + WriteTransport<S>> Transport<S> for R {}
 
 /// How a runtime splits a stream `S` into a read half and a write half that
-/// two tasks use at once, for [`WebSocket::split`]. A TCP stream splits
+/// two tasks use at once, for [`WebSocket::split`](crate::WebSocket::split). A TCP stream splits
 /// without a lock (each half does its own system calls); a stream whose
 /// reads and writes share state, such as TLS, splits through the runtime's
 /// generic split, which serializes the calls on the stream itself.
@@ -97,6 +97,10 @@ pub trait SplitTransport<S>:
 /// Moves `value` out as a `T` if it is one, else gives it back: for an
 /// adapter's [`SplitTransport`], which splits the stream types it knows
 /// (TCP) without a lock and the others generically.
+///
+/// # Errors
+///
+/// `value` itself when it is not a `T`.
 pub fn downcast<S: 'static, T: 'static>(value: S) -> Result<T, S> {
     let mut slot = Some(value);
     match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<T>>() {
@@ -108,6 +112,10 @@ pub fn downcast<S: 'static, T: 'static>(value: S) -> Result<T, S> {
 /// `value` as the stream `T` when it is one, or when it is the wrapper `W`
 /// (an adapter's `MaybeTlsStream`) and `open` finds a `T` inside (a `ws://`
 /// client's plain stream); else `value` back, untouched.
+///
+/// # Errors
+///
+/// `value` itself, untouched, when it holds no `T`.
 pub fn downcast_within<S: 'static, T: 'static, W: 'static>(
     value: S,
     open: impl FnOnce(W) -> Result<T, W>,

@@ -31,6 +31,11 @@ const LINGER_TIME: Duration = Duration::from_millis(500);
 /// request within [`ServerConfig::handshake_timeout`] is dropped.
 ///
 /// Cancel safety: not cancel-safe; dropping the future drops the stream.
+///
+/// # Errors
+///
+/// [`Error::Request`] for an invalid handshake or the callback's refusal (answered with its
+/// status), [`Error::Io`], [`Error::HandshakeEof`], [`Error::HandshakeTimeout`].
 pub async fn accept_with_callback<S, R, F>(
     stream: S,
     config: &ServerConfig,
@@ -64,6 +69,11 @@ where
 /// is dropped ([`Error::HandshakeTimeout`]).
 ///
 /// Cancel safety: not cancel-safe; dropping the future drops the stream.
+///
+/// # Errors
+///
+/// [`Error::Request`] for a head past the limits (431) or malformed (400), [`Error::Io`],
+/// [`Error::HandshakeEof`], [`Error::HandshakeTimeout`].
 pub async fn read_request<S, R>(
     stream: S,
     config: &ServerConfig,
@@ -147,6 +157,11 @@ impl<S: Unpin, R: Transport<S>> HttpRequest<S, R> {
     /// answered with its status (400, 405, 426, ...) and returned as the error.
     ///
     /// Cancel safety: not cancel-safe; dropping the future drops the stream.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Request`] for an invalid handshake (answered with its status), [`Error::Io`],
+    /// [`Error::HandshakeTimeout`].
     pub async fn accept(self, config: &ServerConfig) -> Result<WebSocket<S, R>, Error> {
         self.accept_with_callback(config, |_, _| Ok(())).await
     }
@@ -156,6 +171,10 @@ impl<S: Unpin, R: Transport<S>> HttpRequest<S, R> {
     /// [`accept_with_callback`]).
     ///
     /// Cancel safety: not cancel-safe; dropping the future drops the stream.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept); a refusal by the callback is answered with its status.
     pub async fn accept_with_callback<F>(
         self,
         config: &ServerConfig,
@@ -200,6 +219,11 @@ impl<S: Unpin, R: Transport<S>> HttpRequest<S, R> {
     /// handshake timeout of the configuration the request was read with.
     ///
     /// Cancel safety: not cancel-safe; dropping the future drops the stream.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the stream fails, [`Error::HandshakeTimeout`] when writing takes
+    /// longer than the handshake timeout.
     pub async fn respond(
         mut self,
         mut response: http::Response<()>,

@@ -133,6 +133,12 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     ///
     /// Cancel safety: not cancel-safe. If cancelled, the message may have been
     /// queued and partly written; it is then still sent by later calls.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] when the message is refused (the connection is closing, a control
+    /// payload over 125 bytes); [`Error::Io`] when writing fails; [`Error::Protocol`] with the
+    /// write timeout when the peer stopped reading.
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
         poll_fn(|cx| {
             let parts = &mut *self.inner;
@@ -155,6 +161,11 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// read or close finishes the handshake.
     ///
     /// [RFC 6455 section 7]: https://www.rfc-editor.org/rfc/rfc6455#section-7
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] for a code that may not be sent (1005, 1006, ...) or a reason over 123
+    /// bytes. Failures during the handshake only end it early.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         if self.inner.driver.conn.state() == State::Open {
             self.inner.driver.conn.close(code, reason)?;
@@ -173,6 +184,10 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
 
     /// Puts the halves of a split socket back together. Fails, returning
     /// both, if they come from different sockets.
+    ///
+    /// # Errors
+    ///
+    /// Both halves back when they come from different sockets.
     #[allow(clippy::type_complexity)]
     pub fn reunite(
         reader: WebSocketReader<S, R>,

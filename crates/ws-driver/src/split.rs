@@ -247,6 +247,10 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketWriter<S, R> {
     /// Sends a message and flushes it.
     ///
     /// Cancel safety: not cancel-safe (the message may be partly written).
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`](crate::WebSocket::send).
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
         use std::future::poll_fn;
         poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
@@ -258,6 +262,11 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketWriter<S, R> {
     /// and then the end of the stream.
     ///
     /// Cancel safety: cancel-safe; the close frame stays queued.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] for a code that may not be sent or a reason over 123 bytes;
+    /// [`Error::Io`] when writing fails.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.with_core(None, |core, _, _| {
             if core.conn.state() == State::Open {

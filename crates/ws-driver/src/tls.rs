@@ -8,6 +8,11 @@ use crate::{ClientConfig, Error};
 /// or, when none are given, the webpki roots (and the system's, with the
 /// `native-roots` feature) with ring as the crypto provider. Also returns the
 /// server name to verify the certificate against.
+///
+/// # Errors
+///
+/// [`Error::Tls`] when `host` is no valid TLS server name, or rustls refuses the default
+/// configuration.
 pub fn client_tls(
     config: &ClientConfig,
     host: &str,

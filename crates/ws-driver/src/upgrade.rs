@@ -35,6 +35,11 @@ fn subprotocol_of(response: &http::Response<()>) -> Option<String> {
 /// assert_eq!(response.status(), 101);
 /// assert_eq!(response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 /// ```
+///
+/// # Errors
+///
+/// An invalid opening handshake ([RFC 6455 section 4.2.1]); [`RequestError::status`] is the
+/// status to answer with.
 pub fn upgrade<B>(
     request: &http::Request<B>,
     config: &ServerConfig,

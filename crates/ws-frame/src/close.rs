@@ -162,6 +162,11 @@ impl std::error::Error for ClosePayloadError {}
 /// assert_eq!(decode_close_payload(b"\x03\xe8bye"), Ok(Some((CloseCode::NORMAL, "bye"))));
 /// assert_eq!(decode_close_payload(b""), Ok(None));
 /// ```
+///
+/// # Errors
+///
+/// [`ClosePayloadError`] for a one-byte payload, a code that may not be sent, or a reason that
+/// is not UTF-8 (RFC 6455 section 5.5.1).
 pub fn decode_close_payload(
     payload: &[u8],
 ) -> Result<Option<(CloseCode, &str)>, ClosePayloadError> {
@@ -186,6 +191,10 @@ pub fn decode_close_payload(
 ///
 /// The code must be allowed on the wire and the reason at most 123 bytes, so
 /// that the whole payload fits a control frame.
+///
+/// # Errors
+///
+/// [`ClosePayloadError`] for a code that may not be sent or a reason over 123 bytes.
 pub fn encode_close_payload(
     close: Option<(CloseCode, &str)>,
     out: &mut [u8; 125],

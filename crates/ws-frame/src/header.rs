@@ -161,6 +161,12 @@ impl FrameHeader {
     /// `input` ends inside the header, or the first rule the header breaks.
     /// Rules are checked as soon as the bytes that carry them are present, so a
     /// bad first byte is reported before the rest arrives.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError`] for the first rule the header breaks: reserved bits or
+    /// opcode, masking wrong for the role, a control frame too long or
+    /// fragmented, a length with its top bit set or not in its shortest form.
     #[inline]
     pub fn decode(
         input: &[u8],

@@ -41,6 +41,7 @@
 //! [RFC 6455 section 7.4]: https://www.rfc-editor.org/rfc/rfc6455#section-7.4
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![forbid(unsafe_code)]
 
 mod close;

@@ -31,6 +31,10 @@ pub enum OpCode {
 
 impl OpCode {
     /// Decodes the low four bits of a frame's first byte.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::ReservedOpcode`] for the reserved values 3 to 7 and 11 to 15.
     pub const fn from_u8(value: u8) -> Result<OpCode, FrameError> {
         match value {
             0x0 => Ok(OpCode::Continuation),

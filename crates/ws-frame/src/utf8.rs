@@ -54,6 +54,10 @@ fn is_valid(bytes: &[u8]) -> bool {
 /// ```
 ///
 /// [RFC 6455 section 8.1]: https://www.rfc-editor.org/rfc/rfc6455#section-8.1
+///
+/// # Errors
+///
+/// [`Utf8Error`] at the first invalid byte, or for a truncated last character.
 pub fn validate_utf8(bytes: &[u8]) -> Result<(), Utf8Error> {
     if is_valid(bytes) {
         return Ok(());
@@ -109,6 +113,10 @@ impl Utf8Validator {
     }
 
     /// Checks the next piece of the message.
+    ///
+    /// # Errors
+    ///
+    /// [`Utf8Error`] at the first byte that can start no valid sequence.
     pub fn feed(&mut self, input: &[u8]) -> Result<(), Utf8Error> {
         let mut rest = input;
         if self.partial_len > 0 {
@@ -147,6 +155,10 @@ impl Utf8Validator {
 
     /// Declares the end of the message: an unfinished character is an error.
     /// The validator is reset for the next message either way.
+    ///
+    /// # Errors
+    ///
+    /// [`Utf8Error`] when the message ends inside a character.
     pub fn finish(&mut self) -> Result<(), Utf8Error> {
         let result = if self.partial_len == 0 {
             Ok(())

@@ -42,7 +42,7 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// Offers permessage-deflate with `params` (see [`deflate_offer`]).
+    /// Offers permessage-deflate with `params` (see [`deflate_offer`](crate::deflate_offer)).
     #[cfg(feature = "deflate")]
     pub fn deflate(mut self, params: DeflateParams) -> Self {
         self.deflate = Some(params);
@@ -123,6 +123,10 @@ impl Target {
     /// assert_eq!(target.host_header, "[::1]:8443");
     /// assert_eq!(target.path_and_query, "/chat?room=1");
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`] for a scheme other than `ws`/`wss`, or no host.
     pub fn from_uri(uri: &Uri) -> Result<Target, ClientError> {
         let tls = match uri.scheme_str() {
             Some(scheme) if scheme.eq_ignore_ascii_case("ws") => false,
@@ -248,6 +252,10 @@ impl ClientHandshake {
     /// handshake state and the request bytes to send ([RFC 6455 section 4.1]).
     ///
     /// [RFC 6455 section 4.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`] for a URI that is not a WebSocket URI.
     pub fn new(
         uri: &str,
         config: &ClientConfig,
@@ -266,6 +274,10 @@ impl ClientHandshake {
     /// `Sec-WebSocket-Version`, and the config's offers) are added. A valid
     /// `Sec-WebSocket-Key` in the request is kept (for tests that need a known
     /// key); otherwise a fresh random one is made.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`] for a URI that is not a WebSocket URI.
     pub fn from_request<B>(
         request: &http::Request<B>,
         config: &ClientConfig,
@@ -381,6 +393,12 @@ impl ClientHandshake {
     /// after it are the first WebSocket frames, already sent by the server.
     ///
     /// [RFC 6455 section 4.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+    ///
+    /// # Errors
+    ///
+    /// [`ResponseError`] for a head past the limits or malformed, a status other than 101 (with
+    /// what the server said), or a 101 that does not match our request (accept key,
+    /// subprotocol, extensions).
     pub fn parse_response(&self, input: &[u8]) -> Result<Parse<(Accepted, usize)>, ResponseError> {
         let mut slots = vec![httparse::EMPTY_HEADER; header_slots(&self.limits, input.len())];
         let mut parsed = httparse::Response::new(&mut slots);

@@ -157,6 +157,10 @@ pub fn negotiate_deflate(
 /// connection.
 ///
 /// [RFC 7692 section 7.1]: https://www.rfc-editor.org/rfc/rfc7692#section-7.1
+///
+/// # Errors
+///
+/// [`ResponseError::Deflate`](crate::ResponseError::Deflate) for an answer our offer does not allow.
 pub fn check_deflate_answer(
     answer: &Extension,
     ours: &DeflateParams,

@@ -69,6 +69,10 @@ fn is_token_byte(byte: u8) -> bool {
 /// assert_eq!(offers[0].params, [("client_max_window_bits".to_string(), None)]);
 /// assert_eq!(offers[1].params, [("x".to_string(), Some("1".to_string()))]);
 /// ```
+///
+/// # Errors
+///
+/// [`ExtensionParseError`] where the value breaks the grammar.
 pub fn parse_extensions(value: &str) -> Result<Vec<Extension>, ExtensionParseError> {
     let mut parser = Parser {
         bytes: value.as_bytes(),

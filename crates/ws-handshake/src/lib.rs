@@ -62,6 +62,7 @@
 //!
 //! [RFC 6455 section 4]: https://www.rfc-editor.org/rfc/rfc6455#section-4
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 #![forbid(unsafe_code)]
 
 mod client;

@@ -40,6 +40,11 @@ impl HeaderLimits {
 /// request, or frames from an eager client) are the caller's. The request is
 /// only parsed here; [`crate::accept`] decides whether it is a valid WebSocket
 /// upgrade, and [`is_upgrade_request`] whether it asks for one at all.
+///
+/// # Errors
+///
+/// [`RequestError::HeaderTooLarge`] and [`RequestError::TooManyHeaders`] past the limits (431),
+/// [`RequestError::Malformed`] for bytes that are not an HTTP/1.x request (400).
 pub fn parse_request(
     input: &[u8],
     limits: &HeaderLimits,

@@ -310,6 +310,11 @@ impl Accept {
 ///
 /// [RFC 6455 section 4.2.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
 /// [RFC 6455 section 4.2.2]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2.2
+///
+/// # Errors
+///
+/// [`RequestError`] for the first rule the request breaks, with the status to answer
+/// ([`RequestError::status`]).
 pub fn accept<B>(
     request: &http::Request<B>,
     config: &ServerConfig,
