@@ -889,3 +889,50 @@ fn split_server_reader_echoes_a_clients_close_and_ends_cleanly() {
         assert_eq!(sent, [0x88, 0x02, 0x03, 0xe8]);
     })
 }
+
+/// A split client whose server answers the close at once but ends TCP only
+/// later: the reader sees the close, then waits (without spinning) for the
+/// end, and the stream ends cleanly once it comes. (A stopped receiver used
+/// to send the reader back to the connection for ever, at 100% CPU, when
+/// the FIN did not arrive with the close frame.)
+#[test]
+fn split_client_reader_waits_for_a_late_fin_after_the_close_and_ends_cleanly() {
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        let server = rt::spawn(async move {
+            let mut tcp = rt::accept_tcp(&listener).await.unwrap();
+            let head = read_head(&mut tcp).await;
+            rt::write_raw(&mut tcp, response_to(&head).as_bytes()).await;
+            // The client's close: 0x88, masked, 2-byte code (8 bytes).
+            let close = read_exactly(&mut tcp, 8).await;
+            rt::write_raw(&mut tcp, &[0x88, 0x02, 0x03, 0xe8]).await;
+            rt::sleep(Duration::from_millis(300)).await;
+            drop(tcp);
+            close
+        });
+        let (socket, _) = within(
+            10,
+            connect_with(
+                rt::tcp_connect(addr).await,
+                format!("ws://{addr}/"),
+                &ClientConfig::default(),
+            ),
+        )
+        .await
+        .unwrap();
+        let (mut reader, mut writer) = socket.split();
+        within(10, writer.close(CloseCode::NORMAL, ""))
+            .await
+            .unwrap();
+        let answer = within(10, reader.next()).await;
+        assert!(matches!(answer, Some(Ok(Message::Close(_)))), "{answer:?}");
+        let started = std::time::Instant::now();
+        assert!(within(10, reader.next()).await.is_none());
+        assert!(
+            started.elapsed() >= Duration::from_millis(200),
+            "ended before the FIN"
+        );
+        assert!(reader.closed().unwrap().clean);
+        assert_eq!(within(10, server).await[0], 0x88);
+    })
+}

@@ -326,7 +326,13 @@ fn split_reader_receives_while_the_writer_waits_on_a_peer_that_does_not_read() {
         let writer = rt::timeout(Duration::from_secs(20), writing).await.unwrap();
         assert!(matches!(reader.next().await, Some(Ok(Message::Close(_)))));
         assert!(reader.next().await.is_none());
-        assert!(rt::ws::WebSocket::reunite(reader, writer).unwrap().closed().unwrap().clean);
+        assert!(
+            rt::ws::WebSocket::reunite(reader, writer)
+                .unwrap()
+                .closed()
+                .unwrap()
+                .clean
+        );
         assert_eq!(server.await, 16 << 20);
     })
 }

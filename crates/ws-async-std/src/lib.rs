@@ -86,7 +86,7 @@ mod client;
 mod runtime;
 mod tls;
 
-pub use runtime::{FuturesIo, Halves, IoHalf, IoTimer};
+pub use runtime::{FuturesIo, IoTimer, ReadHalf, WriteHalf};
 pub use tls::MaybeTlsStream;
 
 /// A WebSocket connection on this runtime: a `Stream` of received messages

@@ -108,10 +108,9 @@ impl<S: AsyncWrite + Unpin> ws_driver::WriteTransport<S> for FuturesIo {
     }
 }
 
-/// A half of a stream split for [`WebSocket::split`](crate::WebSocket::split):
-/// both halves are the same type.
+/// The read half of a stream split for [`WebSocket::split`](crate::WebSocket::split).
 #[derive(Debug)]
-pub enum IoHalf<S> {
+pub enum ReadHalf<S> {
     /// async-std's TCP stream, cloned: each half does its own system calls.
     #[cfg(feature = "async-std")]
     Tcp(async_std::net::TcpStream),
@@ -120,16 +119,20 @@ pub enum IoHalf<S> {
     #[cfg(feature = "smol")]
     SmolTcp(async_net::TcpStream),
     /// Any other stream, through futures' `split` (a lock per call).
-    Other(Halves<S>),
+    Other(futures_util::io::ReadHalf<S>),
 }
 
-/// The halves of futures' generic split.
+/// The write half of a stream split for [`WebSocket::split`](crate::WebSocket::split).
 #[derive(Debug)]
-pub enum Halves<S> {
-    /// The read half.
-    Read(futures_util::io::ReadHalf<S>),
-    /// The write half.
-    Write(futures_util::io::WriteHalf<S>),
+pub enum WriteHalf<S> {
+    /// async-std's TCP stream, cloned.
+    #[cfg(feature = "async-std")]
+    Tcp(async_std::net::TcpStream),
+    /// smol's TCP stream (async-net's), cloned.
+    #[cfg(feature = "smol")]
+    SmolTcp(async_net::TcpStream),
+    /// Any other stream, through futures' `split` (a lock per call).
+    Other(futures_util::io::WriteHalf<S>),
 }
 
 /// `S` as the TCP stream `T`, when it is one, plain or as a `ws://`
@@ -151,78 +154,74 @@ fn from_tcp<S: 'static, T: 'static>(tcp: T) -> S {
 /// async-std's and smol's `TcpStream`, plain or as a `ws://` client's
 /// `MaybeTlsStream`, split into two clones of themselves; any other stream
 /// (TLS, for one) through futures' generic split, which serializes the
-/// halves' calls.
+/// halves' calls. The same design as ws-tokio's: a read half that only
+/// reads and a write half that only writes.
 impl<S> ws_driver::SplitTransport<S> for FuturesIo
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    type ReadHalf = IoHalf<S>;
-    type WriteHalf = IoHalf<S>;
+    type ReadHalf = ReadHalf<S>;
+    type WriteHalf = WriteHalf<S>;
 
     fn split(io: S) -> (Self::ReadHalf, Self::WriteHalf) {
         #[cfg(feature = "async-std")]
         let io = match as_tcp::<S, async_std::net::TcpStream>(io) {
-            Ok(tcp) => return (IoHalf::Tcp(tcp.clone()), IoHalf::Tcp(tcp)),
+            Ok(tcp) => return (ReadHalf::Tcp(tcp.clone()), WriteHalf::Tcp(tcp)),
             Err(io) => io,
         };
         #[cfg(feature = "smol")]
         let io = match as_tcp::<S, async_net::TcpStream>(io) {
-            Ok(tcp) => return (IoHalf::SmolTcp(tcp.clone()), IoHalf::SmolTcp(tcp)),
+            Ok(tcp) => return (ReadHalf::SmolTcp(tcp.clone()), WriteHalf::SmolTcp(tcp)),
             Err(io) => io,
         };
         let (read, write) = futures_util::io::AsyncReadExt::split(io);
-        (
-            IoHalf::Other(Halves::Read(read)),
-            IoHalf::Other(Halves::Write(write)),
-        )
+        (ReadHalf::Other(read), WriteHalf::Other(write))
     }
 
     fn unsplit(read: Self::ReadHalf, write: Self::WriteHalf) -> S {
         match (read, write) {
             #[cfg(feature = "async-std")]
-            (IoHalf::Tcp(_), IoHalf::Tcp(tcp)) => from_tcp(tcp),
+            (ReadHalf::Tcp(_), WriteHalf::Tcp(tcp)) => from_tcp(tcp),
             #[cfg(feature = "smol")]
-            (IoHalf::SmolTcp(_), IoHalf::SmolTcp(tcp)) => from_tcp(tcp),
-            (IoHalf::Other(Halves::Read(read)), IoHalf::Other(Halves::Write(write))) => {
+            (ReadHalf::SmolTcp(_), WriteHalf::SmolTcp(tcp)) => from_tcp(tcp),
+            (ReadHalf::Other(read), WriteHalf::Other(write)) => {
                 read.reunite(write).expect("halves of one stream")
             }
+            #[allow(unreachable_patterns)] // only with both TCP features
             _ => unreachable!("halves of one stream"),
         }
     }
 }
 
-/// Calls `$call` on the stream of a half: a cloned TCP stream, or the
-/// `$side` half of futures' split; the other side of that split refuses.
-macro_rules! on_half {
-    ($half:expr, $side:ident, |$io:ident| $call:expr) => {
-        match $half {
-            #[cfg(feature = "async-std")]
-            IoHalf::Tcp($io) => $call,
-            #[cfg(feature = "smol")]
-            IoHalf::SmolTcp($io) => $call,
-            IoHalf::Other(Halves::$side($io)) => $call,
-            IoHalf::Other(_) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
-        }
-    };
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for IoHalf<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ReadHalf<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        on_half!(self.get_mut(), Read, |io| Pin::new(io).poll_read(cx, buf))
+        match self.get_mut() {
+            #[cfg(feature = "async-std")]
+            ReadHalf::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            #[cfg(feature = "smol")]
+            ReadHalf::SmolTcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            ReadHalf::Other(read) => Pin::new(read).poll_read(cx, buf),
+        }
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for IoHalf<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WriteHalf<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        on_half!(self.get_mut(), Write, |io| Pin::new(io).poll_write(cx, buf))
+        match self.get_mut() {
+            #[cfg(feature = "async-std")]
+            WriteHalf::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            #[cfg(feature = "smol")]
+            WriteHalf::SmolTcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            WriteHalf::Other(write) => Pin::new(write).poll_write(cx, buf),
+        }
     }
 
     fn poll_write_vectored(
@@ -230,16 +229,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for IoHalf<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        on_half!(self.get_mut(), Write, |io| Pin::new(io)
-            .poll_write_vectored(cx, bufs))
+        match self.get_mut() {
+            #[cfg(feature = "async-std")]
+            WriteHalf::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "smol")]
+            WriteHalf::SmolTcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            WriteHalf::Other(write) => Pin::new(write).poll_write_vectored(cx, bufs),
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        on_half!(self.get_mut(), Write, |io| Pin::new(io).poll_flush(cx))
+        match self.get_mut() {
+            #[cfg(feature = "async-std")]
+            WriteHalf::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            #[cfg(feature = "smol")]
+            WriteHalf::SmolTcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            WriteHalf::Other(write) => Pin::new(write).poll_flush(cx),
+        }
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        on_half!(self.get_mut(), Write, |io| Pin::new(io).poll_close(cx))
+        match self.get_mut() {
+            #[cfg(feature = "async-std")]
+            WriteHalf::Tcp(tcp) => Pin::new(tcp).poll_close(cx),
+            #[cfg(feature = "smol")]
+            WriteHalf::SmolTcp(tcp) => Pin::new(tcp).poll_close(cx),
+            WriteHalf::Other(write) => Pin::new(write).poll_close(cx),
+        }
     }
 }
 
@@ -267,8 +283,8 @@ mod tests {
         smol::block_on(async {
             let (client, mut peer) = smol_pair().await;
             let (read, write) = <FuturesIo as SplitTransport<_>>::split(client);
-            assert!(matches!(read, IoHalf::SmolTcp(_)), "{read:?}");
-            assert!(matches!(write, IoHalf::SmolTcp(_)), "{write:?}");
+            assert!(matches!(read, ReadHalf::SmolTcp(_)), "{read:?}");
+            assert!(matches!(write, WriteHalf::SmolTcp(_)), "{write:?}");
             let mut client: async_net::TcpStream = FuturesIo::unsplit(read, write);
             client.write_all(b"ping").await.unwrap();
             let mut got = [0u8; 4];
@@ -278,7 +294,7 @@ mod tests {
             let (client, _peer) = smol_pair().await;
             let wrapped = crate::MaybeTlsStream::Plain(client);
             let (read, write) = <FuturesIo as SplitTransport<_>>::split(wrapped);
-            assert!(matches!(read, IoHalf::SmolTcp(_)), "{read:?}");
+            assert!(matches!(read, ReadHalf::SmolTcp(_)), "{read:?}");
             let back: crate::MaybeTlsStream<async_net::TcpStream> = FuturesIo::unsplit(read, write);
             assert!(matches!(back, crate::MaybeTlsStream::Plain(_)));
         });
@@ -289,7 +305,7 @@ mod tests {
     fn other_streams_split_through_futures() {
         let stream = futures_util::io::Cursor::new(Vec::<u8>::new());
         let (read, write) = <FuturesIo as SplitTransport<_>>::split(stream);
-        assert!(matches!(read, IoHalf::Other(Halves::Read(_))));
-        assert!(matches!(write, IoHalf::Other(Halves::Write(_))));
+        assert!(matches!(read, ReadHalf::Other(_)));
+        assert!(matches!(write, WriteHalf::Other(_)));
     }
 }

@@ -3,7 +3,7 @@
 use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
-use ws_core::{CloseCode, Closed, Config, Connection, Event, Message, Role, State};
+use ws_core::{CloseCode, Closed, Config, Connection, Event, Message, Role, State, Timeout};
 use ws_driver::Error;
 
 use crate::transport::Transport;
@@ -315,13 +315,23 @@ impl<S: Transport> WebSocket<S> {
         Ok(())
     }
 
-    /// Tells the connection the time: whether a deadline fired (look at the
-    /// connection again), or when the next one is.
+    /// Whether a deadline fired (look at the connection again), or when the
+    /// next one is; reads the clock only when the connection asks for it.
     fn due(&mut self) -> Due {
+        match self.conn.poll_timeout() {
+            None => return Due::At(None),
+            Some(Timeout::At(deadline)) if deadline > Instant::now() => {
+                return Due::At(Some(deadline))
+            }
+            Some(_) => {}
+        }
         if self.conn.handle_timeout(Instant::now()) {
-            Due::Now
-        } else {
-            Due::At(self.conn.poll_timeout())
+            return Due::Now;
+        }
+        match self.conn.poll_timeout() {
+            Some(Timeout::At(deadline)) => Due::At(Some(deadline)),
+            // Started at the time just given: nothing can be due to start.
+            Some(Timeout::Now) | None => Due::At(None),
         }
     }
 

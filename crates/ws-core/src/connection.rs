@@ -12,6 +12,7 @@ use ws_frame::{
 
 use crate::output::Output;
 use crate::receiver::{Receiver, Step};
+use crate::timeout::{later, Timeout};
 use crate::{CloseFrame, Config, Message, ProtocolError, SendError, Utf8Bytes};
 
 /// Output above this many bytes makes automatic pongs coalesce into one, so a
@@ -72,7 +73,7 @@ pub enum State {
 /// because much output waits, and the close handshake. Created by the first
 /// of them and kept until the connection is dropped.
 #[derive(Debug, Default)]
-struct Rare {
+struct Uncommon {
     /// Only the most recent ping needs an answer ([RFC 6455 section 5.5.3]).
     ///
     /// [RFC 6455 section 5.5.3]: https://www.rfc-editor.org/rfc/rfc6455#section-5.5.3
@@ -163,13 +164,16 @@ enum Expired {
 ///   `transmit` holds.
 /// * After a **command**: write out what `transmit` holds (now, or batched
 ///   with other commands before the next wait).
-/// * Before **waiting** (for input, a command, or time): call
-///   `handle_timeout(now)`; when it returns true a deadline fired, so poll
-///   events and write again. Then wait at most until `poll_timeout()`.
-///   When that deadline passes, call `handle_timeout(now)` again.
+/// * Before **waiting** (for input, a command, or time): ask
+///   `poll_timeout()`. [`Timeout::Now`]: a timer must start, so call
+///   `handle_timeout(now)` and ask again; [`Timeout::At`]: wait at most
+///   until then, and call `handle_timeout(now)` when it passes; `None`: no
+///   timer, and no need to read the clock. When `handle_timeout` returns
+///   true a deadline fired: poll events and write again.
 /// * `handle_timeout` is safe to call spuriously: before any deadline it
 ///   fires nothing and queues nothing (it only starts the timers that became
-///   due, such as the close timeout once a close is sent).
+///   due, such as the close timeout once a close is sent). After it, no
+///   timer is left due to start.
 /// * `now` is from a monotonic clock ([`Instant::now`]) and never goes back.
 /// * When `should_close_transport` is true, shut the transport down for
 ///   writing and call `transport_closed`; keep polling events until
@@ -180,8 +184,12 @@ enum Expired {
 ///     while let Some(event) = conn.poll_event() { handle it; stop after Event::Closed }
 ///     write conn.transmit() to the transport; conn.advance_transmit(n)
 ///     if conn.should_close_transport() { shut down writing; conn.transport_closed() }
-///     if conn.handle_timeout(now) { continue }
-///     wait until conn.poll_timeout() for:
+///     match conn.poll_timeout() {
+///         Some(Timeout::Now) => { if conn.handle_timeout(now) { continue } } // then ask again
+///         Some(Timeout::At(deadline)) => wake at deadline, then conn.handle_timeout(now),
+///         None => no timer,
+///     }
+///     wait for:
 ///         readable bytes -> conn.receive(bytes) | EOF -> conn.receive_eof()
 ///         a command      -> conn.send_*(..)
 /// }
@@ -216,7 +224,7 @@ pub struct Connection {
     output: Output,
     /// What most connections never need, or only at their end: one pointer
     /// until then.
-    rare: Option<Box<Rare>>,
+    uncommon: Option<Box<Uncommon>>,
     rng: Option<Box<SmallRng>>,
 
     close_sent: bool,
@@ -248,7 +256,7 @@ impl Connection {
             config: config.into(),
             rx: Receiver::new(role),
             output: Output::default(),
-            rare: None,
+            uncommon: None,
             rng: None,
             close_sent: false,
             failed: false,
@@ -439,7 +447,7 @@ impl Connection {
             keepalive.pong_deadline = None;
             self.expired = Expired::Keepalive;
             self.fail(ProtocolError::KeepaliveTimeout);
-            self.rare()
+            self.uncommon()
                 .events
                 .push_back(Event::Error(ProtocolError::KeepaliveTimeout));
             // The peer is unresponsive: do not wait for it to close.
@@ -457,7 +465,7 @@ impl Connection {
                 _ => Expired::Message,
             };
             self.fail(error.clone());
-            self.rare().events.push_back(Event::Error(error));
+            self.uncommon().events.push_back(Event::Error(error));
             // The peer stalled: do not wait for it to close.
             self.transport_close = true;
             self.finish_closed();
@@ -469,7 +477,7 @@ impl Connection {
             return false;
         };
         if keepalive.next_ping.is_some_and(|next| next <= now) && !self.close_sent {
-            keepalive.next_ping = now.checked_add(interval);
+            keepalive.next_ping = Some(later(now, interval));
             if backlog > PONG_COALESCE_THRESHOLD {
                 // The peer is not reading what waits: another ping would only
                 // add to it. The pong deadline of the last one still runs.
@@ -478,7 +486,7 @@ impl Connection {
             keepalive.pings_sent += 1;
             let payload = keepalive.pings_sent.to_be_bytes();
             if keepalive.pong_deadline.is_none() {
-                keepalive.pong_deadline = now.checked_add(self.config.keepalive_timeout);
+                keepalive.pong_deadline = Some(later(now, self.config.keepalive_timeout));
                 keepalive.awaited = keepalive.pings_sent;
             }
             self.write_frame(OpCode::Ping, true, &payload);
@@ -591,7 +599,7 @@ impl Connection {
         if self.rx.eof() {
             if self.close_received().is_none() && !self.failed {
                 self.failed = true;
-                self.rare()
+                self.uncommon()
                     .events
                     .push_back(Event::Error(ProtocolError::UnexpectedEof));
             }
@@ -603,7 +611,7 @@ impl Connection {
 
     /// The next event decided ahead of parsing (a failure, the end).
     fn pop_decided_event(&mut self) -> Option<Event> {
-        self.rare.as_mut()?.events.pop_front()
+        self.uncommon.as_mut()?.events.pop_front()
     }
 
     /// The next bytes waiting to be written to the transport: empty when
@@ -673,28 +681,43 @@ impl Connection {
     }
 
     /// When the driver must call [`handle_timeout`](Self::handle_timeout)
-    /// next: the earliest deadline armed, `None` when none is. A pure query:
-    /// it reads no clock and changes nothing, so a driver may ask it as often
-    /// as it likes. Timers start in `handle_timeout`, so a driver calls that
-    /// first (with the current time) and then this, before it waits.
+    /// next: [`Timeout::Now`] when a timer is due to start (it needs the
+    /// current time), else the earliest deadline armed, `None` when there is
+    /// none. A pure query: it reads no clock and changes nothing, so a
+    /// driver may ask it as often as it likes, and reads the clock only when
+    /// it says so. Between messages on a connection without keepalive it is
+    /// `None`.
     #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub fn poll_timeout(&self) -> Option<Timeout> {
         if self.closed {
             return None;
         }
-        let (ping, pong_deadline) = self.keepalive.as_ref().map_or((None, None), |k| {
+        let keepalive = self.keepalive.as_deref();
+        let due_to_start = (self.close_sent && self.close_deadline().is_none())
+            || (self.config.keepalive_interval.is_some()
+                && !self.close_sent
+                && keepalive.is_none_or(|k| k.next_ping.is_none()))
+            || self.rx.timer_due_to_start(&self.config)
+            || (self.config.write_timeout.is_some()
+                && !self.output.is_empty()
+                && self.progress.write_deadline.is_none());
+        if due_to_start {
+            return Some(Timeout::Now);
+        }
+        let (ping, pong_deadline) = keepalive.map_or((None, None), |k| {
             (k.next_ping.filter(|_| !self.close_sent), k.pong_deadline)
         });
         [
             self.close_deadline(),
             ping,
             pong_deadline,
-            self.rx.poll_timeout(),
+            self.rx.deadline(),
             self.progress.write_deadline,
         ]
         .into_iter()
         .flatten()
         .min()
+        .map(Timeout::At)
     }
 
     /// Starts, at `now`, the timers that became due: the close timeout once
@@ -702,12 +725,12 @@ impl Connection {
     /// message is arriving, the write timeout once output waits.
     fn start_timers(&mut self, now: Instant) {
         if self.close_sent && self.close_deadline().is_none() {
-            self.rare().close_deadline = now.checked_add(self.config.close_timeout);
+            self.uncommon().close_deadline = Some(later(now, self.config.close_timeout));
         }
         if let Some(interval) = self.keepalive_interval() {
             let keepalive = self.keepalive.get_or_insert_with(Box::default);
             if keepalive.next_ping.is_none() && !self.close_sent {
-                keepalive.next_ping = now.checked_add(interval);
+                keepalive.next_ping = Some(later(now, interval));
             }
         }
         self.rx.start_timer(&self.config, now);
@@ -739,7 +762,7 @@ impl Connection {
         if let Some(timeout) = self.config.write_timeout {
             let progress = &mut self.progress;
             if progress.write_deadline.is_none() && !self.output.is_empty() {
-                progress.write_deadline = now.checked_add(timeout);
+                progress.write_deadline = Some(later(now, timeout));
                 progress.write_mark = progress.writes;
             }
         }
@@ -802,7 +825,7 @@ impl Connection {
                 if self.config.auto_pong && !self.close_sent {
                     if self.output.len() > PONG_COALESCE_THRESHOLD {
                         // Only the most recent ping needs an answer (RFC 6455 section 5.5.3).
-                        self.rare().pending_pong = Some(payload.clone());
+                        self.uncommon().pending_pong = Some(payload.clone());
                     } else {
                         self.write_frame(OpCode::Pong, true, &payload);
                     }
@@ -824,7 +847,7 @@ impl Connection {
                     code,
                     reason: Utf8Bytes::from(reason),
                 });
-                self.rare().close_received = Some(close.clone());
+                self.uncommon().close_received = Some(close.clone());
                 self.rx.stop();
                 if !self.close_sent {
                     // Echo the peer's code (RFC 6455 section 5.5.1); an empty close gets an empty one.
@@ -881,7 +904,7 @@ impl Connection {
             None => (CloseCode::ABNORMAL, Utf8Bytes::default()),
         };
         let clean = self.close_sent && self.close_received().is_some() && !self.failed;
-        self.rare().events.push_back(Event::Closed(Closed {
+        self.uncommon().events.push_back(Event::Closed(Closed {
             code,
             reason,
             clean,
@@ -996,19 +1019,19 @@ impl Connection {
         Ok(())
     }
 
-    fn rare(&mut self) -> &mut Rare {
-        self.rare.get_or_insert_with(Box::default)
+    fn uncommon(&mut self) -> &mut Uncommon {
+        self.uncommon.get_or_insert_with(Box::default)
     }
 
     /// The peer's close frame, once it arrived (`Some(None)`: one with no
     /// payload).
     fn close_received(&self) -> Option<&Option<CloseFrame>> {
-        self.rare.as_ref()?.close_received.as_ref()
+        self.uncommon.as_ref()?.close_received.as_ref()
     }
 
     /// When to give up on the close handshake, once our close is out.
     fn close_deadline(&self) -> Option<Instant> {
-        self.rare.as_ref()?.close_deadline
+        self.uncommon.as_ref()?.close_deadline
     }
 
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
@@ -1041,7 +1064,11 @@ impl Connection {
     }
 
     fn after_drain(&mut self) {
-        if let Some(pong) = self.rare.as_mut().and_then(|rare| rare.pending_pong.take()) {
+        if let Some(pong) = self
+            .uncommon
+            .as_mut()
+            .and_then(|uncommon| uncommon.pending_pong.take())
+        {
             if !self.close_sent {
                 self.write_frame(OpCode::Pong, true, &pong);
             }

@@ -30,6 +30,7 @@ mod error;
 mod message;
 mod output;
 mod receiver;
+mod timeout;
 mod utf8_bytes;
 
 pub use config::Config;
@@ -37,5 +38,6 @@ pub use connection::{Closed, Connection, Event, State};
 pub use error::{InflateError, ProtocolError, SendError};
 pub use message::{CloseFrame, Message};
 pub use receiver::{Received, Receiver};
+pub use timeout::Timeout;
 pub use utf8_bytes::Utf8Bytes;
 pub use ws_frame::{CloseCode, DeflateParams, Role};

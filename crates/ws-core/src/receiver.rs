@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::{Buf, Bytes, BytesMut};
 use ws_frame::{apply_mask, Decode, FrameHeader, OpCode, ReceiveRules, Role, Utf8Validator};
 
-use crate::{Config, Message, ProtocolError, Utf8Bytes};
+use crate::{Config, Message, ProtocolError, Timeout, Utf8Bytes};
 
 /// A frame whose header was read and whose payload is still arriving.
 #[derive(Debug)]
@@ -47,7 +47,7 @@ struct ReadProgress {
 pub enum Received {
     /// A whole text or binary message.
     Message(Message),
-    /// More input is needed.
+    /// More input is needed (also once input is ignored, until its end).
     NeedMore,
     /// What comes next is for the whole connection to handle: a control
     /// frame, the end of input, input ignored after the close, or a
@@ -216,17 +216,34 @@ impl Receiver {
     pub fn start_timer(&mut self, config: &Config, now: Instant) {
         if let Some(timeout) = config.message_timeout {
             if self.progress.deadline.is_none() && self.receiving() {
-                self.progress.deadline = now.checked_add(timeout);
+                self.progress.deadline = Some(crate::timeout::later(now, timeout));
                 self.progress.mark = self.progress.frames_completed;
             }
         }
     }
 
-    /// The message timeout's deadline, once started; when it passes, the
-    /// connection's [`handle_timeout`](crate::Connection::handle_timeout)
-    /// decides whether the message stalled. A pure query.
+    /// When the message timeout needs attention: [`Timeout::Now`] when a
+    /// message began to arrive and the timeout has not started (call
+    /// [`start_timer`](Self::start_timer)), its deadline once started, `None`
+    /// otherwise. When the deadline passes, the connection's
+    /// [`handle_timeout`](crate::Connection::handle_timeout) decides whether
+    /// the message stalled. A pure query.
     #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub fn poll_timeout(&self, config: &Config) -> Option<Timeout> {
+        if self.timer_due_to_start(config) {
+            return Some(Timeout::Now);
+        }
+        self.progress.deadline.map(Timeout::At)
+    }
+
+    /// Whether the message timeout should start: a message is arriving and
+    /// it is not running.
+    pub(crate) fn timer_due_to_start(&self, config: &Config) -> bool {
+        config.message_timeout.is_some() && self.progress.deadline.is_none() && self.receiving()
+    }
+
+    /// The message timeout's deadline, once started.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         self.progress.deadline
     }
 
@@ -252,8 +269,19 @@ impl Receiver {
     /// data on its own and everything else with the connection attached.
     pub fn poll_data(&mut self, config: &Config) -> Received {
         loop {
-            if self.stopped || self.failure.is_some() {
+            if self.failure.is_some() {
                 return Received::NeedsConnection;
+            }
+            if self.stopped {
+                // Input is ignored now (the peer's close arrived, or the
+                // connection failed): what is left is the end of input,
+                // which the connection turns into its last event. Until it
+                // comes, read on (and drop what arrives).
+                return if self.eof {
+                    Received::NeedsConnection
+                } else {
+                    Received::NeedMore
+                };
             }
             let control_next = match &self.frame {
                 Some(frame) => frame.header.opcode.is_control(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use ws_core::{
     CloseCode, CloseFrame, Config, Connection, Event, Message, ProtocolError, Role, SendError,
-    State,
+    State, Timeout,
 };
 use ws_frame::{FrameError, FrameHeader, OpCode};
 
@@ -898,30 +898,43 @@ fn client_write_deadline_disarms_once_everything_is_written() {
     assert_eq!(client.timed_out(), None);
 }
 
-/// `poll_timeout` is a pure query, and `handle_timeout` before any deadline
-/// fires nothing: a driver may call both as often as it likes.
+/// `poll_timeout` is a pure query that asks for the time only when a timer
+/// must start, and `handle_timeout` before any deadline fires nothing: a
+/// driver may call both as often as it likes.
 #[test]
 fn server_poll_timeout_is_pure_and_spurious_handle_timeout_fires_nothing() {
     let mut server = server();
     let start = Instant::now();
-    assert_eq!(server.poll_timeout(), None, "idle, no keepalive");
+    assert_eq!(
+        server.poll_timeout(),
+        None,
+        "idle, no keepalive: no clock needed"
+    );
     assert!(!server.handle_timeout(start));
-    assert_eq!(server.poll_timeout(), None, "idle: nothing to start");
+    assert_eq!(server.poll_timeout(), None);
     let frame = frame_to(Role::Server, OpCode::Text, true, b"partial");
     feed(&mut server, &frame[..4]);
     assert_eq!(
         server.poll_timeout(),
-        None,
-        "not started until told the time"
+        Some(Timeout::Now),
+        "the message timeout must start"
     );
-    assert!(!server.handle_timeout(start));
-    let deadline = server.poll_timeout().expect("the message timeout runs");
+    assert_eq!(
+        server.poll_timeout(),
+        Some(Timeout::Now),
+        "asking starts nothing"
+    );
+    assert!(
+        !server.handle_timeout(start),
+        "starting a timer fires nothing"
+    );
+    let deadline = match server.poll_timeout() {
+        Some(Timeout::At(deadline)) => deadline,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(deadline, start + Duration::from_secs(60));
     for _ in 0..3 {
-        assert_eq!(
-            server.poll_timeout(),
-            Some(deadline),
-            "asking changes nothing"
-        );
+        assert_eq!(server.poll_timeout(), Some(Timeout::At(deadline)));
         assert!(
             !server.handle_timeout(start + Duration::from_secs(1)),
             "spurious"
@@ -931,13 +944,12 @@ fn server_poll_timeout_is_pure_and_spurious_handle_timeout_fires_nothing() {
     }
     assert_eq!(
         server.poll_timeout(),
-        Some(deadline),
+        Some(Timeout::At(deadline)),
         "spurious calls move nothing"
     );
     let mut quiet = Connection::new(Role::Server, timed(None, None));
     feed(&mut quiet, &frame[..4]);
     quiet.send_text("queued").unwrap();
-    assert!(!quiet.handle_timeout(start));
     assert_eq!(quiet.poll_timeout(), None, "no timeouts configured");
 }
 

@@ -163,7 +163,7 @@ impl ClientConfig {
 impl ClientConfig {
     /// The client connection for the server's acceptance of our opening
     /// handshake: compressed if the server agreed on permessage-deflate.
-    pub fn connection_for(&self, accepted: &ws_handshake::Accepted) -> Connection {
+    pub fn connection_for(&self, accepted: &ws_handshake::AcceptedResponse) -> Connection {
         #[cfg(feature = "deflate")]
         let deflate = accepted.deflate;
         #[cfg(not(feature = "deflate"))]

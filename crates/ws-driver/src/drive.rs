@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use ws_core::{CloseCode, Closed, Connection, Event, Message, State};
+use ws_core::{CloseCode, Closed, Connection, Event, Message, State, Timeout};
 
 use crate::buffers::{lend_spare, poll_read, release_idle};
 use crate::runtime::{Runtime, Timer, Transport, WriteTransport};
@@ -267,24 +267,31 @@ impl<R: Runtime> Driver<R> {
         Poll::Ready(Ok(()))
     }
 
-    /// Tells the connection the time and arms the runtime's timer for its
-    /// next deadline; true when a deadline fired (events or output may wait).
+    /// Arms the runtime's timer for the connection's next deadline, telling
+    /// the connection the time when it asks for it; true when a deadline
+    /// fired (events or output may wait). Reads the clock only when a timer
+    /// starts or fires.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
         loop {
+            match self.conn.poll_timeout() {
+                None => {
+                    self.timer = None;
+                    return false;
+                }
+                Some(Timeout::Now) => {}
+                Some(Timeout::At(deadline)) => {
+                    if !arm_timer(&mut self.timer, deadline, cx) {
+                        return false;
+                    }
+                }
+            }
+            // A timer starts, or one fired: the connection decides what that
+            // means (a deadline that moved on, such as a message still
+            // progressing, is simply armed again).
             if self.conn.handle_timeout(Instant::now()) {
                 self.timer = None;
                 return true;
             }
-            let Some(deadline) = self.conn.poll_timeout() else {
-                self.timer = None;
-                return false;
-            };
-            if !arm_timer(&mut self.timer, deadline, cx) {
-                return false;
-            }
-            // The timer fired: the connection decides what that means (a
-            // deadline whose timer moved on, such as a message still
-            // progressing, is simply armed again).
         }
     }
 

@@ -18,7 +18,7 @@ use std::time::Instant;
 use atomic_waker::AtomicWaker;
 use futures_core::Stream;
 use futures_sink::Sink;
-use ws_core::{CloseCode, Closed, Config, Message, Received, Receiver, State};
+use ws_core::{CloseCode, Closed, Config, Message, Received, Receiver, State, Timeout};
 
 use crate::buffers::poll_read;
 use crate::drive::{arm_timer, Driver, Parts, Step, Subprotocol};
@@ -232,12 +232,14 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketReader<S, R> {
     /// Starts the message timeout when a message is arriving and arms its
     /// timer; true when it fired (the connection then decides).
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
-        self.rx.start_timer(&self.config, Instant::now());
-        match self.rx.poll_timeout() {
-            Some(deadline) => arm_timer(&mut self.timer, deadline, cx),
-            None => {
-                self.timer = None;
-                false
+        loop {
+            match self.rx.poll_timeout(&self.config) {
+                None => {
+                    self.timer = None;
+                    return false;
+                }
+                Some(Timeout::Now) => self.rx.start_timer(&self.config, Instant::now()),
+                Some(Timeout::At(deadline)) => return arm_timer(&mut self.timer, deadline, cx),
             }
         }
     }

@@ -221,9 +221,11 @@ pub enum ResponseError {
     Deflate(String),
 }
 
-/// The server's acceptance of our handshake.
+/// The server's 101 response, checked against our request and accepted
+/// ([`ClientHandshake::parse_response`]). [`AcceptedRequest`](crate::AcceptedRequest)
+/// is the server's side of the same.
 #[derive(Debug, Clone)]
-pub struct Accepted {
+pub struct AcceptedResponse {
     /// The whole 101 response head.
     pub response: http::Response<()>,
     /// The subprotocol the server selected, one of ours.
@@ -399,7 +401,10 @@ impl ClientHandshake {
     /// [`ResponseError`] for a head past the limits or malformed, a status other than 101 (with
     /// what the server said), or a 101 that does not match our request (accept key,
     /// subprotocol, extensions).
-    pub fn parse_response(&self, input: &[u8]) -> Result<Parse<(Accepted, usize)>, ResponseError> {
+    pub fn parse_response(
+        &self,
+        input: &[u8],
+    ) -> Result<Parse<(AcceptedResponse, usize)>, ResponseError> {
         let mut slots = vec![httparse::EMPTY_HEADER; header_slots(&self.limits, input.len())];
         let mut parsed = httparse::Response::new(&mut slots);
         let head_len = match parsed.parse(input) {
@@ -495,7 +500,7 @@ impl ClientHandshake {
         *response.version_mut() = http::Version::HTTP_11;
         *response.headers_mut() = headers;
         Ok(Parse::Complete((
-            Accepted {
+            AcceptedResponse {
                 response,
                 subprotocol,
                 extensions,

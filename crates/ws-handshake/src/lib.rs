@@ -75,7 +75,9 @@ mod request;
 mod response;
 mod server;
 
-pub use client::{Accepted, ClientConfig, ClientError, ClientHandshake, ResponseError, Target};
+pub use client::{
+    AcceptedResponse, ClientConfig, ClientError, ClientHandshake, ResponseError, Target,
+};
 #[cfg(feature = "deflate")]
 pub use deflate::{check_deflate_answer, deflate_offer, negotiate_deflate, PERMESSAGE_DEFLATE};
 pub use extensions::{parse_extensions, Extension, ExtensionParseError};
@@ -83,7 +85,7 @@ pub use headers::MalformedHead;
 pub use key::{accept_key, generate_key, GUID};
 pub use request::{is_upgrade_request, parse_request, HeaderLimits};
 pub use response::write_response;
-pub use server::{accept, Accept, OriginCheck, OriginPolicy, RequestError, ServerConfig};
+pub use server::{accept, AcceptedRequest, OriginCheck, OriginPolicy, RequestError, ServerConfig};
 pub use ws_frame::DeflateParams;
 
 /// The outcome of a push parser: a complete value with the number of bytes it

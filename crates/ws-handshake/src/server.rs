@@ -242,16 +242,18 @@ impl RequestError {
     }
 }
 
-/// An accepted opening handshake: what the 101 response says.
+/// A client's opening handshake that the server accepted ([`accept`]):
+/// what its 101 response says. [`AcceptedResponse`](crate::AcceptedResponse)
+/// is the client's side of the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Accept {
+pub struct AcceptedRequest {
     /// The `Sec-WebSocket-Accept` value.
     pub accept_key: String,
     /// The selected subprotocol, if the client offered one we speak.
     pub subprotocol: Option<String>,
     /// The extensions the client offered, in its order of preference
     /// ([RFC 6455 section 9.1]). Whoever implements an extension picks from
-    /// these and sets [`Accept::extensions`].
+    /// these and sets [`AcceptedRequest::extensions`].
     ///
     /// [RFC 6455 section 9.1]: https://www.rfc-editor.org/rfc/rfc6455#section-9.1
     pub offered_extensions: Vec<Extension>,
@@ -264,7 +266,7 @@ pub struct Accept {
     pub deflate: Option<DeflateParams>,
 }
 
-impl Accept {
+impl AcceptedRequest {
     /// The 101 Switching Protocols response, with `config`'s extra headers.
     pub fn response(&self, config: &ServerConfig) -> http::Response<()> {
         let mut response = http::Response::new(());
@@ -318,7 +320,7 @@ impl Accept {
 pub fn accept<B>(
     request: &http::Request<B>,
     config: &ServerConfig,
-) -> Result<Accept, RequestError> {
+) -> Result<AcceptedRequest, RequestError> {
     if request.method() != Method::GET {
         return Err(RequestError::MethodNotAllowed(request.method().clone()));
     }
@@ -375,7 +377,7 @@ pub fn accept<B>(
         .deflate
         .as_ref()
         .and_then(|ours| crate::deflate::negotiate_deflate(&offered_extensions, ours));
-    Ok(Accept {
+    Ok(AcceptedRequest {
         accept_key: accept_key(key),
         subprotocol,
         #[cfg(feature = "deflate")]

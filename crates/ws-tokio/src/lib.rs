@@ -85,7 +85,7 @@ mod client;
 mod runtime;
 mod tls;
 
-pub use runtime::{Tokio, TokioReadHalf, TokioTimer, TokioWriteHalf};
+pub use runtime::{ReadHalf, Tokio, TokioTimer, WriteHalf};
 pub use tls::MaybeTlsStream;
 
 /// A WebSocket connection on this runtime: a `Stream` of received messages

@@ -86,7 +86,7 @@ impl<S: AsyncWrite + Unpin> ws_driver::WriteTransport<S> for Tokio {
 
 /// The read half of a stream split for [`WebSocket::split`](crate::WebSocket::split).
 #[derive(Debug)]
-pub enum TokioReadHalf<S> {
+pub enum ReadHalf<S> {
     /// A TCP stream's own read half: no lock.
     Tcp(tokio::net::tcp::OwnedReadHalf),
     /// Any other stream, through `tokio::io::split`.
@@ -95,7 +95,7 @@ pub enum TokioReadHalf<S> {
 
 /// The write half of a stream split for [`WebSocket::split`](crate::WebSocket::split).
 #[derive(Debug)]
-pub enum TokioWriteHalf<S> {
+pub enum WriteHalf<S> {
     /// A TCP stream's own write half: no lock.
     Tcp(tokio::net::tcp::OwnedWriteHalf),
     /// Any other stream, through `tokio::io::split`.
@@ -111,57 +111,57 @@ impl<S> ws_driver::SplitTransport<S> for Tokio
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    type ReadHalf = TokioReadHalf<S>;
-    type WriteHalf = TokioWriteHalf<S>;
+    type ReadHalf = ReadHalf<S>;
+    type WriteHalf = WriteHalf<S>;
 
     fn split(io: S) -> (Self::ReadHalf, Self::WriteHalf) {
         let tcp = ws_driver::downcast_within::<S, TcpStream, Tls>(io, Tls::into_plain);
         match tcp {
             Ok(tcp) => {
                 let (read, write) = tcp.into_split();
-                (TokioReadHalf::Tcp(read), TokioWriteHalf::Tcp(write))
+                (ReadHalf::Tcp(read), WriteHalf::Tcp(write))
             }
             Err(io) => {
                 let (read, write) = tokio::io::split(io);
-                (TokioReadHalf::Other(read), TokioWriteHalf::Other(write))
+                (ReadHalf::Other(read), WriteHalf::Other(write))
             }
         }
     }
 
     fn unsplit(read: Self::ReadHalf, write: Self::WriteHalf) -> S {
         match (read, write) {
-            (TokioReadHalf::Tcp(read), TokioWriteHalf::Tcp(write)) => {
+            (ReadHalf::Tcp(read), WriteHalf::Tcp(write)) => {
                 let tcp = read.reunite(write).expect("halves of one stream");
                 ws_driver::upcast_within::<S, TcpStream, Tls>(tcp, crate::MaybeTlsStream::Plain)
             }
-            (TokioReadHalf::Other(read), TokioWriteHalf::Other(write)) => read.unsplit(write),
+            (ReadHalf::Other(read), WriteHalf::Other(write)) => read.unsplit(write),
             _ => unreachable!("halves of one stream"),
         }
     }
 }
 
-impl<S: AsyncRead + AsyncWrite> AsyncRead for TokioReadHalf<S> {
+impl<S: AsyncRead + AsyncWrite> AsyncRead for ReadHalf<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            TokioReadHalf::Tcp(read) => Pin::new(read).poll_read(cx, buf),
-            TokioReadHalf::Other(read) => Pin::new(read).poll_read(cx, buf),
+            ReadHalf::Tcp(read) => Pin::new(read).poll_read(cx, buf),
+            ReadHalf::Other(read) => Pin::new(read).poll_read(cx, buf),
         }
     }
 }
 
-impl<S: AsyncRead + AsyncWrite> AsyncWrite for TokioWriteHalf<S> {
+impl<S: AsyncRead + AsyncWrite> AsyncWrite for WriteHalf<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            TokioWriteHalf::Tcp(write) => Pin::new(write).poll_write(cx, buf),
-            TokioWriteHalf::Other(write) => Pin::new(write).poll_write(cx, buf),
+            WriteHalf::Tcp(write) => Pin::new(write).poll_write(cx, buf),
+            WriteHalf::Other(write) => Pin::new(write).poll_write(cx, buf),
         }
     }
 
@@ -171,29 +171,29 @@ impl<S: AsyncRead + AsyncWrite> AsyncWrite for TokioWriteHalf<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            TokioWriteHalf::Tcp(write) => Pin::new(write).poll_write_vectored(cx, bufs),
-            TokioWriteHalf::Other(write) => Pin::new(write).poll_write_vectored(cx, bufs),
+            WriteHalf::Tcp(write) => Pin::new(write).poll_write_vectored(cx, bufs),
+            WriteHalf::Other(write) => Pin::new(write).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
         match self {
-            TokioWriteHalf::Tcp(write) => write.is_write_vectored(),
-            TokioWriteHalf::Other(write) => write.is_write_vectored(),
+            WriteHalf::Tcp(write) => write.is_write_vectored(),
+            WriteHalf::Other(write) => write.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            TokioWriteHalf::Tcp(write) => Pin::new(write).poll_flush(cx),
-            TokioWriteHalf::Other(write) => Pin::new(write).poll_flush(cx),
+            WriteHalf::Tcp(write) => Pin::new(write).poll_flush(cx),
+            WriteHalf::Other(write) => Pin::new(write).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            TokioWriteHalf::Tcp(write) => Pin::new(write).poll_shutdown(cx),
-            TokioWriteHalf::Other(write) => Pin::new(write).poll_shutdown(cx),
+            WriteHalf::Tcp(write) => Pin::new(write).poll_shutdown(cx),
+            WriteHalf::Other(write) => Pin::new(write).poll_shutdown(cx),
         }
     }
 }
@@ -218,8 +218,8 @@ mod tests {
     async fn tcp_splits_into_owned_halves_and_back() {
         let (client, mut peer) = pair().await;
         let (read, write) = <Tokio as SplitTransport<_>>::split(client);
-        assert!(matches!(read, TokioReadHalf::Tcp(_)), "{read:?}");
-        assert!(matches!(write, TokioWriteHalf::Tcp(_)), "{write:?}");
+        assert!(matches!(read, ReadHalf::Tcp(_)), "{read:?}");
+        assert!(matches!(write, WriteHalf::Tcp(_)), "{write:?}");
         let mut client: TcpStream = Tokio::unsplit(read, write);
         client.write_all(b"ping").await.unwrap();
         let mut got = [0u8; 4];
@@ -228,7 +228,7 @@ mod tests {
 
         let (client, _peer) = pair().await;
         let (read, write) = <Tokio as SplitTransport<_>>::split(Tls::Plain(client));
-        assert!(matches!(read, TokioReadHalf::Tcp(_)), "{read:?}");
+        assert!(matches!(read, ReadHalf::Tcp(_)), "{read:?}");
         let back: Tls = Tokio::unsplit(read, write);
         assert!(matches!(back, Tls::Plain(_)));
     }
@@ -238,7 +238,7 @@ mod tests {
     async fn other_streams_split_through_tokio() {
         let (stream, _other) = tokio::io::duplex(64);
         let (read, write) = <Tokio as SplitTransport<_>>::split(stream);
-        assert!(matches!(read, TokioReadHalf::Other(_)));
-        assert!(matches!(write, TokioWriteHalf::Other(_)));
+        assert!(matches!(read, ReadHalf::Other(_)));
+        assert!(matches!(write, WriteHalf::Other(_)));
     }
 }

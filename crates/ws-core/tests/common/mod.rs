@@ -118,5 +118,9 @@ pub fn transfer(from: &mut Connection, to: &mut Connection, piece: usize) -> Vec
 /// deadline.
 pub fn deadline_at(conn: &mut Connection, now: std::time::Instant) -> Option<std::time::Instant> {
     conn.handle_timeout(now);
-    conn.poll_timeout()
+    match conn.poll_timeout() {
+        Some(ws_core::Timeout::At(deadline)) => Some(deadline),
+        Some(ws_core::Timeout::Now) => panic!("a timer is still due to start after handle_timeout"),
+        None => None,
+    }
 }
