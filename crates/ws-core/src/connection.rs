@@ -251,9 +251,11 @@ impl Connection {
     /// connection the same `Arc` keeps one copy of its settings, not one per
     /// connection.
     pub fn new(role: Role, config: impl Into<Arc<Config>>) -> Self {
+        let config: Arc<Config> = config.into();
+        let keepalive = config.keepalive_interval.is_some().then(Box::default);
         Connection {
             role,
-            config: config.into(),
+            config,
             rx: Receiver::new(role),
             output: Output::default(),
             uncommon: None,
@@ -263,7 +265,9 @@ impl Connection {
             transport_close: false,
             closed: false,
             expired: Expired::No,
-            keepalive: None,
+            // Made with the connection when keepalive is on, so that
+            // `poll_timeout` can tell from this field alone that it is off.
+            keepalive,
             progress: Progress::default(),
             #[cfg(feature = "deflate")]
             deflater: None,
@@ -688,36 +692,58 @@ impl Connection {
     /// it says so. Between messages on a connection without keepalive it is
     /// `None`.
     #[must_use]
+    #[inline]
     pub fn poll_timeout(&self) -> Option<Timeout> {
         if self.closed {
             return None;
         }
-        let keepalive = self.keepalive.as_deref();
-        let due_to_start = (self.close_sent && self.close_deadline().is_none())
-            || (self.config.keepalive_interval.is_some()
-                && !self.close_sent
-                && keepalive.is_none_or(|k| k.next_ping.is_none()))
-            || self.rx.timer_due_to_start(&self.config)
-            || (self.config.write_timeout.is_some()
-                && !self.output.is_empty()
-                && self.progress.write_deadline.is_none());
-        if due_to_start {
+        // The driver asks after every read and write: between messages, with
+        // nothing to write and no keepalive, the answer comes from a few
+        // fields of the connection, without reading the configuration.
+        if self.output.is_empty()
+            && self.progress.write_deadline.is_none()
+            && !self.close_sent
+            && self.keepalive.is_none()
+            && self.rx.timers_idle()
+        {
+            return None;
+        }
+        let mut earliest = self.progress.write_deadline;
+        if earliest.is_none() && self.config.write_timeout.is_some() && !self.output.is_empty() {
             return Some(Timeout::Now);
         }
-        let (ping, pong_deadline) = keepalive.map_or((None, None), |k| {
-            (k.next_ping.filter(|_| !self.close_sent), k.pong_deadline)
-        });
-        [
-            self.close_deadline(),
-            ping,
-            pong_deadline,
-            self.rx.deadline(),
-            self.progress.write_deadline,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .map(Timeout::At)
+        match self.rx.poll_timeout(&self.config) {
+            Some(Timeout::Now) => return Some(Timeout::Now),
+            Some(Timeout::At(deadline)) => earliest = min_deadline(earliest, deadline),
+            None => {}
+        }
+        if self.close_sent {
+            match self.close_deadline() {
+                None => return Some(Timeout::Now),
+                Some(deadline) => earliest = min_deadline(earliest, deadline),
+            }
+        }
+        match self.keepalive.as_deref() {
+            Some(keepalive) => {
+                if !self.close_sent {
+                    match keepalive.next_ping {
+                        None if self.config.keepalive_interval.is_some() => {
+                            return Some(Timeout::Now)
+                        }
+                        None => {}
+                        Some(next) => earliest = min_deadline(earliest, next),
+                    }
+                }
+                if let Some(deadline) = keepalive.pong_deadline {
+                    earliest = min_deadline(earliest, deadline);
+                }
+            }
+            None if self.config.keepalive_interval.is_some() && !self.close_sent => {
+                return Some(Timeout::Now)
+            }
+            None => {}
+        }
+        earliest.map(Timeout::At)
     }
 
     /// Starts, at `now`, the timers that became due: the close timeout once
@@ -1078,4 +1104,10 @@ impl Connection {
             drop(self.output.release());
         }
     }
+}
+
+/// The earlier of a deadline that may be unset and one that is set.
+#[inline]
+fn min_deadline(earliest: Option<Instant>, deadline: Instant) -> Option<Instant> {
+    Some(earliest.map_or(deadline, |earliest| earliest.min(deadline)))
 }

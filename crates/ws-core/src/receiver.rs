@@ -229,6 +229,7 @@ impl Receiver {
     /// [`handle_timeout`](crate::Connection::handle_timeout) decides whether
     /// the message stalled. A pure query.
     #[must_use]
+    #[inline]
     pub fn poll_timeout(&self, config: &Config) -> Option<Timeout> {
         if self.timer_due_to_start(config) {
             return Some(Timeout::Now);
@@ -236,15 +237,16 @@ impl Receiver {
         self.progress.deadline.map(Timeout::At)
     }
 
+    /// Whether the message timeout neither runs nor has reason to start.
+    #[inline]
+    pub(crate) fn timers_idle(&self) -> bool {
+        self.progress.deadline.is_none() && !self.receiving()
+    }
+
     /// Whether the message timeout should start: a message is arriving and
     /// it is not running.
     pub(crate) fn timer_due_to_start(&self, config: &Config) -> bool {
         config.message_timeout.is_some() && self.progress.deadline.is_none() && self.receiving()
-    }
-
-    /// The message timeout's deadline, once started.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.progress.deadline
     }
 
     /// At a passed deadline: the error if no frame completed since it was
