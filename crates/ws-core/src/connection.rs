@@ -11,6 +11,7 @@ use ws_frame::{
 };
 
 use crate::output::Output;
+use crate::prepared::PreparedMessage;
 use crate::receiver::{Receiver, Step};
 use crate::timeout::{later, Timeout};
 use crate::{CloseFrame, Config, Message, ProtocolError, SendError, Utf8Bytes};
@@ -535,6 +536,58 @@ impl Connection {
     /// As [`send`](Self::send): the connection is closing, or the output is full.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.send_data(OpCode::Binary, data)
+    }
+
+    /// Queues a message framed once for many connections (a broadcast):
+    /// on a server connection its header and payload are queued without
+    /// being encoded again, and with permessage-deflate without context
+    /// takeover its compressed frame is shared too. See [`PreparedMessage`]
+    /// for what each kind of connection does with it.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send): the connection is closing, or the output is full.
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        let (opcode, payload) = (message.opcode(), message.payload());
+        let fragment_len = self.config.fragment_len();
+        if self.role == Role::Client || fragment_len.is_some_and(|size| payload.len() > size) {
+            // Masked per connection, or fragmented: encoded here.
+            return self.send_owned(opcode, payload.clone());
+        }
+        #[cfg(feature = "deflate")]
+        if self.would_compress(payload.len()) {
+            let shared = self.deflater.as_ref().and_then(|d| d.shared(message));
+            let Some(compressed) = shared else {
+                // A context of its own: compressed for this connection alone.
+                return self.send_data(opcode, payload);
+            };
+            self.check_can_send(compressed.len())?;
+            if fragment_len.is_some_and(|size| compressed.len() > size) {
+                self.write_message(opcode, true, compressed);
+                return Ok(());
+            }
+            let header = FrameHeader {
+                rsv1: true,
+                ..FrameHeader::new(opcode, compressed.len() as u64)
+            };
+            let mut head = [0u8; MAX_HEADER_LEN];
+            let head_len = header.encode(&mut head);
+            self.push_prepared_frame(&head[..head_len], compressed);
+            return Ok(());
+        }
+        self.check_can_send(payload.len())?;
+        self.push_prepared_frame(message.head(), payload);
+        Ok(())
+    }
+
+    /// Queues a server frame: a large payload by reference, a small one
+    /// copied in with the frames around it.
+    fn push_prepared_frame(&mut self, head: &[u8], payload: &Bytes) {
+        if payload.len() >= SHARE_PAYLOAD_MIN {
+            self.output.push_frame_shared(head, payload.clone());
+        } else {
+            self.output.push_frame(head, payload, None);
+        }
     }
 
     /// Queues a ping (at most 125 bytes of payload).

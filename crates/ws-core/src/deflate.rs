@@ -58,6 +58,15 @@ impl Deflater {
         self.outgoing.window_bits >= 9
     }
 
+    /// The compressed frame of `message` this connection may send without
+    /// compressing it itself: the shared one, when it keeps no context
+    /// between messages (`server_no_context_takeover` for a server).
+    pub(crate) fn shared<'m>(&self, message: &'m crate::PreparedMessage) -> Option<&'m Bytes> {
+        self.outgoing
+            .no_context_takeover
+            .then(|| message.compressed(self.level, self.outgoing.window_bits))
+    }
+
     /// Compresses one message into `out` (cleared first), without the tail.
     pub(crate) fn compress(&mut self, input: &[u8], out: &mut Vec<u8>) {
         let (level, bits) = (self.level, self.outgoing.window_bits);
@@ -94,6 +103,23 @@ impl Deflater {
             self.compressor = None;
         }
     }
+}
+
+/// Compresses one message with a fresh context that is dropped afterwards:
+/// the shared compressed frame of a [`PreparedMessage`](crate::PreparedMessage),
+/// valid for every connection that keeps no context of its own.
+pub(crate) fn compress_once(level: u32, window_bits: u8, input: &[u8]) -> Bytes {
+    let mut deflater = Deflater {
+        outgoing: DeflateDirection {
+            no_context_takeover: true,
+            window_bits,
+        },
+        level,
+        compressor: None,
+    };
+    let mut out = Vec::new();
+    deflater.compress(input, &mut out);
+    Bytes::from(out)
 }
 
 impl Inflater {
