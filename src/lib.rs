@@ -2,6 +2,8 @@
 //! runtimes by swapping one adapter.
 //!
 //! ```text
+//!   ws_toolkit::pubsub (ws-pubsub)         topics, encode-once broadcast, slow consumers
+//!            |
 //!   ws_toolkit::tokio (ws-tokio)           accept/connect, TLS, Stream + Sink
 //!   ws_toolkit::async_std (ws-async-std)   the same over futures-io (async-std, smol)
 //!            |                             ws_toolkit::blocking (ws-blocking)
@@ -27,6 +29,8 @@ pub use ws_blocking as blocking;
 pub use ws_core as core;
 pub use ws_frame as frame;
 pub use ws_handshake as handshake;
+#[cfg(feature = "pubsub")]
+pub use ws_pubsub as pubsub;
 #[cfg(feature = "tokio")]
 pub use ws_tokio as tokio;
 

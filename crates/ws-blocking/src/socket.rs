@@ -281,6 +281,31 @@ impl<S: Transport> WebSocket<S> {
         Ok(())
     }
 
+    /// Sends a message framed once for many sockets (see
+    /// [`PreparedMessage`](ws_core::PreparedMessage)) and writes it out.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub fn send_prepared(&mut self, message: &ws_core::PreparedMessage) -> Result<(), Error> {
+        self.feed_prepared(message)?;
+        self.flush()
+    }
+
+    /// Queues a prepared message without writing it (unless the output is
+    /// full, when it writes first); [`flush`](Self::flush) writes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`feed`](Self::feed).
+    pub fn feed_prepared(&mut self, message: &ws_core::PreparedMessage) -> Result<(), Error> {
+        if self.conn.is_output_full() {
+            self.flush()?;
+        }
+        self.conn.send_prepared(message)?;
+        Ok(())
+    }
+
     /// Writes everything queued.
     ///
     /// # Errors

@@ -1,7 +1,8 @@
 //! A data message framed once, to be sent on many server connections.
 
+use std::sync::Arc;
 #[cfg(feature = "deflate")]
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use ws_frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
@@ -48,12 +49,19 @@ use crate::{Message, Utf8Bytes};
 /// ```
 #[derive(Debug, Clone)]
 pub struct PreparedMessage {
+    // One reference count for all of it: a broadcast clones it once per
+    // subscriber.
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     opcode: OpCode,
     head: [u8; MAX_HEADER_LEN],
     head_len: u8,
     payload: Bytes,
     #[cfg(feature = "deflate")]
-    compressed: Arc<Compressed>,
+    compressed: Compressed,
 }
 
 /// The compressed frames of one prepared message, made on first use: one per
@@ -90,46 +98,48 @@ impl PreparedMessage {
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = FrameHeader::new(opcode, payload.len() as u64).encode(&mut head) as u8;
         PreparedMessage {
-            opcode,
-            head,
-            head_len,
-            payload,
-            #[cfg(feature = "deflate")]
-            compressed: Arc::default(),
+            inner: Arc::new(Inner {
+                opcode,
+                head,
+                head_len,
+                payload,
+                #[cfg(feature = "deflate")]
+                compressed: Compressed::default(),
+            }),
         }
     }
 
     /// Whether it is a text message (else binary).
     pub fn is_text(&self) -> bool {
-        self.opcode == OpCode::Text
+        self.inner.opcode == OpCode::Text
     }
 
     /// The payload.
     pub fn payload(&self) -> &Bytes {
-        &self.payload
+        &self.inner.payload
     }
 
     /// The message it carries, sharing the payload.
     pub fn to_message(&self) -> Message {
-        match self.opcode {
+        match self.inner.opcode {
             // The payload came from a `Utf8Bytes`.
-            OpCode::Text => Message::Text(Utf8Bytes::from_validated(self.payload.clone())),
-            _ => Message::Binary(self.payload.clone()),
+            OpCode::Text => Message::Text(Utf8Bytes::from_validated(self.inner.payload.clone())),
+            _ => Message::Binary(self.inner.payload.clone()),
         }
     }
 
     /// The bytes of its frame on the wire, uncompressed: the header and the
     /// payload.
     pub fn frame_len(&self) -> usize {
-        usize::from(self.head_len) + self.payload.len()
+        usize::from(self.inner.head_len) + self.inner.payload.len()
     }
 
     pub(crate) fn opcode(&self) -> OpCode {
-        self.opcode
+        self.inner.opcode
     }
 
     pub(crate) fn head(&self) -> &[u8] {
-        &self.head[..usize::from(self.head_len)]
+        &self.inner.head[..usize::from(self.inner.head_len)]
     }
 
     /// The payload compressed with a fresh context and `window_bits`
@@ -137,7 +147,7 @@ impl PreparedMessage {
     #[cfg(feature = "deflate")]
     pub(crate) fn compressed(&self, level: u32, window_bits: u8) -> &Bytes {
         let slot = usize::from(window_bits.clamp(9, 15) - 9);
-        self.compressed.by_window[slot]
-            .get_or_init(|| crate::deflate::compress_once(level, window_bits, &self.payload))
+        self.inner.compressed.by_window[slot]
+            .get_or_init(|| crate::deflate::compress_once(level, window_bits, &self.inner.payload))
     }
 }

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use ws_core::{CloseCode, Closed, Connection, Event, Message, State, Timeout};
+use ws_core::{CloseCode, Closed, Connection, Event, Message, PreparedMessage, State, Timeout};
 
 use crate::buffers::{lend_spare, poll_read, release_idle};
 use crate::runtime::{Runtime, Timer, Transport, WriteTransport};
@@ -158,6 +158,15 @@ impl<R: Runtime> Driver<R> {
     pub(crate) fn send(&mut self, message: Message) -> Result<(), ws_core::SendError> {
         lend_spare(&mut self.conn);
         self.conn.send(message)
+    }
+
+    /// Queues a prepared message, as [`send`](Self::send) does a message.
+    pub(crate) fn send_prepared(
+        &mut self,
+        message: &PreparedMessage,
+    ) -> Result<(), ws_core::SendError> {
+        lend_spare(&mut self.conn);
+        self.conn.send_prepared(message)
     }
 
     /// The transport is unusable: finish the connection as if the input

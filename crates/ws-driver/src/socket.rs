@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use futures_sink::Sink;
 
-use ws_core::{CloseCode, Closed, Config, Connection, Message, Role, State};
+use ws_core::{CloseCode, Closed, Config, Connection, Message, PreparedMessage, Role, State};
 
 use crate::drive::{Driver, Parts};
 use crate::runtime::{Runtime, SplitTransport, Transport};
@@ -151,6 +151,93 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
             parts.driver.poll_flush_out(Pin::new(&mut parts.io), cx)
         })
         .await
+    }
+
+    /// Sends a message framed once for many sockets (a broadcast) and
+    /// flushes it: see [`PreparedMessage`]. To queue many before one flush,
+    /// use the socket as a `Sink<PreparedMessage>` (`feed`, then `flush`).
+    ///
+    /// Cancel safety: not cancel-safe, as [`send`](Self::send).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    ///
+    /// ```no_run
+    /// use ws_driver::{Error, Transport, WebSocket};
+    ///
+    /// async fn broadcast<S: Unpin, R: Transport<S>>(
+    ///     sockets: &mut [WebSocket<S, R>],
+    /// ) -> Result<(), Error> {
+    ///     let message = ws_core::PreparedMessage::text("to everyone");
+    ///     for socket in sockets {
+    ///         socket.send_prepared(&message).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| {
+            let parts = &mut *self.inner;
+            parts.driver.poll_ready_to_send(Pin::new(&mut parts.io), cx)
+        })
+        .await?;
+        self.inner.driver.send_prepared(message)?;
+        poll_fn(|cx| {
+            let parts = &mut *self.inner;
+            parts.driver.poll_flush_out(Pin::new(&mut parts.io), cx)
+        })
+        .await
+    }
+
+    /// Queues a prepared message without flushing, once there is room
+    /// (while the output is over [`Config::max_buffered_output`] it writes
+    /// first): feed many, then [`flush`](Self::flush) once, and they leave
+    /// in as few writes as the stream takes.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub async fn feed_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| {
+            let parts = &mut *self.inner;
+            parts.driver.poll_ready_to_send(Pin::new(&mut parts.io), cx)
+        })
+        .await?;
+        self.queue_prepared(message)
+    }
+
+    /// Queues a prepared message now, writing nothing, whatever is queued:
+    /// for a caller that checked for room with the `Sink` methods'
+    /// `poll_ready` (as a `Sink` does in `start_send`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] when the connection is closing or the output is over
+    /// [`Config::max_buffered_output`].
+    pub fn queue_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        Ok(self.inner.driver.send_prepared(message)?)
+    }
+
+    /// Writes everything queued and flushes the stream.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when writing fails; [`Error::Protocol`] with the write timeout when the
+    /// peer stopped reading.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| {
+            let parts = &mut *self.inner;
+            parts.driver.poll_flush_out(Pin::new(&mut parts.io), cx)
+        })
+        .await
+    }
+
+    /// How many bytes are queued and not yet written to the stream, as the
+    /// browser's `WebSocket.bufferedAmount`: what a slow reader leaves
+    /// waiting.
+    pub fn buffered_amount(&self) -> usize {
+        self.inner.driver.conn.buffered_amount()
     }
 
     /// Closes the connection with a code and reason ([RFC 6455 section 7]),

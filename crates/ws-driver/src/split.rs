@@ -18,7 +18,9 @@ use std::time::Instant;
 use atomic_waker::AtomicWaker;
 use futures_core::Stream;
 use futures_sink::Sink;
-use ws_core::{CloseCode, Closed, Config, Message, Received, Receiver, State, Timeout};
+use ws_core::{
+    CloseCode, Closed, Config, Message, PreparedMessage, Received, Receiver, State, Timeout,
+};
 
 use crate::buffers::poll_read;
 use crate::drive::{arm_timer, Driver, Parts, Step, Subprotocol};
@@ -258,6 +260,58 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketWriter<S, R> {
         poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
         Pin::new(&mut *self).start_send(message)?;
         poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
+    }
+
+    /// Sends a message framed once for many sockets and flushes it, as
+    /// [`WebSocket::send_prepared`](crate::WebSocket::send_prepared).
+    ///
+    /// Cancel safety: not cancel-safe (the message may be partly written).
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`](crate::WebSocket::send).
+    pub async fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        use std::future::poll_fn;
+        poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
+        self.with_core(None, |core, _, _| core.send_prepared(message))?;
+        poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
+    }
+
+    /// Queues a prepared message without flushing, once there is room, as
+    /// [`WebSocket::feed_prepared`](crate::WebSocket::feed_prepared).
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`](crate::WebSocket::send).
+    pub async fn feed_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
+        self.queue_prepared(message)
+    }
+
+    /// Queues a prepared message now, writing nothing, as
+    /// [`WebSocket::queue_prepared`](crate::WebSocket::queue_prepared).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] when the connection is closing or the output is full.
+    pub fn queue_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        self.with_core(None, |core, _, _| Ok(core.send_prepared(message)?))
+    }
+
+    /// Writes everything queued and flushes the stream; then the writer
+    /// gives its buffer up, as `Sink::poll_flush` does.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::flush`](crate::WebSocket::flush).
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
+    }
+
+    /// How many bytes are queued and not yet written, as
+    /// [`WebSocket::buffered_amount`](crate::WebSocket::buffered_amount).
+    pub fn buffered_amount(&self) -> usize {
+        self.with_core(None, |core, _, _| core.conn.buffered_amount())
     }
 
     /// Sends a close frame and flushes it. The reader sees the peer's answer

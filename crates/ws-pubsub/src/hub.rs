@@ -1,0 +1,391 @@
+//! The hub: topics, who is subscribed to them, and publishing.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use ws_core::{CloseCode, PreparedMessage, Utf8Bytes};
+
+use crate::inbox::{Inbox, Mailbox, Push};
+
+/// What the hub does with a subscriber whose queue would pass
+/// [`HubConfig::max_queued_bytes`]: a subscriber that reads slower than
+/// messages are published. Whichever it is, a publish never waits and no
+/// queue grows past the limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlowPolicy {
+    /// Drop the oldest queued messages until the new one fits (a chat that
+    /// prefers the latest lines).
+    DropOldest,
+    /// Drop the older queued messages of the same topic first, then the
+    /// oldest of any: each topic keeps its latest value (a price feed, a
+    /// leaderboard).
+    Conflate,
+    /// Drop everything queued and close the socket with this code and
+    /// reason ([RFC 6455 section 7.4.1]: 1008 policy violation, or 1013 try
+    /// again later): the client knows it missed messages and can reconnect.
+    ///
+    /// [RFC 6455 section 7.4.1]: https://www.rfc-editor.org/rfc/rfc6455#section-7.4.1
+    Close {
+        /// The close code sent (1008 or 1013 are the usual ones).
+        code: CloseCode,
+        /// The reason sent, at most 123 bytes.
+        reason: Utf8Bytes,
+    },
+}
+
+impl SlowPolicy {
+    /// [`SlowPolicy::Close`] with 1013 (try again later) and the reason
+    /// "subscriber too slow".
+    pub fn close_try_again_later() -> Self {
+        SlowPolicy::Close {
+            code: CloseCode::TRY_AGAIN_LATER,
+            reason: Utf8Bytes::from_static("subscriber too slow"),
+        }
+    }
+}
+
+/// A hub's settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HubConfig {
+    /// The most bytes of frames that may wait for one subscriber, beyond
+    /// what its socket has already taken (bounded by that socket's
+    /// `max_buffered_output`). Default 1 MiB. A message larger than this on
+    /// its own is dropped for that subscriber (and counted).
+    pub max_queued_bytes: usize,
+    /// What happens when a subscriber's queue is full. Default
+    /// [`SlowPolicy::DropOldest`].
+    pub slow: SlowPolicy,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            max_queued_bytes: 1 << 20,
+            slow: SlowPolicy::DropOldest,
+        }
+    }
+}
+
+impl HubConfig {
+    /// Sets [`HubConfig::max_queued_bytes`].
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.max_queued_bytes = bytes;
+        self
+    }
+
+    /// Sets [`HubConfig::slow`].
+    pub fn slow(mut self, policy: SlowPolicy) -> Self {
+        self.slow = policy;
+        self
+    }
+}
+
+/// What a hub has done so far; read with [`Hub::counters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counters {
+    /// Messages published (once each, however many subscribers).
+    pub published: u64,
+    /// Messages handed to subscribers' sockets (once per subscriber).
+    pub delivered: u64,
+    /// Messages dropped for slow subscribers (once per subscriber).
+    pub dropped: u64,
+    /// Subscribers closed for slowness ([`SlowPolicy::Close`]).
+    pub disconnected: u64,
+}
+
+#[derive(Debug, Default)]
+struct CounterCells {
+    published: AtomicU64,
+    delivered: AtomicU64,
+    dropped: AtomicU64,
+    disconnected: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Topic {
+    id: u32,
+    subscribers: Vec<Arc<Mailbox>>,
+}
+
+#[derive(Debug, Default)]
+struct Topics {
+    by_name: HashMap<Box<str>, Topic>,
+    next_id: u32,
+}
+
+#[derive(Debug)]
+pub(crate) struct HubInner {
+    config: HubConfig,
+    topics: RwLock<Topics>,
+    counters: CounterCells,
+}
+
+impl HubInner {
+    fn read(&self) -> RwLockReadGuard<'_, Topics> {
+        self.topics.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Topics> {
+        self.topics.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn counted_delivered(&self, count: usize) {
+        self.counters
+            .delivered
+            .fetch_add(count as u64, Ordering::Relaxed);
+    }
+
+    fn unsubscribe(&self, topic: &str, mailbox: &Arc<Mailbox>) {
+        let mut topics = self.write();
+        let Some(entry) = topics.by_name.get_mut(topic) else {
+            return;
+        };
+        if let Some(at) = entry
+            .subscribers
+            .iter()
+            .position(|m| Arc::ptr_eq(m, mailbox))
+        {
+            entry.subscribers.swap_remove(at);
+        }
+        if entry.subscribers.is_empty() {
+            topics.by_name.remove(topic);
+        }
+    }
+}
+
+/// Topics and their subscribers, in one process: what a chat room, a price
+/// feed or a leaderboard publishes through. Cheap to clone (one shared
+/// hub); share it between connection tasks.
+///
+/// Each socket [`join`](Self::join)s the hub and gets a [`Subscription`]
+/// (subscribe and unsubscribe, from the task that reads the socket) and an
+/// [`Inbox`] (what was published to its topics, for the task that writes
+/// it, with [`forward`](crate::forward)). A [`publish`](Self::publish)
+/// frames the message once ([`PreparedMessage`]) and queues a reference to
+/// it for every subscriber of the topic: O(subscribers), no allocation per
+/// subscriber once their queues have grown, and it never waits for one.
+///
+/// ```
+/// use ws_core::PreparedMessage;
+/// use ws_pubsub::{Delivery, Hub, HubConfig};
+///
+/// let hub = Hub::new(HubConfig::default());
+/// let (alice, mut alice_inbox) = hub.join();
+/// let (bob, _bob_inbox) = hub.join();
+/// alice.subscribe("room:1");
+/// bob.subscribe("room:2");
+/// assert_eq!(hub.publish("room:1", &PreparedMessage::text("hi")), 1);
+///
+/// let mut batch = Vec::new();
+/// assert_eq!(alice_inbox.try_recv_many(&mut batch), Some(Delivery::Messages(1)));
+/// assert_eq!(batch[0].payload().as_ref(), b"hi");
+/// assert_eq!(hub.counters().delivered, 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new(HubConfig::default())
+    }
+}
+
+impl Hub {
+    /// A hub with no topics.
+    pub fn new(config: HubConfig) -> Self {
+        Hub {
+            inner: Arc::new(HubInner {
+                config,
+                topics: RwLock::default(),
+                counters: CounterCells::default(),
+            }),
+        }
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    /// A new subscriber, subscribed to nothing yet: the [`Subscription`]
+    /// that chooses its topics and the [`Inbox`] that receives them.
+    /// Dropping every clone of the subscription unsubscribes it from all of
+    /// its topics (the inbox then ends once empty); dropping the inbox
+    /// stops queueing for it.
+    pub fn join(&self) -> (Subscription, Inbox) {
+        let mailbox = Arc::new(Mailbox::default());
+        let member = Member {
+            hub: self.inner.clone(),
+            mailbox: mailbox.clone(),
+            topics: Mutex::default(),
+        };
+        (
+            Subscription {
+                member: Arc::new(member),
+            },
+            Inbox::new(mailbox, self.inner.clone()),
+        )
+    }
+
+    /// Queues `message` for every subscriber of `topic` and returns how
+    /// many took it (0 for a topic nobody is subscribed to). Slow
+    /// subscribers are handled by the hub's [`SlowPolicy`] here, without
+    /// waiting.
+    pub fn publish(&self, topic: &str, message: &PreparedMessage) -> usize {
+        let inner = &*self.inner;
+        inner.counters.published.fetch_add(1, Ordering::Relaxed);
+        let (limit, policy) = (inner.config.max_queued_bytes, &inner.config.slow);
+        let (mut queued, mut dropped, mut disconnected) = (0, 0, 0);
+        {
+            let topics = inner.read();
+            let Some(entry) = topics.by_name.get(topic) else {
+                return 0;
+            };
+            for mailbox in &entry.subscribers {
+                match mailbox.push(entry.id, message, limit, policy) {
+                    Push::Queued { dropped: d } => {
+                        queued += 1;
+                        dropped += d;
+                    }
+                    Push::Dropped => dropped += 1,
+                    Push::Closed { dropped: d } => {
+                        dropped += d;
+                        disconnected += 1;
+                    }
+                    Push::Ignored => {}
+                }
+            }
+        }
+        if dropped > 0 {
+            inner.counters.dropped.fetch_add(dropped, Ordering::Relaxed);
+        }
+        if disconnected > 0 {
+            inner
+                .counters
+                .disconnected
+                .fetch_add(disconnected, Ordering::Relaxed);
+        }
+        queued
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> Counters {
+        let cells = &self.inner.counters;
+        Counters {
+            published: cells.published.load(Ordering::Relaxed),
+            delivered: cells.delivered.load(Ordering::Relaxed),
+            dropped: cells.dropped.load(Ordering::Relaxed),
+            disconnected: cells.disconnected.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How many subscribers `topic` has.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.inner
+            .read()
+            .by_name
+            .get(topic)
+            .map_or(0, |t| t.subscribers.len())
+    }
+
+    /// How many topics have at least one subscriber.
+    pub fn topic_count(&self) -> usize {
+        self.inner.read().by_name.len()
+    }
+}
+
+#[derive(Debug)]
+struct Member {
+    hub: Arc<HubInner>,
+    mailbox: Arc<Mailbox>,
+    topics: Mutex<Vec<Box<str>>>,
+}
+
+impl Member {
+    fn topics(&self) -> std::sync::MutexGuard<'_, Vec<Box<str>>> {
+        self.topics.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let topics = std::mem::take(&mut *self.topics());
+        for topic in &topics {
+            self.hub.unsubscribe(topic, &self.mailbox);
+        }
+        self.mailbox.end();
+    }
+}
+
+/// The topics one subscriber is subscribed to; made by [`Hub::join`].
+/// Clones share the subscriber. When the last clone is dropped (typically
+/// when the task that reads the socket sees it close), the subscriber
+/// leaves every topic and its [`Inbox`] ends.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    member: Arc<Member>,
+}
+
+impl Subscription {
+    /// Subscribes to `topic`; false when already subscribed.
+    pub fn subscribe(&self, topic: &str) -> bool {
+        let member = &*self.member;
+        let mut mine = member.topics();
+        if mine.iter().any(|t| &**t == topic) {
+            return false;
+        }
+        let mut topics = member.hub.write();
+        let topics = &mut *topics;
+        let entry = topics.by_name.entry(topic.into()).or_insert_with(|| {
+            topics.next_id = topics.next_id.wrapping_add(1);
+            Topic {
+                id: topics.next_id,
+                subscribers: Vec::new(),
+            }
+        });
+        entry.subscribers.push(member.mailbox.clone());
+        mine.push(topic.into());
+        true
+    }
+
+    /// Unsubscribes from `topic`; false when not subscribed. Messages of
+    /// it already queued are still delivered.
+    pub fn unsubscribe(&self, topic: &str) -> bool {
+        let member = &*self.member;
+        let mut mine = member.topics();
+        let Some(at) = mine.iter().position(|t| &**t == topic) else {
+            return false;
+        };
+        mine.swap_remove(at);
+        member.hub.unsubscribe(topic, &member.mailbox);
+        true
+    }
+
+    /// Whether it is subscribed to `topic`.
+    pub fn is_subscribed(&self, topic: &str) -> bool {
+        self.member.topics().iter().any(|t| &**t == topic)
+    }
+
+    /// The topics it is subscribed to.
+    pub fn topics(&self) -> Vec<String> {
+        self.member.topics().iter().map(|t| t.to_string()).collect()
+    }
+
+    /// How many bytes of frames wait in its queue.
+    pub fn queued_bytes(&self) -> usize {
+        self.member.mailbox.queued_bytes()
+    }
+
+    /// The hub it belongs to.
+    pub fn hub(&self) -> Hub {
+        Hub {
+            inner: self.member.hub.clone(),
+        }
+    }
+}

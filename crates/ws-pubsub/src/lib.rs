@@ -1,0 +1,41 @@
+//! Fan-out for WebSocket servers: topics, messages framed once for every
+//! subscriber, and a policy for subscribers that read too slowly.
+//!
+//! ```text
+//!   publish("prices", m) --> Hub --> Inbox (bounded, per socket) --> forward --> socket
+//!                             |          full? SlowPolicy: drop oldest,
+//!                             |          conflate per topic, or close 1008/1013
+//!                          topics: name -> subscribers
+//! ```
+//!
+//! A [`Hub`] holds topics and their subscribers. Each socket joins it and
+//! gets a [`Subscription`] (which topics) and an [`Inbox`] (what they
+//! publish); [`forward`] writes an inbox to a ws-driver socket or write
+//! half on any runtime (ws-tokio, ws-async-std on async-std or smol), and
+//! with the `blocking` feature `forward_pending` does it for ws-blocking.
+//!
+//! A publish frames the message once ([`PreparedMessage`], from ws-core:
+//! the header encoded once, the payload shared, with permessage-deflate
+//! compressed once for the subscribers that keep no context) and queues a
+//! reference to it per subscriber; it never waits for a subscriber. A
+//! subscriber's queue is bounded in bytes ([`HubConfig::max_queued_bytes`]);
+//! what happens when it is full is the hub's [`SlowPolicy`]. [`Counters`]
+//! say how many messages were published, delivered, dropped, and how many
+//! subscribers were closed for slowness.
+//!
+//! What this crate does not do (yet): publish across processes (a
+//! backplane such as Redis), wildcard topics.
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+#![deny(unsafe_code)]
+
+mod forward;
+mod hub;
+mod inbox;
+
+#[cfg(feature = "blocking")]
+pub use forward::forward_pending;
+pub use forward::{forward, Forwarded, PreparedSink};
+pub use hub::{Counters, Hub, HubConfig, SlowPolicy, Subscription};
+pub use inbox::{Delivery, Inbox};
+pub use ws_core::PreparedMessage;
