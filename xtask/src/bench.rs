@@ -116,6 +116,9 @@ struct Options {
     echo: bool,
     idle: bool,
     micro: bool,
+    broadcast: bool,
+    /// Prints of `broadcast_test` per measurement.
+    broadcast_samples: usize,
     libs: Vec<String>,
 }
 
@@ -128,6 +131,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
         echo: true,
         idle: true,
         micro: true,
+        broadcast: true,
+        broadcast_samples: 2,
         libs: LIBS.iter().map(|s| s.to_string()).collect(),
     };
     let mut it = args.iter();
@@ -152,6 +157,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.echo = only.split(',').any(|o| o == "echo");
                 options.idle = only.split(',').any(|o| o == "idle");
                 options.micro = only.split(',').any(|o| o == "micro");
+                options.broadcast = only.split(',').any(|o| o == "broadcast");
             }
             "--quick" => {
                 options.rounds = 1;
@@ -159,6 +165,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.duration = 1.0;
                 options.idle_conns = 1000;
                 options.micro = false;
+                options.broadcast_samples = 1;
             }
             other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
         }
@@ -176,7 +183,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 
 pub const USAGE: &str =
     "cargo xtask bench [--rounds 5] [--warmup 1] [--duration 3] [--idle-conns 10000] \
-[--libs ours-tokio,...] [--only echo,idle,micro] [--quick]";
+[--libs ours-tokio,...] [--only echo,idle,micro,broadcast] [--quick]";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
@@ -184,7 +191,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     let mut report = Report::default();
-    if options.echo || options.idle {
+    if options.echo || options.idle || options.broadcast {
         build_bench_crate(&root)?;
     }
     if options.echo {
@@ -203,6 +210,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         report.idle_conns = options.idle_conns;
     }
+    if options.broadcast {
+        let rounds = options.rounds.min(3);
+        let seconds = options.duration.max(2.0);
+        report.broadcast = Some(crate::broadcast::run(
+            &root,
+            rounds,
+            options.broadcast_samples,
+            seconds,
+        )?);
+    }
     if options.micro {
         report.micro = microbenchmarks(&root)?;
     }
@@ -210,7 +227,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("\n{markdown}");
     std::fs::write(out.join("results.md"), &markdown).map_err(|e| e.to_string())?;
     // The docs hold complete runs only; a partial one stays in target/.
-    if !(options.echo && options.idle && options.micro) {
+    if !(options.echo && options.idle && options.micro && options.broadcast) {
         println!("partial run: wrote target/bench/results.md; docs/performance.md left as it is");
         return Ok(());
     }
@@ -459,7 +476,7 @@ fn idle_memory(root: &Path, lib: &str, conns: usize) -> Result<f64, String> {
         .ok_or_else(|| format!("no bytes_per_conn in {value}"))
 }
 
-fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
     match values.len() {
         0 => f64::NAN,
@@ -533,6 +550,7 @@ struct Report {
     idle: BTreeMap<String, f64>,
     idle_conns: usize,
     micro: Vec<(String, f64, Option<f64>)>,
+    broadcast: Option<crate::broadcast::Results>,
 }
 
 /// A library's median row: name, msgs/s, server CPU, loadgen CPU, bytes
@@ -663,6 +681,9 @@ impl Report {
                 ));
             }
             md.push('\n');
+        }
+        if let Some(broadcast) = &self.broadcast {
+            md.push_str(&broadcast.markdown());
         }
         if !self.micro.is_empty() {
             md.push_str("### Microbenchmarks (criterion medians)\n\n| benchmark | time | throughput |\n|---|---:|---:|\n");

@@ -3,7 +3,7 @@
 //! * `autobahn [--mode server|client|both] [--runtime tokio|async-std|smol|blocking] [--cases 1.*,2.1.1]`:
 //!   runs the Autobahn TestSuite against our echo server and our client, on
 //!   loopback, and judges strictly.
-//! * `bench [--rounds 5] [--only echo,idle,micro] [--quick] ...`: the echo
+//! * `bench [--rounds 5] [--only echo,idle,micro,broadcast] [--quick] ...`: the echo
 //!   benchmark against the peers, memory per idle connection and the
 //!   criterion microbenchmarks, written into `docs/performance.md`.
 //! * `fuzz [--time 60] [--targets ...] [--cmin]`: every cargo-fuzz target for
@@ -13,6 +13,7 @@
 
 mod autobahn;
 mod bench;
+mod broadcast;
 mod fuzz;
 mod soak;
 mod soak_server;

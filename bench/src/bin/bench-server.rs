@@ -26,6 +26,14 @@
 //! brings it (one read, one write). With small messages, the most an echo
 //! server can serve on that runtime, so the most any library on it can
 //! reach (the harness runs them with 20-byte messages only).
+//!
+//! Broadcast servers (the behaviour of uWebSockets' `uws_broadcast`, which
+//! its `broadcast_test` drives): every socket is subscribed to one topic and
+//! every data message received is published to all sockets, the sender
+//! included. `--lib ours-hub` does it with ws-pubsub (one `PreparedMessage`
+//! per publish, a `forward` task per socket writing its inbox in batches);
+//! `--lib ours-naive` is the loop an application writes without it: for each
+//! message, `send` it to every socket in turn, each behind its own lock.
 
 use std::future::Future;
 use std::io::Write;
@@ -34,7 +42,7 @@ use std::net::SocketAddr;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const LIBRARIES: &str = "ours-tokio|ours-tokio-feed|ours-async-std|ours-smol|tokio-tungstenite|fastwebsockets|tokio-websockets|tokio-floor|tokio-ceiling|async-std-ceiling";
+const LIBRARIES: &str = "ours-hub|ours-naive|ours-tokio|ours-tokio-feed|ours-async-std|ours-smol|tokio-tungstenite|fastwebsockets|tokio-websockets|tokio-floor|tokio-ceiling|async-std-ceiling";
 
 fn main() {
     let mut lib = None;
@@ -59,6 +67,17 @@ fn main() {
         "ours-smol" => ours_smol(addr),
         "tokio-ceiling" => tokio_server(addr, tokio_ceiling),
         "async-std-ceiling" => async_std::task::block_on(async_std_ceiling(addr)),
+        "ours-hub" => {
+            let hub = ws_toolkit::pubsub::Hub::new(
+                // uws_broadcast allows 64 MiB of backpressure per socket.
+                ws_toolkit::pubsub::HubConfig::default().max_queued_bytes(64 << 20),
+            );
+            tokio_server(addr, move |tcp| broadcast_hub(hub.clone(), tcp))
+        }
+        "ours-naive" => {
+            let sockets = NaiveSockets::default();
+            tokio_server(addr, move |tcp| broadcast_naive(sockets.clone(), tcp))
+        }
         other => panic!("unknown --lib {other:?}; choose {LIBRARIES}"),
     }
 }
@@ -382,4 +401,62 @@ async fn fastwebsockets_echo(tcp: TcpStream) {
         .serve_connection(io, hyper::service::service_fn(upgrade))
         .with_upgrades()
         .await;
+}
+
+/// Broadcast through the hub: every socket in the topic "all", every message
+/// published to it.
+async fn broadcast_hub(hub: ws_toolkit::pubsub::Hub, tcp: TcpStream) {
+    let Ok(ws) = ws_toolkit::tokio::accept_with(tcp, ours_config()).await else {
+        return;
+    };
+    let (mut reader, mut writer) = ws.split();
+    let (subscription, mut inbox) = hub.join();
+    subscription.subscribe("all");
+    let forwarding = tokio::spawn(async move {
+        let _ = ws_toolkit::pubsub::forward(&mut inbox, &mut writer).await;
+    });
+    while let Some(Ok(message)) = reader.recv().await {
+        if let Some(message) = ws_toolkit::core::PreparedMessage::from_message(message) {
+            hub.publish("all", &message);
+        }
+    }
+    drop(subscription);
+    let _ = forwarding.await;
+}
+
+type NaiveWriter = ws_toolkit::tokio::WebSocketWriter<TcpStream>;
+
+/// Every connected socket's writer, each behind its own lock.
+#[derive(Default, Clone)]
+struct NaiveSockets {
+    writers: std::sync::Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<u64, std::sync::Arc<tokio::sync::Mutex<NaiveWriter>>>,
+        >,
+    >,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Broadcast as an application writes it by hand: each message sent to
+/// every socket in turn.
+async fn broadcast_naive(sockets: NaiveSockets, tcp: TcpStream) {
+    let Ok(ws) = ws_toolkit::tokio::accept_with(tcp, ours_config()).await else {
+        return;
+    };
+    let (mut reader, writer) = ws.split();
+    let id = sockets
+        .next
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let writer = std::sync::Arc::new(tokio::sync::Mutex::new(writer));
+    sockets.writers.lock().unwrap().insert(id, writer);
+    while let Some(Ok(message)) = reader.recv().await {
+        if !message.is_data() {
+            continue;
+        }
+        let all: Vec<_> = sockets.writers.lock().unwrap().values().cloned().collect();
+        for writer in all {
+            let _ = writer.lock().await.send(message.clone()).await;
+        }
+    }
+    sockets.writers.lock().unwrap().remove(&id);
 }

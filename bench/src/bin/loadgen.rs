@@ -16,6 +16,12 @@
 //!
 //! `--idle` instead opens the connections, echoes one message on each,
 //! waits, and reports the server's resident memory before and after.
+//! `--fanout` is the broadcast workload of one publisher: only the first
+//! connection sends (keeping `--pipeline` messages in flight, each replaced
+//! when the server's broadcast of it comes back to it), every connection
+//! counts what it receives, and `msgs_per_sec` is deliveries per second
+//! across all of them. The server must publish every message to every
+//! socket (bench-server's `ours-hub`, uWebSockets' `uws_broadcast`).
 //! `--deflate` offers permessage-deflate with `client_no_context_takeover`
 //! (RFC 7692) and sends a pre-compressed JSON-like message.
 
@@ -37,6 +43,7 @@ struct Args {
     server_pid: Option<u32>,
     idle: bool,
     deflate: bool,
+    fanout: bool,
 }
 
 fn parse_args() -> Args {
@@ -50,6 +57,7 @@ fn parse_args() -> Args {
         server_pid: None,
         idle: false,
         deflate: false,
+        fanout: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -64,6 +72,7 @@ fn parse_args() -> Args {
             "--server-pid" => args.server_pid = Some(value().parse().expect("--server-pid PID")),
             "--idle" => args.idle = true,
             "--deflate" => args.deflate = true,
+            "--fanout" => args.fanout = true,
             other => panic!("unknown argument {other:?}"),
         }
     }
@@ -364,7 +373,13 @@ fn measure_throughput(args: &Args) -> Result<String, String> {
         };
         let early = conn.counter.feed(&leftover)?;
         messages += early;
-        conn.to_write = (args.pipeline as u64 + early) * frame_len as u64;
+        // Under --fanout only the first connection publishes.
+        let sends = !args.fanout || i == 0;
+        conn.to_write = if sends {
+            (args.pipeline as u64 + early) * frame_len as u64
+        } else {
+            0
+        };
         flush(&mut conn, &chunk, frame_len)?;
         conns.push(conn);
     }
@@ -394,6 +409,7 @@ fn measure_throughput(args: &Args) -> Result<String, String> {
         poll.poll(&mut events, Some(Duration::from_millis(10)))
             .map_err(|e| e.to_string())?;
         for event in events.iter() {
+            let sends = !args.fanout || event.token().0 == 0;
             let conn = &mut conns[event.token().0];
             if event.is_readable() {
                 loop {
@@ -403,7 +419,9 @@ fn measure_throughput(args: &Args) -> Result<String, String> {
                             bytes_in += n as u64;
                             let done = conn.counter.feed(&buf[..n])?;
                             messages += done;
-                            conn.to_write += done * frame_len as u64;
+                            if sends {
+                                conn.to_write += done * frame_len as u64;
+                            }
                             if n < buf.len() {
                                 break;
                             }
