@@ -9,12 +9,23 @@
 //!
 //! Then open <http://127.0.0.1:8080/> in two browser tabs.
 //!
+//! Rooms are topics of a [`Hub`] (`/ws?name=...&room=...`, the room
+//! `lobby` by default): a line is framed once and queued for everyone in
+//! the room. With `--redis redis://127.0.0.1:6379/` several chat processes
+//! share their rooms through Redis (start them on different ports behind
+//! one load balancer, or open one tab on each): a line said on one reaches
+//! the room on all of them. `GET /stats` answers the hub's counters as JSON.
+//!
+//! ```text
+//! cargo run --release --example chat -- --addr 127.0.0.1:8081 --redis redis://127.0.0.1:6379/
+//! ```
+//!
 //! The routing is [`read_request`]: it reads the request head, and the server
 //! either answers it with a page ([`HttpRequest::respond`]) or upgrades it
 //! ([`HttpRequest::accept`]). Each connection runs one task that waits on
-//! both the socket and the room's broadcast channel; a user too slow to keep
-//! up with the room is told how many messages it missed instead of making the
-//! server buffer them.
+//! both the socket and its inbox; a user more than 1 MiB of lines behind the
+//! room is closed with 1013 (try again later) rather than making the server
+//! buffer for them.
 //!
 //! [`HttpRequest::respond`]: ws_toolkit::tokio::HttpRequest
 //! [`HttpRequest::accept`]: ws_toolkit::tokio::HttpRequest
@@ -24,9 +35,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use tokio::sync::broadcast;
+use ws_toolkit::pubsub::{Delivery, Hub, HubConfig, RedisBackplane, SlowPolicy};
 use ws_toolkit::tokio::{http, read_request, ServerConfig, WebSocket};
-use ws_toolkit::{Config, Message, Utf8Bytes};
+use ws_toolkit::{core::PreparedMessage, Config, Message};
 
 /// The page: a message list, a name, an input line. Messages are shown as
 /// text nodes, never as HTML.
@@ -51,8 +62,9 @@ const name = params.get("name") || "guest";
 const status = document.getElementById("status");
 const log = document.getElementById("log");
 const text = document.getElementById("text");
-const ws = new WebSocket(`ws://${location.host}/ws?name=${encodeURIComponent(name)}`);
-ws.onopen = () => { status.textContent = `connected as ${name}`; };
+const room = params.get("room") || "lobby";
+const ws = new WebSocket(`ws://${location.host}/ws?name=${encodeURIComponent(name)}&room=${encodeURIComponent(room)}`);
+ws.onopen = () => { status.textContent = `connected as ${name} in ${room}`; };
 ws.onclose = () => { status.textContent = "disconnected"; };
 ws.onmessage = (event) => {
   const line = document.createElement("div");
@@ -74,70 +86,109 @@ document.getElementById("send").onsubmit = (event) => {
 const MAX_NAME: usize = 32;
 /// The longest a chat line may be, in bytes: the connection's message limit.
 const MAX_LINE: usize = 4096;
-/// Messages the room keeps for its slowest reader before that reader skips.
-const ROOM_BACKLOG: usize = 256;
+/// Bytes of lines that may wait for one user before they are closed.
+const MAX_BEHIND: usize = 1 << 20;
 
-fn parse_args() -> Result<SocketAddr, String> {
-    let mut addr: SocketAddr = "127.0.0.1:8080".parse().expect("valid default");
+struct Args {
+    addr: SocketAddr,
+    redis: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut parsed = Args {
+        addr: "127.0.0.1:8080".parse().expect("valid default"),
+        redis: None,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => {
                 let value = args.next().ok_or("--addr needs a value")?;
-                addr = value
+                parsed.addr = value
                     .parse()
                     .map_err(|error| format!("bad --addr {value:?}: {error}"))?;
             }
-            "-h" | "--help" => return Err("usage: chat [--addr 127.0.0.1:8080]".into()),
+            "--redis" => parsed.redis = Some(args.next().ok_or("--redis needs a URL")?),
+            "-h" | "--help" => {
+                return Err(
+                    "usage: chat [--addr 127.0.0.1:8080] [--redis redis://127.0.0.1:6379/]".into(),
+                )
+            }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
-    Ok(addr)
+    Ok(parsed)
+}
+
+/// What every connection shares.
+struct Server {
+    config: ServerConfig,
+    hub: Hub,
+    redis: Option<Arc<RedisBackplane>>,
+    guests: AtomicU64,
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = match parse_args() {
-        Ok(addr) => addr,
+    let args = match parse_args() {
+        Ok(args) => args,
         Err(message) => {
             eprintln!("{message}");
             std::process::exit(2);
         }
     };
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let hub = Hub::new(
+        HubConfig::default()
+            .max_queued_bytes(MAX_BEHIND)
+            .slow(SlowPolicy::close_try_again_later()),
+    );
+    let redis = match &args.redis {
+        Some(url) => match RedisBackplane::start(url, &hub) {
+            Ok(backplane) => Some(backplane),
+            Err(error) => {
+                eprintln!("--redis {url}: {error}");
+                std::process::exit(2);
+            }
+        },
+        None => None,
+    };
     println!("chat listening on http://{}/", listener.local_addr()?);
-
-    let config =
-        Arc::new(ServerConfig::default().connection(Config::default().max_message_size(MAX_LINE)));
-    let (room, _) = broadcast::channel::<Utf8Bytes>(ROOM_BACKLOG);
-    let guests = Arc::new(AtomicU64::new(0));
+    let server = Arc::new(Server {
+        config: ServerConfig::default().connection(Config::default().max_message_size(MAX_LINE)),
+        hub,
+        redis,
+        guests: AtomicU64::new(0),
+    });
     loop {
         let (tcp, peer) = listener.accept().await?;
         tcp.set_nodelay(true)?;
-        let (config, room, guests) = (config.clone(), room.clone(), guests.clone());
+        let server = server.clone();
         tokio::spawn(async move {
-            if let Err(error) = serve(tcp, &config, room, &guests).await {
+            if let Err(error) = serve(tcp, &server).await {
                 eprintln!("{peer}: {error}");
             }
         });
     }
 }
 
-/// Routes one connection: the page, the WebSocket, or 404.
+/// Routes one connection: the page, the WebSocket, the counters, or 404.
 async fn serve(
     tcp: tokio::net::TcpStream,
-    config: &ServerConfig,
-    room: broadcast::Sender<Utf8Bytes>,
-    guests: &AtomicU64,
+    server: &Server,
 ) -> Result<(), ws_toolkit::tokio::Error> {
+    let config = &server.config;
     let request = read_request(tcp, config).await?;
     let path = request.request().uri().path().to_owned();
+    let query = request.request().uri().query().map(str::to_owned);
     match path.as_str() {
         "/ws" if request.is_websocket() => {
-            let name = name_from_query(request.request().uri().query())
-                .unwrap_or_else(|| format!("guest-{}", guests.fetch_add(1, Ordering::Relaxed)));
+            let name = query_value(query.as_deref(), "name").unwrap_or_else(|| {
+                format!("guest-{}", server.guests.fetch_add(1, Ordering::Relaxed))
+            });
+            let room = query_value(query.as_deref(), "room").unwrap_or_else(|| "lobby".into());
             let socket = request.accept(config).await?;
-            chat(socket, name, room).await;
+            chat(socket, name, room, &server.hub).await;
             Ok(())
         }
         "/" | "/index.html" => {
@@ -146,6 +197,25 @@ async fn serve(
                 .body(())
                 .expect("valid response");
             request.respond(response, PAGE.as_bytes()).await
+        }
+        "/stats" => {
+            let c = server.hub.counters();
+            let redis = server.redis.as_ref().map_or("null".to_owned(), |r| {
+                let s = r.status();
+                format!(
+                    r#"{{"connected":{},"connections":{},"sent":{},"received":{}}}"#,
+                    s.connected, s.connections, s.sent, s.received
+                )
+            });
+            let body = format!(
+                r#"{{"published":{},"delivered":{},"dropped":{},"disconnected":{},"lost":{},"remote":{},"redis":{redis}}}"#,
+                c.published, c.delivered, c.dropped, c.disconnected, c.lost, c.remote
+            );
+            let response = http::Response::builder()
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(())
+                .expect("valid response");
+            request.respond(response, body.as_bytes()).await
         }
         _ => {
             let response = http::Response::builder()
@@ -158,12 +228,13 @@ async fn serve(
     }
 }
 
-/// The `name` query parameter, percent-decoded, trimmed to [`MAX_NAME`]
-/// characters without control characters; `None` if absent or empty.
-fn name_from_query(query: Option<&str>) -> Option<String> {
+/// A query parameter (`name`, `room`), percent-decoded, trimmed to
+/// [`MAX_NAME`] characters without control characters; `None` if absent or
+/// empty.
+fn query_value(query: Option<&str>, key: &str) -> Option<String> {
     let value = query?
         .split('&')
-        .find_map(|pair| pair.strip_prefix("name="))?;
+        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))?;
     let decoded = percent_decode(value);
     let name: String = decoded
         .chars()
@@ -199,22 +270,22 @@ fn percent_decode(value: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// One user in the room: what they send goes to everyone, what anyone sends
-/// comes to them, until either side closes.
-async fn chat(
-    mut socket: WebSocket<tokio::net::TcpStream>,
-    name: String,
-    room: broadcast::Sender<Utf8Bytes>,
-) {
-    let mut inbox = room.subscribe();
-    let _ = room.send(format!("* {name} joined").into());
+/// One user in a room: what they send goes to everyone in it (on every
+/// process, with Redis), what anyone says there comes to them, until either
+/// side closes or they fall too far behind.
+async fn chat(mut socket: WebSocket<tokio::net::TcpStream>, name: String, room: String, hub: &Hub) {
+    let (subscription, mut inbox) = hub.join();
+    subscription.subscribe(&room);
+    let say = |line: String| hub.publish(&room, &PreparedMessage::text(line));
+    say(format!("* {name} joined"));
+    let mut batch = Vec::new();
     loop {
         tokio::select! {
             // Both branches are cancel-safe: a message is taken out of the
-            // socket or the channel only when its branch runs.
+            // socket or the inbox only when its branch runs.
             incoming = socket.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let _ = room.send(format!("{name}: {text}").into());
+                    say(format!("{name}: {text}"));
                 }
                 Some(Ok(_)) => {} // binary ignored; pings answered by the library
                 Some(Err(error)) => {
@@ -223,21 +294,25 @@ async fn chat(
                 }
                 None => break,
             },
-            outgoing = inbox.recv() => {
-                let line = match outgoing {
-                    Ok(line) => line,
-                    // This user fell more than ROOM_BACKLOG messages behind:
-                    // the room did not wait for them, and they are told.
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        format!("* you missed {missed} messages").into()
+            delivery = inbox.recv_many(&mut batch) => match delivery {
+                Delivery::Messages(_) => {
+                    // Everything that waited, in one write.
+                    let mut sent = Ok(());
+                    for line in batch.drain(..) {
+                        sent = sent.and(socket.feed_prepared(&line).await);
                     }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                };
-                if socket.send(Message::Text(line)).await.is_err() {
+                    if sent.and(socket.flush().await).is_err() {
+                        break;
+                    }
+                }
+                Delivery::TooSlow(close) => {
+                    let _ = socket.close(close.code, close.reason.as_str()).await;
                     break;
                 }
-            }
+                _ => break,
+            },
         }
     }
-    let _ = room.send(format!("* {name} left").into());
+    drop(subscription);
+    say(format!("* {name} left"));
 }

@@ -12,7 +12,7 @@ async function open(browser, name) {
   page.on("pageerror", (error) => console.log(`${name} page error: ${error}`));
   await page.goto(`${base}?name=${encodeURIComponent(name)}`);
   await page.waitForFunction(
-    (who) => document.getElementById("status").textContent === `connected as ${who}`,
+    (who) => document.getElementById("status").textContent.startsWith(`connected as ${who} in `),
     name,
     { timeout: 15000 },
   );

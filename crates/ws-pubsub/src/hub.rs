@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ws_core::{CloseCode, PreparedMessage, Utf8Bytes};
 
+use crate::backplane::{Backplane, RemoteHub};
 use crate::inbox::{Inbox, Mailbox, Push};
 
 /// What the hub does with a subscriber whose queue would pass
@@ -95,6 +96,13 @@ pub struct Counters {
     pub dropped: u64,
     /// Subscribers closed for slowness ([`SlowPolicy::Close`]).
     pub disconnected: u64,
+    /// Messages published here that the backplane could not take or
+    /// lost (it was down, or its connection broke with them queued): the
+    /// other processes did not get them. Local subscribers did.
+    pub lost: u64,
+    /// Messages other processes published, delivered here through the
+    /// backplane (once each, however many subscribers).
+    pub remote: u64,
 }
 
 #[derive(Debug, Default)]
@@ -103,6 +111,8 @@ struct CounterCells {
     delivered: AtomicU64,
     dropped: AtomicU64,
     disconnected: AtomicU64,
+    lost: AtomicU64,
+    remote: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -117,11 +127,21 @@ struct Topics {
     next_id: u32,
 }
 
-#[derive(Debug)]
 pub(crate) struct HubInner {
     config: HubConfig,
     topics: RwLock<Topics>,
     counters: CounterCells,
+    backplane: OnceLock<Arc<dyn Backplane>>,
+}
+
+impl std::fmt::Debug for HubInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("config", &self.config)
+            .field("counters", &self.counters)
+            .field("backplane", &self.backplane.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HubInner {
@@ -139,6 +159,48 @@ impl HubInner {
             .fetch_add(count as u64, Ordering::Relaxed);
     }
 
+    pub(crate) fn count_lost(&self, count: u64) {
+        self.counters.lost.fetch_add(count, Ordering::Relaxed);
+    }
+
+    /// Queues `message` for this process's subscribers of `topic`.
+    pub(crate) fn deliver(&self, topic: &str, message: &PreparedMessage, remote: bool) -> usize {
+        if remote {
+            self.counters.remote.fetch_add(1, Ordering::Relaxed);
+        }
+        let (limit, policy) = (self.config.max_queued_bytes, &self.config.slow);
+        let (mut queued, mut dropped, mut disconnected) = (0, 0, 0);
+        {
+            let topics = self.read();
+            let Some(entry) = topics.by_name.get(topic) else {
+                return 0;
+            };
+            for mailbox in &entry.subscribers {
+                match mailbox.push(entry.id, message, limit, policy) {
+                    Push::Queued { dropped: d } => {
+                        queued += 1;
+                        dropped += d;
+                    }
+                    Push::Dropped => dropped += 1,
+                    Push::Closed { dropped: d } => {
+                        dropped += d;
+                        disconnected += 1;
+                    }
+                    Push::Ignored => {}
+                }
+            }
+        }
+        if dropped > 0 {
+            self.counters.dropped.fetch_add(dropped, Ordering::Relaxed);
+        }
+        if disconnected > 0 {
+            self.counters
+                .disconnected
+                .fetch_add(disconnected, Ordering::Relaxed);
+        }
+        queued
+    }
+
     fn unsubscribe(&self, topic: &str, mailbox: &Arc<Mailbox>) {
         let mut topics = self.write();
         let Some(entry) = topics.by_name.get_mut(topic) else {
@@ -153,6 +215,9 @@ impl HubInner {
         }
         if entry.subscribers.is_empty() {
             topics.by_name.remove(topic);
+            if let Some(backplane) = self.backplane.get() {
+                backplane.unsubscribe(topic);
+            }
         }
     }
 }
@@ -204,6 +269,7 @@ impl Hub {
                 config,
                 topics: RwLock::default(),
                 counters: CounterCells::default(),
+                backplane: OnceLock::new(),
             }),
         }
     }
@@ -240,38 +306,38 @@ impl Hub {
     pub fn publish(&self, topic: &str, message: &PreparedMessage) -> usize {
         let inner = &*self.inner;
         inner.counters.published.fetch_add(1, Ordering::Relaxed);
-        let (limit, policy) = (inner.config.max_queued_bytes, &inner.config.slow);
-        let (mut queued, mut dropped, mut disconnected) = (0, 0, 0);
-        {
-            let topics = inner.read();
-            let Some(entry) = topics.by_name.get(topic) else {
-                return 0;
-            };
-            for mailbox in &entry.subscribers {
-                match mailbox.push(entry.id, message, limit, policy) {
-                    Push::Queued { dropped: d } => {
-                        queued += 1;
-                        dropped += d;
-                    }
-                    Push::Dropped => dropped += 1,
-                    Push::Closed { dropped: d } => {
-                        dropped += d;
-                        disconnected += 1;
-                    }
-                    Push::Ignored => {}
-                }
+        if let Some(backplane) = inner.backplane.get() {
+            if !backplane.publish(topic, message) {
+                inner.count_lost(1);
             }
         }
-        if dropped > 0 {
-            inner.counters.dropped.fetch_add(dropped, Ordering::Relaxed);
+        inner.deliver(topic, message, false)
+    }
+
+    /// Attaches the bus to the other processes of this application: from
+    /// now on every publish also goes to it, and it is told which topics
+    /// have subscribers here (those that already do, at once). A hub has at
+    /// most one; `Err` gives the backplane back when one is attached.
+    ///
+    /// # Errors
+    ///
+    /// The backplane itself, when the hub already has one.
+    pub fn attach_backplane(
+        &self,
+        backplane: Arc<dyn Backplane>,
+    ) -> Result<(), Arc<dyn Backplane>> {
+        let topics = self.inner.write();
+        self.inner.backplane.set(backplane.clone())?;
+        for topic in topics.by_name.keys() {
+            backplane.subscribe(topic);
         }
-        if disconnected > 0 {
-            inner
-                .counters
-                .disconnected
-                .fetch_add(disconnected, Ordering::Relaxed);
-        }
-        queued
+        Ok(())
+    }
+
+    /// The hub as a backplane holds it, to deliver what other processes
+    /// publish.
+    pub fn remote(&self) -> RemoteHub {
+        RemoteHub::new(&self.inner)
     }
 
     /// The counters so far.
@@ -282,6 +348,8 @@ impl Hub {
             delivered: cells.delivered.load(Ordering::Relaxed),
             dropped: cells.dropped.load(Ordering::Relaxed),
             disconnected: cells.disconnected.load(Ordering::Relaxed),
+            lost: cells.lost.load(Ordering::Relaxed),
+            remote: cells.remote.load(Ordering::Relaxed),
         }
     }
 
@@ -344,6 +412,9 @@ impl Subscription {
         let topics = &mut *topics;
         let entry = topics.by_name.entry(topic.into()).or_insert_with(|| {
             topics.next_id = topics.next_id.wrapping_add(1);
+            if let Some(backplane) = member.hub.backplane.get() {
+                backplane.subscribe(topic);
+            }
             Topic {
                 id: topics.next_id,
                 subscribers: Vec::new(),

@@ -23,19 +23,26 @@
 //! say how many messages were published, delivered, dropped, and how many
 //! subscribers were closed for slowness.
 //!
-//! What this crate does not do (yet): publish across processes (a
-//! backplane such as Redis), wildcard topics.
+//! Across processes, a [`Backplane`] (with the `redis` feature,
+//! `RedisBackplane` on Redis pub/sub) makes the hubs of N server processes
+//! behind a load balancer behave as one. Not done (yet): wildcard topics.
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 #![deny(unsafe_code)]
 
+mod backplane;
 mod forward;
 mod hub;
 mod inbox;
+#[cfg(feature = "redis")]
+mod redis;
 
+pub use backplane::{Backplane, RemoteHub};
 #[cfg(feature = "blocking")]
 pub use forward::forward_pending;
 pub use forward::{forward, Forwarded, PreparedSink};
 pub use hub::{Counters, Hub, HubConfig, SlowPolicy, Subscription};
 pub use inbox::{Delivery, Inbox};
+#[cfg(feature = "redis")]
+pub use redis::{RedisBackplane, RedisStatus};
 pub use ws_core::PreparedMessage;
