@@ -404,24 +404,40 @@ async fn fastwebsockets_echo(tcp: TcpStream) {
 }
 
 /// Broadcast through the hub: every socket in the topic "all", every message
-/// published to it.
+/// published to it. One task per socket waits on both the socket and its
+/// inbox (both cancel-safe), and writes what waits in one flush.
 async fn broadcast_hub(hub: ws_toolkit::pubsub::Hub, tcp: TcpStream) {
-    let Ok(ws) = ws_toolkit::tokio::accept_with(tcp, ours_config()).await else {
+    use ws_toolkit::pubsub::Delivery;
+    let Ok(mut ws) = ws_toolkit::tokio::accept_with(tcp, ours_config()).await else {
         return;
     };
-    let (mut reader, mut writer) = ws.split();
     let (subscription, mut inbox) = hub.join();
     subscription.subscribe("all");
-    let forwarding = tokio::spawn(async move {
-        let _ = ws_toolkit::pubsub::forward(&mut inbox, &mut writer).await;
-    });
-    while let Some(Ok(message)) = reader.recv().await {
-        if let Some(message) = ws_toolkit::core::PreparedMessage::from_message(message) {
-            hub.publish("all", &message);
+    let mut batch = Vec::new();
+    loop {
+        tokio::select! {
+            incoming = ws.recv() => match incoming {
+                Some(Ok(message)) => {
+                    if let Some(message) = ws_toolkit::core::PreparedMessage::from_message(message) {
+                        hub.publish("all", &message);
+                    }
+                }
+                _ => break,
+            },
+            delivery = inbox.recv_many(&mut batch) => {
+                if !matches!(delivery, Delivery::Messages(_)) {
+                    break;
+                }
+                let mut sent = Ok(());
+                for message in batch.drain(..) {
+                    sent = sent.and(ws.feed_prepared(&message).await);
+                }
+                if sent.and(ws.flush().await).is_err() {
+                    break;
+                }
+            }
         }
     }
-    drop(subscription);
-    let _ = forwarding.await;
 }
 
 type NaiveWriter = ws_toolkit::tokio::WebSocketWriter<TcpStream>;
