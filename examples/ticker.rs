@@ -6,21 +6,23 @@
 //! ```
 //!
 //! Subscribe with `ws://127.0.0.1:9002/?symbols=AAPL,MSFT` (all symbols when
-//! the query is absent). Each update is one JSON text message:
-//! `{"seq":42,"prices":{"AAPL":189.12,"MSFT":411.80}}`.
+//! the query is absent). Each symbol is a topic of a [`Hub`]; each update of
+//! a symbol is one JSON text message, framed once for all its subscribers:
+//! `{"seq":42,"prices":{"AAPL":189.12}}`.
 //!
 //! # Backpressure, per client
 //!
 //! A ticker must never let one slow subscriber slow the others or grow the
 //! server's memory. Here:
 //!
-//! - Updates are *conflated*: the producer publishes the latest snapshot in a
-//!   [`tokio::sync::watch`] channel, which holds one value. A subscriber that
-//!   is still writing the previous update skips straight to the newest one
-//!   (its `seq` jumps), so nothing queues up per subscriber.
+//! - Updates are *conflated* ([`SlowPolicy::Conflate`]): when more than 4 KiB
+//!   of updates wait for a subscriber, the older updates of the same symbol
+//!   are dropped, so a slow subscriber skips to the newest price of each
+//!   symbol (its `seq` jumps) and nothing grows per subscriber.
 //! - A subscriber whose socket accepts nothing for `--stall-ms` (its TCP
-//!   window stayed full: the client stopped reading) is dropped. Its task
-//!   ends and its memory is freed; everyone else is unaffected.
+//!   window stayed full: the client stopped reading) is dropped by the
+//!   connection's write timeout. Its task ends and its memory is freed;
+//!   everyone else is unaffected.
 //! - The connection's own send buffer is bounded by `Config::max_buffered_output`
 //!   (the library default), so even a single large write cannot grow without
 //!   limit.
@@ -31,9 +33,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::watch;
+use ws_toolkit::core::PreparedMessage;
+use ws_toolkit::pubsub::{Delivery, Hub, HubConfig, SlowPolicy};
 use ws_toolkit::tokio::{accept_with_callback, ServerConfig, WebSocket};
-use ws_toolkit::{CloseCode, Message};
+use ws_toolkit::Config;
 
 const SYMBOLS: [&str; 6] = ["AAPL", "AMZN", "GOOG", "MSFT", "NVDA", "TSLA"];
 
@@ -102,14 +105,21 @@ async fn main() -> std::io::Result<()> {
         seq: 0,
         prices: SYMBOLS.iter().map(|&symbol| (symbol, 100.0)).collect(),
     };
-    let (publish, market) = watch::channel(first);
-    tokio::spawn(produce(publish, args.interval));
+    let hub = Hub::new(
+        HubConfig::default()
+            .max_queued_bytes(4 * 1024)
+            .slow(SlowPolicy::Conflate),
+    );
+    tokio::spawn(produce(hub.clone(), first, args.interval));
 
-    let config = Arc::new(ServerConfig::default());
+    // A socket that takes nothing for `stall` fails with the write timeout.
+    let config = Arc::new(
+        ServerConfig::default().connection(Config::default().write_timeout(Some(args.stall))),
+    );
     loop {
         let (tcp, peer) = listener.accept().await?;
         tcp.set_nodelay(true)?;
-        let (config, market, stall) = (config.clone(), market.clone(), args.stall);
+        let (config, hub) = (config.clone(), hub.clone());
         tokio::spawn(async move {
             let mut query = None;
             let accepted = accept_with_callback(tcp, &config, |request, _| {
@@ -120,7 +130,7 @@ async fn main() -> std::io::Result<()> {
             match accepted {
                 Ok(socket) => {
                     let symbols = symbols_from_query(query.as_deref());
-                    match subscribe(socket, market, &symbols, stall).await {
+                    match subscribe(socket, &hub, &symbols).await {
                         Ok(()) => {}
                         Err(reason) => eprintln!("{peer}: dropped: {reason}"),
                     }
@@ -131,27 +141,27 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
-/// Moves every price by a small random step each interval and publishes the
-/// new snapshot. Publishing never waits for subscribers.
-async fn produce(publish: watch::Sender<Snapshot>, interval: Duration) {
+/// Moves every price by a small random step each interval and publishes
+/// each symbol's new price to its topic. Publishing never waits for
+/// subscribers.
+async fn produce(hub: Hub, mut snapshot: Snapshot, interval: Duration) {
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     let mut ticks = tokio::time::interval(interval);
     loop {
         ticks.tick().await;
-        publish.send_modify(|snapshot| {
-            snapshot.seq += 1;
-            for price in snapshot.prices.values_mut() {
-                // xorshift64: a step in [-0.5%, +0.5%).
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                let step = (rng % 1000) as f64 / 100_000.0 - 0.005;
-                *price = (*price * (1.0 + step) * 100.0).round() / 100.0;
-            }
-        });
-        if publish.is_closed() {
-            // No receivers left at all (cannot happen while main holds one).
-            return;
+        snapshot.seq += 1;
+        for (symbol, price) in snapshot.prices.iter_mut() {
+            // xorshift64: a step in [-0.5%, +0.5%).
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let step = (rng % 1000) as f64 / 100_000.0 - 0.005;
+            *price = (*price * (1.0 + step) * 100.0).round() / 100.0;
+            let update = format!(
+                "{{\"seq\":{},\"prices\":{{\"{symbol}\":{price:.2}}}}}",
+                snapshot.seq
+            );
+            hub.publish(symbol, &PreparedMessage::text(update));
         }
     }
 }
@@ -178,14 +188,18 @@ fn symbols_from_query(query: Option<&str>) -> Vec<&'static str> {
     }
 }
 
-/// Sends each newest snapshot to one subscriber until it leaves, or drops it
-/// when its socket stalls for longer than `stall`.
+/// Writes the updates of `symbols` to one subscriber until it leaves, or
+/// until its socket stalls for longer than the write timeout.
 async fn subscribe(
     mut socket: WebSocket<tokio::net::TcpStream>,
-    mut market: watch::Receiver<Snapshot>,
+    hub: &Hub,
     symbols: &[&'static str],
-    stall: Duration,
 ) -> Result<(), String> {
+    let (subscription, mut inbox) = hub.join();
+    for symbol in symbols {
+        subscription.subscribe(symbol);
+    }
+    let mut batch = Vec::new();
     loop {
         tokio::select! {
             // Reading keeps pings answered and notices the client's close.
@@ -194,35 +208,17 @@ async fn subscribe(
                 Some(Err(error)) => return Err(error.to_string()),
                 None => return Ok(()),
             },
-            changed = market.changed() => {
-                if changed.is_err() {
-                    let _ = socket.close(CloseCode::GOING_AWAY, "ticker shutting down").await;
+            delivery = inbox.recv_many(&mut batch) => {
+                if !matches!(delivery, Delivery::Messages(_)) {
                     return Ok(());
                 }
-                // Only the newest snapshot is ever sent: updates published
-                // while the previous send was in flight are skipped.
-                let update = render(&market.borrow_and_update(), symbols);
-                match tokio::time::timeout(stall, socket.send(Message::text(update))).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => return Err(error.to_string()),
-                    Err(_) => {
-                        return Err(format!("not reading: nothing written for {stall:?}"));
-                    }
+                // What waited (the newest update of each symbol, if the
+                // subscriber fell behind), in one write.
+                for update in batch.drain(..) {
+                    socket.feed_prepared(&update).await.map_err(|e| e.to_string())?;
                 }
+                socket.flush().await.map_err(|e| e.to_string())?;
             }
         }
     }
-}
-
-/// `{"seq":N,"prices":{"SYM":price,...}}` for the chosen symbols.
-fn render(snapshot: &Snapshot, symbols: &[&'static str]) -> String {
-    let prices: Vec<String> = symbols
-        .iter()
-        .map(|symbol| format!("\"{symbol}\":{:.2}", snapshot.prices[symbol]))
-        .collect();
-    format!(
-        "{{\"seq\":{},\"prices\":{{{}}}}}",
-        snapshot.seq,
-        prices.join(",")
-    )
 }

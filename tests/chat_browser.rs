@@ -1,7 +1,8 @@
-//! The chat example end to end in a real browser: two headless Chromium
-//! pages load the example's page from 127.0.0.1, connect over WebSocket, and
-//! see each other's messages (`tests/browser/chat.js`, driven by
-//! playwright-core).
+//! The chat and leaderboard examples end to end in a real browser: headless
+//! Chromium pages load the example's page from 127.0.0.1, connect over
+//! WebSocket, and see each other's messages (`tests/browser/chat.js`) or the
+//! same live top 10 (`tests/browser/leaderboard.js`), driven by
+//! playwright-core.
 //!
 //! The test installs what it needs: Debian's `chromium` package (with
 //! apt-get, when `/usr/bin/chromium` is missing and no `CHROMIUM` path is
@@ -62,7 +63,9 @@ fn playwright() -> PathBuf {
             .expect("npm (Node.js) is needed for this test");
         assert!(status.success(), "npm install playwright-core failed");
     }
-    std::fs::copy(root.join("tests/browser/chat.js"), dir.join("chat.js")).unwrap();
+    for script in ["chat.js", "leaderboard.js"] {
+        std::fs::copy(root.join("tests/browser").join(script), dir.join(script)).unwrap();
+    }
     dir
 }
 
@@ -90,6 +93,33 @@ fn two_chromium_pages_chat_through_the_chat_example() {
         "alice saw \"* bob joined\"",
         "bob saw \"alice: hello from alice\"",
         "alice saw \"* bob left\"",
+    ] {
+        assert!(stdout.contains(step), "missing step {step:?}:\n{stdout}");
+    }
+}
+
+#[test]
+fn three_chromium_pages_follow_the_leaderboard_example() {
+    let browser = chromium();
+    let dir = playwright();
+    let board = Running::start("leaderboard", &["--addr", "127.0.0.1:0"]);
+    let output = Command::new("node")
+        .current_dir(&dir)
+        .arg("leaderboard.js")
+        .arg(format!("http://{}/", board.addr))
+        .env("CHROMIUM", &browser)
+        .output()
+        .expect("node (Node.js) is needed for this test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.lines().last() == Some("ok"),
+        "the browser leaderboard failed:\n{stdout}\n{stderr}"
+    );
+    for step in [
+        "second shows bob 30, carol 20, alice 10",
+        "first shows bob 30, dave 25, carol 20, alice 10",
+        "third shows bob 30, dave 25, carol 20, alice 10",
     ] {
         assert!(stdout.contains(step), "missing step {step:?}:\n{stdout}");
     }

@@ -1,7 +1,8 @@
 //! Two chat processes and one real redis-server on loopback: the hubs of
 //! both behave as one (a line said on one reaches the room on the other,
 //! in order per sender), and when Redis goes away and comes back both
-//! reconnect, resubscribe, and count what was lost meanwhile.
+//! reconnect, resubscribe, and count what was lost meanwhile. Two
+//! leaderboard processes share one board the same way.
 //!
 //! redis-server is Debian's package: installed here when missing, started
 //! on a port of its own, stopped when the test ends.
@@ -270,4 +271,61 @@ async fn chat_processes_reconnect_after_redis_restarts_and_count_what_was_lost()
     let a_stats = stats(a.addr);
     assert_eq!(stat(&a_stats, "lost"), 5, "{a_stats}");
     drop(redis);
+}
+
+/// `POST /score` to a leaderboard process.
+fn post_score(addr: SocketAddr, form: &str) -> String {
+    let mut tcp = TcpStream::connect(addr).unwrap();
+    let request = format!(
+        "POST /score HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    tcp.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).unwrap();
+    response
+}
+
+async fn next_text(client: &mut Client) -> String {
+    let message = tokio::time::timeout(Duration::from_secs(10), client.next())
+        .await
+        .expect("a message within 10 s")
+        .expect("open")
+        .expect("no error");
+    message.as_text().expect("text").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaderboard_processes_share_one_board_through_redis() {
+    let redis = Redis::start(None);
+    let url = redis.url();
+    let a = Running::start("leaderboard", &["--addr", "127.0.0.1:0", "--redis", &url]);
+    let b = Running::start("leaderboard", &["--addr", "127.0.0.1:0", "--redis", &url]);
+    // Each process subscribes itself; its pages add nothing in Redis.
+    wait_until("both subscribed to scores", || {
+        subscribers(redis.port, "scores") == 2
+    })
+    .await;
+    let (mut page_on_b, _) = connect(format!("ws://{}/ws", b.addr)).await.unwrap();
+    assert_eq!(next_text(&mut page_on_b).await, r#"{"board":[]}"#);
+    let response = post_score(a.addr, "name=alice&score=7");
+    assert!(response.starts_with("HTTP/1.1 204"), "{response}");
+    assert_eq!(
+        next_text(&mut page_on_b).await,
+        r#"{"name":"alice","score":7}"#,
+        "a score posted on A reaches a page on B"
+    );
+    // B's own snapshot has it too, once its subscriber has kept it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (mut late, _) = connect(format!("ws://{}/ws", b.addr)).await.unwrap();
+        let snapshot = next_text(&mut late).await;
+        late.close(CloseCode::NORMAL, "").await.unwrap();
+        if snapshot == r#"{"board":[["alice",7]]}"# {
+            break;
+        }
+        assert!(Instant::now() < deadline, "B's snapshot: {snapshot}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    page_on_b.close(CloseCode::NORMAL, "").await.unwrap();
 }

@@ -1,7 +1,8 @@
 //! Every example, run as its own process on 127.0.0.1 with the command line
 //! its documentation gives, and checked by a client of ours: echo-server (on
 //! each runtime), client, chat (page, 404, broadcast), ticker (subscription,
-//! symbols, conflated sequence), hyper-upgrade (hyper and axum). The
+//! symbols, conflated sequence), leaderboard (scores posted by form and by
+//! WebSocket, the top-10 snapshot), hyper-upgrade (hyper and axum). The
 //! autobahn-client example is exercised by `cargo xtask autobahn`, and the
 //! chat page in a real browser by `tests/chat_browser.rs`.
 
@@ -285,8 +286,8 @@ fn parse_tick(text: &str) -> (u64, Vec<String>) {
     (seq.parse().unwrap(), symbols)
 }
 
-/// The ticker pushes the symbols asked for, with rising sequence numbers, to
-/// several subscribers at once.
+/// The ticker pushes the symbols asked for (one topic each), with rising
+/// sequence numbers per symbol, to several subscribers at once.
 #[tokio::test]
 async fn ticker_example_pushes_updates_to_every_subscriber() {
     let ticker = Running::start("ticker", &["--addr", "127.0.0.1:0", "--interval-ms", "5"]);
@@ -299,16 +300,26 @@ async fn ticker_example_pushes_updates_to_every_subscriber() {
     }
     let (mut everything, _) = connect(format!("ws://{}/", ticker.addr)).await.unwrap();
     for socket in &mut subscribers {
-        let mut last = 0;
-        for _ in 0..5 {
+        let mut last = std::collections::BTreeMap::new();
+        for _ in 0..10 {
             let (seq, symbols) = parse_tick(&next_text(socket).await);
-            assert!(seq > last, "sequence numbers rise: {seq} after {last}");
-            last = seq;
-            assert_eq!(symbols, ["MSFT", "AAPL"]);
+            assert_eq!(symbols.len(), 1);
+            let previous = last.insert(symbols[0].clone(), seq).unwrap_or(0);
+            assert!(
+                seq > previous,
+                "sequence numbers rise: {seq} after {previous}"
+            );
         }
+        let seen: Vec<&String> = last.keys().collect();
+        assert_eq!(seen, ["AAPL", "MSFT"]);
     }
-    let (_, symbols) = parse_tick(&next_text(&mut everything).await);
-    assert_eq!(symbols, ["AAPL", "AMZN", "GOOG", "MSFT", "NVDA", "TSLA"]);
+    let mut all = std::collections::BTreeSet::new();
+    while all.len() < 6 {
+        let (_, symbols) = parse_tick(&next_text(&mut everything).await);
+        all.extend(symbols);
+    }
+    let all: Vec<String> = all.into_iter().collect();
+    assert_eq!(all, ["AAPL", "AMZN", "GOOG", "MSFT", "NVDA", "TSLA"]);
     everything.close(CloseCode::NORMAL, "").await.unwrap();
     assert!(everything.closed().unwrap().clean);
 }
@@ -365,4 +376,80 @@ async fn hyper_upgrade_example_on_hyper() {
 #[tokio::test]
 async fn hyper_upgrade_example_on_axum() {
     hyper_upgrade_on("axum").await;
+}
+
+/// Posts a form to `path` and returns the whole response.
+async fn http_post(addr: std::net::SocketAddr, path: &str, form: &str) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut response))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+    String::from_utf8(response).unwrap()
+}
+
+/// The leaderboard serves its page, takes scores by `POST /score` and by
+/// WebSocket message, pushes each to every page, and gives a page that
+/// connects later the top 10 of the best score per name.
+#[tokio::test]
+async fn leaderboard_example_pushes_scores_and_snapshots_the_top_10() {
+    let board = Running::start("leaderboard", &["--addr", "127.0.0.1:0"]);
+    let page = http_get(board.addr, "/", "").await;
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n") && page.contains("new WebSocket("));
+
+    let (mut watcher, _) = connect(format!("ws://{}/ws", board.addr)).await.unwrap();
+    assert_eq!(next_text(&mut watcher).await, r#"{"board":[]}"#);
+    for (i, name) in [
+        "ann", "bo", "cy", "di", "ed", "flo", "gus", "hal", "ivy", "jo", "kim", "lu",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let response = http_post(
+            board.addr,
+            "/score",
+            &format!("name={name}&score={}", i * 10),
+        )
+        .await;
+        assert!(
+            response.starts_with("HTTP/1.1 204 No Content\r\n"),
+            "{response}"
+        );
+        assert_eq!(
+            next_text(&mut watcher).await,
+            format!(r#"{{"name":"{name}","score":{}}}"#, i * 10)
+        );
+    }
+    // A lower score does not replace a name's best; a form that is not one is refused.
+    let response = http_post(board.addr, "/score", "name=lu&score=1").await;
+    assert!(response.starts_with("HTTP/1.1 204"), "{response}");
+    assert_eq!(next_text(&mut watcher).await, r#"{"name":"lu","score":1}"#);
+    let response = http_post(board.addr, "/score", "name=&score=x").await;
+    assert!(
+        response.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{response}"
+    );
+
+    // A score sent over the WebSocket, with a name needing escapes.
+    watcher
+        .send(Message::text(r#"zoë "z" 1000"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_text(&mut watcher).await,
+        r#"{"name":"zoë \"z\"","score":1000}"#
+    );
+    let (mut late, _) = connect(format!("ws://{}/ws", board.addr)).await.unwrap();
+    assert_eq!(
+        next_text(&mut late).await,
+        r#"{"board":[["zoë \"z\"",1000],["lu",110],["kim",100],["jo",90],["ivy",80],["hal",70],["gus",60],["flo",50],["ed",40],["di",30]]}"#
+    );
+    watcher.close(CloseCode::NORMAL, "").await.unwrap();
+    late.close(CloseCode::NORMAL, "").await.unwrap();
 }
