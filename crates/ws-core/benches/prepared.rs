@@ -79,7 +79,7 @@ fn broadcast(c: &mut Criterion) {
             ..DeflateParams::default()
         };
         group.bench_function(BenchmarkId::new("prepared", name), |b| {
-            let mut conns = connections(Some(params.clone()));
+            let mut conns = connections(Some(params));
             b.iter(|| {
                 let message = PreparedMessage::text(text.clone());
                 for conn in &mut conns {
