@@ -472,3 +472,89 @@ fn server_reports_tls_garbage_on_a_wss_listener_as_a_clean_error() {
         assert!(result.is_err());
     })
 }
+
+#[test]
+fn client_try_send_never_waits_and_stops_at_max_buffered_output_while_the_server_does_not_read() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        let read_now = Arc::new(AtomicBool::new(false));
+        let received = Arc::new(AtomicUsize::new(0));
+        let (flag, count) = (read_now.clone(), received.clone());
+        rt::detach(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            let mut socket = accept_with(tcp, &ServerConfig::default()).await.unwrap();
+            // Not reading: the client's sends back up into its buffer.
+            while !flag.load(Ordering::Acquire) {
+                rt::sleep(Duration::from_millis(5)).await;
+            }
+            while let Some(Ok(message)) = socket.next().await {
+                if message.is_data() {
+                    count.fetch_add(1, Ordering::Release);
+                }
+            }
+        });
+        let limit = 64 * 1024;
+        let config =
+            ClientConfig::default().connection(Config::default().max_buffered_output(limit));
+        let (mut socket, _) = connect_with_config(format!("ws://{addr}/"), &config)
+            .await
+            .unwrap();
+        let mut queued = 0;
+        let full = loop {
+            match socket.try_send(Message::binary(vec![7u8; 4096])) {
+                Ok(()) => queued += 1,
+                Err(error) => break error,
+            }
+            assert!(queued < 100_000, "the kernel took everything?");
+        };
+        assert!(
+            matches!(
+                full,
+                Error::Send(ws_toolkit::core::SendError::BufferFull { .. })
+            ),
+            "{full:?}"
+        );
+        assert!(socket.buffered_amount() > 0);
+        assert!(
+            socket.buffered_amount() <= limit + 4096 + 14,
+            "{}",
+            socket.buffered_amount()
+        );
+        read_now.store(true, Ordering::Release);
+        rt::timeout(Duration::from_secs(20), socket.flush())
+            .await
+            .expect("flushed once the server reads")
+            .unwrap();
+        assert_eq!(socket.buffered_amount(), 0);
+        socket.close(CloseCode::NORMAL, "").await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while received.load(Ordering::Acquire) < queued {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server got every message"
+            );
+            rt::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(received.load(Ordering::Acquire), queued);
+    })
+}
+
+#[test]
+fn split_writer_try_send_is_echoed_and_reports_its_buffered_amount() {
+    rt::run(async {
+        let addr = echo_server(ServerConfig::default()).await;
+        let (socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        let (mut reader, mut writer) = socket.split();
+        writer.try_send(Message::text("without waiting")).unwrap();
+        writer.flush().await.unwrap();
+        assert_eq!(writer.buffered_amount(), 0);
+        let echoed = rt::timeout(Duration::from_secs(10), reader.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(echoed.as_text(), Some("without waiting"));
+        writer.close(CloseCode::NORMAL, "").await.unwrap();
+    })
+}

@@ -219,6 +219,37 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         Ok(self.inner.driver.send_prepared(message)?)
     }
 
+    /// Queues a message without waiting, and writes what the stream takes
+    /// right now: for a producer that must never block (a game tick, a
+    /// price feed). What the stream did not take goes out with the next
+    /// `send`, `flush` or `recv`, which the application must still call.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] with [`SendError::BufferFull`](ws_core::SendError::BufferFull) when
+    /// more than [`Config::max_buffered_output`] is already queued (nothing is queued then:
+    /// wait with `send` or drop the message); [`Error::Send`] when the connection is closing;
+    /// [`Error::Io`] when the write fails.
+    pub fn try_send(&mut self, message: Message) -> Result<(), Error> {
+        let parts = &mut *self.inner;
+        if parts.driver.conn.is_output_full() {
+            return Err(Error::Send(ws_core::SendError::BufferFull {
+                buffered: parts.driver.conn.buffered_amount(),
+            }));
+        }
+        parts.driver.send(message)?;
+        // One write attempt, not waited for: a later poll registers the
+        // task that waits.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match parts
+            .driver
+            .poll_flush_out(Pin::new(&mut parts.io), &mut cx)
+        {
+            std::task::Poll::Ready(Err(error)) => Err(error),
+            _ => Ok(()),
+        }
+    }
+
     /// Writes everything queued and flushes the stream.
     ///
     /// # Errors

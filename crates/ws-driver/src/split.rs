@@ -298,6 +298,27 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketWriter<S, R> {
         self.with_core(None, |core, _, _| Ok(core.send_prepared(message)?))
     }
 
+    /// Queues a message without waiting and writes what the stream takes
+    /// now, as [`WebSocket::try_send`](crate::WebSocket::try_send).
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::try_send`](crate::WebSocket::try_send).
+    pub fn try_send(&mut self, message: Message) -> Result<(), Error> {
+        self.with_core(None, |core, io, cx| {
+            if core.conn.is_output_full() {
+                return Err(Error::Send(ws_core::SendError::BufferFull {
+                    buffered: core.conn.buffered_amount(),
+                }));
+            }
+            core.send(message)?;
+            match core.poll_flush_out(io, cx) {
+                Poll::Ready(Err(error)) => Err(error),
+                _ => Ok(()),
+            }
+        })
+    }
+
     /// Writes everything queued and flushes the stream; then the writer
     /// gives its buffer up, as `Sink::poll_flush` does.
     ///
