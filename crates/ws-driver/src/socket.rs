@@ -140,22 +140,14 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// payload over 125 bytes); [`Error::Io`] when writing fails; [`Error::Protocol`] with the
     /// write timeout when the peer stopped reading.
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
-        poll_fn(|cx| {
-            let parts = &mut *self.inner;
-            parts.driver.poll_ready_to_send(Pin::new(&mut parts.io), cx)
-        })
-        .await?;
+        self.ready().await?;
         self.inner.driver.send(message)?;
-        poll_fn(|cx| {
-            let parts = &mut *self.inner;
-            parts.driver.poll_flush_out(Pin::new(&mut parts.io), cx)
-        })
-        .await
+        self.flush().await
     }
 
     /// Sends a message framed once for many sockets (a broadcast) and
     /// flushes it: see [`PreparedMessage`]. To queue many before one flush,
-    /// use the socket as a `Sink<PreparedMessage>` (`feed`, then `flush`).
+    /// use [`feed_prepared`](Self::feed_prepared), then [`flush`](Self::flush).
     ///
     /// Cancel safety: not cancel-safe, as [`send`](Self::send).
     ///
@@ -177,17 +169,9 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// }
     /// ```
     pub async fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
-        poll_fn(|cx| {
-            let parts = &mut *self.inner;
-            parts.driver.poll_ready_to_send(Pin::new(&mut parts.io), cx)
-        })
-        .await?;
+        self.ready().await?;
         self.inner.driver.send_prepared(message)?;
-        poll_fn(|cx| {
-            let parts = &mut *self.inner;
-            parts.driver.poll_flush_out(Pin::new(&mut parts.io), cx)
-        })
-        .await
+        self.flush().await
     }
 
     /// Queues a prepared message without flushing, once there is room
@@ -199,11 +183,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     ///
     /// As [`send`](Self::send).
     pub async fn feed_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
-        poll_fn(|cx| {
-            let parts = &mut *self.inner;
-            parts.driver.poll_ready_to_send(Pin::new(&mut parts.io), cx)
-        })
-        .await?;
+        self.ready().await?;
         self.queue_prepared(message)
     }
 
@@ -260,6 +240,15 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         poll_fn(|cx| {
             let parts = &mut *self.inner;
             parts.driver.poll_flush_out(Pin::new(&mut parts.io), cx)
+        })
+        .await
+    }
+
+    /// Waits until the output is under `max_buffered_output`, writing.
+    async fn ready(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| {
+            let parts = &mut *self.inner;
+            parts.driver.poll_ready_to_send(Pin::new(&mut parts.io), cx)
         })
         .await
     }

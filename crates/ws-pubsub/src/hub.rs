@@ -1,119 +1,15 @@
 //! The hub: topics, who is subscribed to them, and publishing.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
-use ws_core::{CloseCode, PreparedMessage, Utf8Bytes};
+use ws_core::PreparedMessage;
 
-use crate::backplane::{Backplane, RemoteHub};
+use crate::backplane::Backplane;
+use crate::config::HubConfig;
+use crate::counters::{CounterCells, Counters};
 use crate::inbox::{Inbox, Mailbox, Push};
-
-/// What the hub does with a subscriber whose queue would pass
-/// [`HubConfig::max_queued_bytes`]: a subscriber that reads slower than
-/// messages are published. Whichever it is, a publish never waits and no
-/// queue grows past the limit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SlowPolicy {
-    /// Drop the oldest queued messages until the new one fits (a chat that
-    /// prefers the latest lines).
-    DropOldest,
-    /// Drop the older queued messages of the same topic first, then the
-    /// oldest of any: each topic keeps its latest value (a price feed, a
-    /// leaderboard).
-    Conflate,
-    /// Drop everything queued and close the socket with this code and
-    /// reason ([RFC 6455 section 7.4.1]: 1008 policy violation, or 1013 try
-    /// again later): the client knows it missed messages and can reconnect.
-    ///
-    /// [RFC 6455 section 7.4.1]: https://www.rfc-editor.org/rfc/rfc6455#section-7.4.1
-    Close {
-        /// The close code sent (1008 or 1013 are the usual ones).
-        code: CloseCode,
-        /// The reason sent, at most 123 bytes.
-        reason: Utf8Bytes,
-    },
-}
-
-impl SlowPolicy {
-    /// [`SlowPolicy::Close`] with 1013 (try again later) and the reason
-    /// "subscriber too slow".
-    pub fn close_try_again_later() -> Self {
-        SlowPolicy::Close {
-            code: CloseCode::TRY_AGAIN_LATER,
-            reason: Utf8Bytes::from_static("subscriber too slow"),
-        }
-    }
-}
-
-/// A hub's settings.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct HubConfig {
-    /// The most bytes of frames that may wait for one subscriber, beyond
-    /// what its socket has already taken (bounded by that socket's
-    /// `max_buffered_output`). Default 1 MiB. A message larger than this on
-    /// its own is dropped for that subscriber (and counted).
-    pub max_queued_bytes: usize,
-    /// What happens when a subscriber's queue is full. Default
-    /// [`SlowPolicy::DropOldest`].
-    pub slow: SlowPolicy,
-}
-
-impl Default for HubConfig {
-    fn default() -> Self {
-        HubConfig {
-            max_queued_bytes: 1 << 20,
-            slow: SlowPolicy::DropOldest,
-        }
-    }
-}
-
-impl HubConfig {
-    /// Sets [`HubConfig::max_queued_bytes`].
-    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
-        self.max_queued_bytes = bytes;
-        self
-    }
-
-    /// Sets [`HubConfig::slow`].
-    pub fn slow(mut self, policy: SlowPolicy) -> Self {
-        self.slow = policy;
-        self
-    }
-}
-
-/// What a hub has done so far; read with [`Hub::counters`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Counters {
-    /// Messages published (once each, however many subscribers).
-    pub published: u64,
-    /// Messages handed to subscribers' sockets (once per subscriber).
-    pub delivered: u64,
-    /// Messages dropped for slow subscribers (once per subscriber).
-    pub dropped: u64,
-    /// Subscribers closed for slowness ([`SlowPolicy::Close`]).
-    pub disconnected: u64,
-    /// Messages published here that the backplane could not take or
-    /// lost (it was down, or its connection broke with them queued): the
-    /// other processes did not get them. Local subscribers did.
-    pub lost: u64,
-    /// Messages other processes published, delivered here through the
-    /// backplane (once each, however many subscribers).
-    pub remote: u64,
-}
-
-#[derive(Debug, Default)]
-struct CounterCells {
-    published: AtomicU64,
-    delivered: AtomicU64,
-    dropped: AtomicU64,
-    disconnected: AtomicU64,
-    lost: AtomicU64,
-    remote: AtomicU64,
-}
 
 #[derive(Debug)]
 struct Topic {
@@ -130,7 +26,7 @@ struct Topics {
 pub(crate) struct HubInner {
     config: HubConfig,
     topics: RwLock<Topics>,
-    counters: CounterCells,
+    counters: Arc<CounterCells>,
     backplane: OnceLock<Arc<dyn Backplane>>,
 }
 
@@ -151,12 +47,6 @@ impl HubInner {
 
     fn write(&self) -> RwLockWriteGuard<'_, Topics> {
         self.topics.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn counted_delivered(&self, count: usize) {
-        self.counters
-            .delivered
-            .fetch_add(count as u64, Ordering::Relaxed);
     }
 
     pub(crate) fn count_lost(&self, count: u64) {
@@ -268,7 +158,7 @@ impl Hub {
             inner: Arc::new(HubInner {
                 config,
                 topics: RwLock::default(),
-                counters: CounterCells::default(),
+                counters: Arc::default(),
                 backplane: OnceLock::new(),
             }),
         }
@@ -295,13 +185,13 @@ impl Hub {
             Subscription {
                 member: Arc::new(member),
             },
-            Inbox::new(mailbox, self.inner.clone()),
+            Inbox::new(mailbox, self.inner.counters.clone()),
         )
     }
 
     /// Queues `message` for every subscriber of `topic` and returns how
     /// many took it (0 for a topic nobody is subscribed to). Slow
-    /// subscribers are handled by the hub's [`SlowPolicy`] here, without
+    /// subscribers are handled by the hub's [`SlowPolicy`](crate::SlowPolicy) here, without
     /// waiting.
     pub fn publish(&self, topic: &str, message: &PreparedMessage) -> usize {
         let inner = &*self.inner;
@@ -342,15 +232,7 @@ impl Hub {
 
     /// The counters so far.
     pub fn counters(&self) -> Counters {
-        let cells = &self.inner.counters;
-        Counters {
-            published: cells.published.load(Ordering::Relaxed),
-            delivered: cells.delivered.load(Ordering::Relaxed),
-            dropped: cells.dropped.load(Ordering::Relaxed),
-            disconnected: cells.disconnected.load(Ordering::Relaxed),
-            lost: cells.lost.load(Ordering::Relaxed),
-            remote: cells.remote.load(Ordering::Relaxed),
-        }
+        self.inner.counters.read()
     }
 
     /// How many subscribers `topic` has.
@@ -458,5 +340,42 @@ impl Subscription {
         Hub {
             inner: self.member.hub.clone(),
         }
+    }
+}
+
+/// The hub as a backplane sees it: where it delivers what other processes
+/// published, and where it reports what it lost after accepting it. Holds
+/// the hub weakly: a backplane does not keep a dropped hub alive.
+#[derive(Debug, Clone)]
+pub struct RemoteHub {
+    hub: Weak<HubInner>,
+}
+
+impl RemoteHub {
+    pub(crate) fn new(hub: &Arc<HubInner>) -> Self {
+        RemoteHub {
+            hub: Arc::downgrade(hub),
+        }
+    }
+
+    /// Delivers a message another process published to this process's
+    /// subscribers of `topic` (not back to the backplane); returns how many
+    /// took it, `None` once the hub is gone.
+    pub fn deliver(&self, topic: &str, message: &PreparedMessage) -> Option<usize> {
+        let hub = self.hub.upgrade()?;
+        Some(hub.deliver(topic, message, true))
+    }
+
+    /// Counts `count` messages the backplane had accepted but could not
+    /// send (the connection broke with them queued).
+    pub fn count_lost(&self, count: u64) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.count_lost(count);
+        }
+    }
+
+    /// Whether the hub still exists.
+    pub fn is_alive(&self) -> bool {
+        self.hub.strong_count() > 0
     }
 }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use futures_util::task::AtomicWaker;
 use ws_core::{CloseFrame, PreparedMessage};
 
-use crate::hub::{HubInner, SlowPolicy};
+use crate::config::SlowPolicy;
+use crate::counters::CounterCells;
 
 /// What [`Inbox::recv_many`] has for its caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,12 +196,12 @@ impl Mailbox {
 #[derive(Debug)]
 pub struct Inbox {
     mailbox: Arc<Mailbox>,
-    hub: Arc<HubInner>,
+    counters: Arc<CounterCells>,
 }
 
 impl Inbox {
-    pub(crate) fn new(mailbox: Arc<Mailbox>, hub: Arc<HubInner>) -> Self {
-        Inbox { mailbox, hub }
+    pub(crate) fn new(mailbox: Arc<Mailbox>, counters: Arc<CounterCells>) -> Self {
+        Inbox { mailbox, counters }
     }
 
     /// Waits until something is queued, then appends all of it to `batch`
@@ -281,7 +282,7 @@ impl Inbox {
 
     fn count(&self, delivery: &Option<Delivery>) {
         if let Some(Delivery::Messages(count)) = delivery {
-            self.hub.counted_delivered(*count);
+            CounterCells::add(&self.counters.delivered, *count as u64);
         }
     }
 }

@@ -31,17 +31,21 @@
 #![deny(unsafe_code)]
 
 mod backplane;
+mod config;
+mod counters;
 mod forward;
 mod hub;
 mod inbox;
 #[cfg(feature = "redis")]
 mod redis;
 
-pub use backplane::{Backplane, RemoteHub};
+pub use backplane::Backplane;
+pub use config::{HubConfig, SlowPolicy};
+pub use counters::Counters;
 #[cfg(feature = "blocking")]
 pub use forward::forward_pending;
 pub use forward::{forward, Forwarded, PreparedSink};
-pub use hub::{Counters, Hub, HubConfig, SlowPolicy, Subscription};
+pub use hub::{Hub, RemoteHub, Subscription};
 pub use inbox::{Delivery, Inbox};
 #[cfg(feature = "redis")]
 pub use redis::{RedisBackplane, RedisStatus};

@@ -10,8 +10,8 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use ws_core::PreparedMessage;
 
-use crate::backplane::{Backplane, RemoteHub};
-use crate::Hub;
+use crate::backplane::Backplane;
+use crate::hub::{Hub, RemoteHub};
 
 /// Channels are the topic names with this prefix, so that other users of
 /// the same Redis are not disturbed.
