@@ -69,24 +69,31 @@ fn playwright() -> PathBuf {
     dir
 }
 
-#[test]
-fn two_chromium_pages_chat_through_the_chat_example() {
+/// Runs `tests/browser/SCRIPT` in Node against a fresh `example` server
+/// and returns what it printed, once it printed `ok` last.
+fn run_page_script(script: &str, example: &str) -> String {
     let browser = chromium();
     let dir = playwright();
-    let chat = Running::start("chat", &["--addr", "127.0.0.1:0"]);
+    let server = Running::start(example, &["--addr", "127.0.0.1:0"]);
     let output = Command::new("node")
         .current_dir(&dir)
-        .arg("chat.js")
-        .arg(format!("http://{}/", chat.addr))
+        .arg(script)
+        .arg(format!("http://{}/", server.addr))
         .env("CHROMIUM", &browser)
         .output()
         .expect("node (Node.js) is needed for this test");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success() && stdout.lines().last() == Some("ok"),
-        "the browser chat failed:\n{stdout}\n{stderr}"
+        "{script} failed:\n{stdout}\n{stderr}"
     );
+    stdout
+}
+
+#[test]
+fn two_chromium_pages_chat_through_the_chat_example() {
+    let stdout = run_page_script("chat.js", "chat");
     for step in [
         "alice connected",
         "bob connected",
@@ -100,22 +107,7 @@ fn two_chromium_pages_chat_through_the_chat_example() {
 
 #[test]
 fn three_chromium_pages_follow_the_leaderboard_example() {
-    let browser = chromium();
-    let dir = playwright();
-    let board = Running::start("leaderboard", &["--addr", "127.0.0.1:0"]);
-    let output = Command::new("node")
-        .current_dir(&dir)
-        .arg("leaderboard.js")
-        .arg(format!("http://{}/", board.addr))
-        .env("CHROMIUM", &browser)
-        .output()
-        .expect("node (Node.js) is needed for this test");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success() && stdout.lines().last() == Some("ok"),
-        "the browser leaderboard failed:\n{stdout}\n{stderr}"
-    );
+    let stdout = run_page_script("leaderboard.js", "leaderboard");
     for step in [
         "second shows bob 30, carol 20, alice 10",
         "first shows bob 30, dave 25, carol 20, alice 10",

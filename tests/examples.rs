@@ -18,12 +18,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use ws_toolkit::tokio::connect;
 use ws_toolkit::{CloseCode, Message};
 
-/// Sends a plain HTTP/1.1 request and returns the whole response (the
+/// Sends a plain HTTP/1.1 GET and returns the whole response (the
 /// examples close after answering).
 async fn http_get(addr: std::net::SocketAddr, path: &str, extra: &str) -> String {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
+    http_exchange(addr, &request).await
+}
+
+/// Writes `request`, reads the response until the server closes.
+async fn http_exchange(addr: std::net::SocketAddr, request: &str) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut response))
@@ -380,18 +385,11 @@ async fn hyper_upgrade_example_on_axum() {
 
 /// Posts a form to `path` and returns the whole response.
 async fn http_post(addr: std::net::SocketAddr, path: &str, form: &str) -> String {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{form}",
         form.len()
     );
-    tcp.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut response))
-        .await
-        .expect("the server answers and closes")
-        .unwrap();
-    String::from_utf8(response).unwrap()
+    http_exchange(addr, &request).await
 }
 
 /// The leaderboard serves its page, takes scores by `POST /score` and by
