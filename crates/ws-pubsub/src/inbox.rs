@@ -96,7 +96,7 @@ impl Mailbox {
             return Push::Dropped;
         }
         let mut dropped = 0;
-        if queue.bytes + len > limit {
+        if queue.bytes.saturating_add(len) > limit {
             match policy {
                 SlowPolicy::DropOldest => {}
                 SlowPolicy::Conflate => {
@@ -126,7 +126,7 @@ impl Mailbox {
                     return Push::Closed { dropped };
                 }
             }
-            while queue.bytes + len > limit {
+            while queue.bytes.saturating_add(len) > limit {
                 let Some(old) = queue.items.pop_front() else {
                     break;
                 };
