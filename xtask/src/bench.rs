@@ -30,8 +30,17 @@ const LIBS: &[&str] = &[
     "tokio-websockets",
     CEILINGS[0],
     CEILINGS[1],
+    UWS[0],
+    UWS[1],
 ];
+/// The Rust peers.
 const PEERS: &[&str] = &["tokio-tungstenite", "fastwebsockets", "tokio-websockets"];
+
+/// uWebSockets (C++), built from `../shared/peers/uws` (`uws_echo` on
+/// epoll, `uws_echo_uring` on io_uring when liburing-dev was there to build
+/// it): reported beside the Rust peers, never mixed with them. No
+/// compression, so not in the deflate workload.
+const UWS: [&str; 2] = ["uWebSockets", "uWebSockets-uring"];
 
 /// Ours on tokio with `feed` in place of `send` (reading flushes the
 /// answers): how much an application gains by batching its writes, beside
@@ -117,9 +126,20 @@ struct Options {
     idle: bool,
     micro: bool,
     broadcast: bool,
+    /// Which load generators drive the echo workloads.
+    generators: Vec<Generator>,
     /// Prints of `broadcast_test` per measurement.
     broadcast_samples: usize,
     libs: Vec<String>,
+}
+
+/// Who generates the echo load: our loadgen (every workload) or
+/// uWebSockets' own `load_test` (one message in flight, no compression),
+/// so that no figure depends on one generator.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Generator {
+    Ours,
+    Uws,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -132,6 +152,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         idle: true,
         micro: true,
         broadcast: true,
+        generators: vec![Generator::Ours],
         broadcast_samples: 2,
         libs: LIBS.iter().map(|s| s.to_string()).collect(),
     };
@@ -152,6 +173,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.idle_conns = value()?.parse().map_err(|e| format!("--idle-conns: {e}"))?
             }
             "--libs" => options.libs = value()?.split(',').map(str::to_owned).collect(),
+            "--generator" => {
+                options.generators = match value()?.as_str() {
+                    "ours" => vec![Generator::Ours],
+                    "uws" => vec![Generator::Uws],
+                    "both" => vec![Generator::Ours, Generator::Uws],
+                    other => return Err(format!("--generator {other:?}: ours, uws or both")),
+                }
+            }
             "--only" => {
                 let only = value()?;
                 options.echo = only.split(',').any(|o| o == "echo");
@@ -183,7 +212,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 
 pub const USAGE: &str =
     "cargo xtask bench [--rounds 5] [--warmup 1] [--duration 3] [--idle-conns 10000] \
-[--libs ours-tokio,...] [--only echo,idle,micro,broadcast] [--quick]";
+[--libs ours-tokio,...] [--generator ours|uws|both] [--only echo,idle,micro,broadcast] [--quick]";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
@@ -194,8 +223,32 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if options.echo || options.idle || options.broadcast {
         build_bench_crate(&root)?;
     }
+    let mut options = options;
+    if options.libs.iter().any(|l| UWS.contains(&l.as_str()))
+        || options.generators.contains(&Generator::Uws)
+    {
+        match crate::broadcast::build_uws(&root) {
+            Ok(dir) => {
+                if !dir.join("uws_echo_uring").is_file() {
+                    println!("no uws_echo_uring (install liburing-dev and remove target/uws to build it)");
+                    options.libs.retain(|l| l != UWS[1]);
+                }
+            }
+            Err(reason) => {
+                println!("{reason}: uWebSockets left out");
+                options.libs.retain(|l| !UWS.contains(&l.as_str()));
+                options.generators.retain(|g| *g != Generator::Uws);
+            }
+        }
+    }
     if options.echo {
-        report.echo = echo_rounds(&root, &options)?;
+        for &generator in &options.generators {
+            let results = echo_rounds(&root, &options, generator)?;
+            match generator {
+                Generator::Ours => report.echo = results,
+                Generator::Uws => report.echo_uws = results,
+            }
+        }
     }
     if options.idle {
         let idle_libs = options
@@ -263,6 +316,9 @@ struct Server {
 
 impl Server {
     fn start(root: &Path, lib: &str) -> Result<Server, String> {
+        if let Some(at) = UWS.iter().position(|&u| u == lib) {
+            return Server::start_uws(root, ["uws_echo", "uws_echo_uring"][at]);
+        }
         let mut child = Command::new("taskset")
             .args(["-c", "0"])
             .arg(bin(root, "bench-server"))
@@ -281,6 +337,33 @@ impl Server {
             .trim()
             .to_owned();
         Ok(Server { child, addr })
+    }
+
+    /// uWebSockets' echo server (`binary` in target/uws) on a free port.
+    fn start_uws(root: &Path, binary: &str) -> Result<Server, String> {
+        let uws = crate::broadcast::build_uws(root)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let mut child = Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(uws.join(binary))
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("starting {binary}: {e}"))?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        if !line.starts_with("Listening") {
+            return Err(format!("{binary} did not start: {line:?}"));
+        }
+        Ok(Server {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+        })
     }
 
     fn pid(&self) -> u32 {
@@ -330,7 +413,13 @@ struct Sample {
     syscalls: f64,
 }
 
-type EchoResults = BTreeMap<(usize, String), Vec<Sample>>;
+/// The samples of every (workload, library), and the measurements a peer
+/// failed.
+#[derive(Default)]
+struct EchoResults {
+    samples: BTreeMap<(usize, String), Vec<Sample>>,
+    failures: Vec<String>,
+}
 
 /// The system call tracepoints counted on the server: all of them, then the
 /// ones an echo server makes per message.
@@ -384,14 +473,21 @@ fn count_syscalls(pid: u32, delay: f64, seconds: f64) -> std::thread::JoinHandle
     })
 }
 
-fn echo_rounds(root: &Path, options: &Options) -> Result<EchoResults, String> {
+fn echo_rounds(
+    root: &Path,
+    options: &Options,
+    generator: Generator,
+) -> Result<EchoResults, String> {
     let perf = perf_counts_syscalls();
     if !perf {
         println!("perf cannot count system call tracepoints here: no syscalls per message");
     }
-    let mut results = EchoResults::new();
+    let mut results = EchoResults::default();
     for round in 0..options.rounds {
         for (w, workload) in WORKLOADS.iter().enumerate() {
+            if generator == Generator::Uws && (workload.pipeline != 1 || workload.deflate) {
+                continue; // load_test keeps one message in flight, uncompressed
+            }
             let libs: Vec<&String> = options
                 .libs
                 .iter()
@@ -403,6 +499,40 @@ fn echo_rounds(root: &Path, options: &Options) -> Result<EchoResults, String> {
             for i in 0..libs.len() {
                 let lib = libs[(i + round) % libs.len()];
                 let server = Server::start(root, lib)?;
+                if generator == Generator::Uws {
+                    let rate = match uws_load_test(root, &server, workload, options) {
+                        Ok(rate) => rate,
+                        Err(e) if UWS.contains(&lib.as_str()) => {
+                            let failure = format!("{lib}, {} (load_test): {e}", workload.name);
+                            println!("not measured: {failure}");
+                            results.failures.push(failure);
+                            continue;
+                        }
+                        Err(e) => return Err(format!("{lib}, {} (load_test): {e}", workload.name)),
+                    };
+                    drop(server);
+                    println!(
+                        "round {}/{} {:<26} {:<18} {:>9.0} msgs/s  (uWebSockets' load_test)",
+                        round + 1,
+                        options.rounds,
+                        workload.name,
+                        lib,
+                        rate
+                    );
+                    results
+                        .samples
+                        .entry((w, lib.clone()))
+                        .or_default()
+                        .push(Sample {
+                            rate,
+                            server_cpu: f64::NAN,
+                            loadgen_cpu: f64::NAN,
+                            bytes_per_message: f64::NAN,
+                            syscalls: f64::NAN,
+                        });
+                    std::thread::sleep(Duration::from_millis(200));
+                    continue;
+                }
                 let mut args: Vec<String> = vec![
                     "--conns".into(),
                     workload.conns.to_string(),
@@ -420,8 +550,19 @@ fn echo_rounds(root: &Path, options: &Options) -> Result<EchoResults, String> {
                 }
                 let counting =
                     perf.then(|| count_syscalls(server.pid(), options.warmup, options.duration));
-                let value = loadgen(root, &server, &args)
-                    .map_err(|e| format!("{lib}, {}: {e}", workload.name))?;
+                let value = match loadgen(root, &server, &args) {
+                    Ok(value) => value,
+                    // A peer we do not build from our sources may fail a
+                    // workload (uWebSockets on io_uring with 16 KiB
+                    // messages): noted, not fatal. Ours must not.
+                    Err(e) if UWS.contains(&lib.as_str()) => {
+                        let failure = format!("{lib}, {}: {e}", workload.name);
+                        println!("not measured: {failure}");
+                        results.failures.push(failure);
+                        continue;
+                    }
+                    Err(e) => return Err(format!("{lib}, {}: {e}", workload.name)),
+                };
                 let counts = counting.map_or(Vec::new(), |c| c.join().unwrap_or_default());
                 drop(server);
                 let number = |key: &str| value[key].as_f64().unwrap_or(f64::NAN);
@@ -455,12 +596,76 @@ fn echo_rounds(root: &Path, options: &Options) -> Result<EchoResults, String> {
                     sample.syscalls,
                     breakdown.join(", ")
                 );
-                results.entry((w, lib.clone())).or_default().push(sample);
+                results
+                    .samples
+                    .entry((w, lib.clone()))
+                    .or_default()
+                    .push(sample);
                 std::thread::sleep(Duration::from_millis(200));
             }
         }
     }
     Ok(results)
+}
+
+/// Messages per second that uWebSockets' `load_test` reports against
+/// `server`: it prints once every 4 s; the first print (connecting, warming
+/// up) is skipped, then the median of enough prints to cover the duration.
+fn uws_load_test(
+    root: &Path,
+    server: &Server,
+    workload: &Workload,
+    options: &Options,
+) -> Result<f64, String> {
+    let port = server.addr.rsplit(':').next().unwrap_or_default();
+    let mut child = Command::new("stdbuf")
+        .args(["-oL", "taskset", "-c", "1"])
+        .arg(root.join("target/uws/load_test"))
+        .args([&workload.conns.to_string(), "127.0.0.1", port, "0", "0"])
+        .arg(workload.size.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting load_test: {e}"))?;
+    let prints = ((options.duration / 4.0).ceil() as usize).max(1);
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(15 + 5 * prints as u64);
+    let mut values = Vec::new();
+    let mut skipped = false;
+    let result = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let Some(value) = line
+                    .strip_prefix("Msg/sec: ")
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                else {
+                    if line.starts_with("ERROR") || line.starts_with("Closed") {
+                        break Err(line);
+                    }
+                    continue;
+                };
+                if !std::mem::replace(&mut skipped, true) {
+                    continue;
+                }
+                values.push(value);
+                if values.len() == prints {
+                    break Ok(median(&mut values));
+                }
+            }
+            Err(_) => break Err("no Msg/sec in time".into()),
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    result
 }
 
 fn idle_memory(root: &Path, lib: &str, conns: usize) -> Result<f64, String> {
@@ -551,6 +756,8 @@ struct Report {
     idle_conns: usize,
     micro: Vec<(String, f64, Option<f64>)>,
     broadcast: Option<crate::broadcast::Results>,
+    /// The echo workloads with uWebSockets' `load_test` as the generator.
+    echo_uws: EchoResults,
 }
 
 /// A library's median row: name, msgs/s, server CPU, loadgen CPU, bytes
@@ -569,24 +776,29 @@ fn best_peer(rows: &[Row]) -> Option<&Row> {
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
+/// The median row of every library measured in `workload` of `results`.
+fn medians_of(results: &EchoResults, workload: usize) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for lib in LIBS {
+        if let Some(samples) = results.samples.get(&(workload, lib.to_string())) {
+            let pick =
+                |f: fn(&Sample) -> f64| median(&mut samples.iter().map(f).collect::<Vec<_>>());
+            rows.push((
+                lib.to_string(),
+                pick(|s| s.rate),
+                pick(|s| s.server_cpu),
+                pick(|s| s.loadgen_cpu),
+                pick(|s| s.bytes_per_message),
+                pick(|s| s.syscalls),
+            ));
+        }
+    }
+    rows
+}
+
 impl Report {
     fn medians(&self, workload: usize) -> Vec<Row> {
-        let mut rows = Vec::new();
-        for lib in LIBS {
-            if let Some(samples) = self.echo.get(&(workload, lib.to_string())) {
-                let pick =
-                    |f: fn(&Sample) -> f64| median(&mut samples.iter().map(f).collect::<Vec<_>>());
-                rows.push((
-                    lib.to_string(),
-                    pick(|s| s.rate),
-                    pick(|s| s.server_cpu),
-                    pick(|s| s.loadgen_cpu),
-                    pick(|s| s.bytes_per_message),
-                    pick(|s| s.syscalls),
-                ));
-            }
-        }
-        rows
+        medians_of(&self.echo, workload)
     }
 
     fn markdown(&self, root: &Path, options: &Options) -> String {
@@ -596,7 +808,7 @@ impl Report {
             machine()
         ));
         md.push_str(&format!("Peers: {}.\n\n", peer_versions(root)));
-        if !self.echo.is_empty() {
+        if !self.echo.samples.is_empty() {
             md.push_str(&format!(
                 "### Echo throughput (messages/s, median of {} rounds of {} s after {} s warm-up)\n\n",
                 options.rounds, options.duration, options.warmup
@@ -632,9 +844,9 @@ impl Report {
                 }
             }
             md.push('\n');
-            md.push_str("Best peer per workload, and ours against it:\n\n");
-            md.push_str("| workload | best peer | its msgs/s | ours-tokio | ratio | ours-async-std / ours-tokio | ours-smol / ours-tokio |\n");
-            md.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+            md.push_str("Best Rust peer per workload, and ours against it; uWebSockets (C++) on its own:\n\n");
+            md.push_str("| workload | best Rust peer | its msgs/s | ours-tokio | ratio | ours-async-std / ours-tokio | ours-smol / ours-tokio | uWebSockets (epoll) | ours-tokio / it | uWebSockets (io_uring) | ours-tokio / it |\n");
+            md.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
             for (w, workload) in WORKLOADS.iter().enumerate() {
                 let rows = self.medians(w);
                 let rate = |name: &str| rate_of(&rows, name);
@@ -643,10 +855,17 @@ impl Report {
                     (Some(a), Some(t)) => format!("{:.2}", a / t),
                     _ => "".into(),
                 };
+                let uws = |name: &str| match (rate(name), rate("ours-tokio")) {
+                    (Some(u), Some(t)) => format!("{u:.0} | {:.2}x", t / u),
+                    (Some(u), None) => format!("{u:.0} | "),
+                    _ => " | ".into(),
+                };
                 let async_std = format!(
-                    "{} | {}",
+                    "{} | {} | {} | {}",
                     versus_tokio("ours-async-std"),
-                    versus_tokio("ours-smol")
+                    versus_tokio("ours-smol"),
+                    uws(UWS[0]),
+                    uws(UWS[1])
                 );
                 match (best, rate("ours-tokio")) {
                     (Some(best), Some(ours)) => md.push_str(&format!(
@@ -664,6 +883,10 @@ impl Report {
                 }
             }
             md.push_str(&self.ceiling_table());
+            md.push_str(&self.uws_generator_table());
+            for failure in self.echo.failures.iter().chain(&self.echo_uws.failures) {
+                md.push_str(&format!("\nNot measured: {failure}.\n"));
+            }
             md.push_str("\n![Echo throughput per workload](performance-echo.svg)\n\n");
         }
         if !self.idle.is_empty() {
@@ -699,6 +922,34 @@ impl Report {
                 md.push_str(&format!("| {id} | {time} | {rate} |\n"));
             }
             md.push('\n');
+        }
+        md
+    }
+
+    /// The workloads again with uWebSockets' `load_test` as the generator
+    /// (one message in flight, no compression): no figure rests on one
+    /// generator alone.
+    fn uws_generator_table(&self) -> String {
+        if self.echo_uws.samples.is_empty() {
+            return String::new();
+        }
+        let mut md = String::from(
+            "\nThe same servers with uWebSockets' own `load_test` as the generator (msgs/s it prints every 4 s, the first skipped):\n\n\
+             | workload | library | msgs/s | ours-tokio vs this |\n|---|---|---:|---:|\n",
+        );
+        for (w, workload) in WORKLOADS.iter().enumerate() {
+            let rows = medians_of(&self.echo_uws, w);
+            let ours = rate_of(&rows, "ours-tokio");
+            for (lib, rate, ..) in &rows {
+                let ratio = match ours {
+                    Some(ours) if lib != "ours-tokio" => format!("{:.2}x", ours / rate),
+                    _ => String::new(),
+                };
+                md.push_str(&format!(
+                    "| {} | {lib} | {rate:.0} | {ratio} |\n",
+                    workload.name
+                ));
+            }
         }
         md
     }

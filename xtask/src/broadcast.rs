@@ -38,7 +38,8 @@ fn peer_dir(root: &Path) -> Option<PathBuf> {
 /// `target/uws` once; `None` (with the reason) when its sources are absent.
 pub fn build_uws(root: &Path) -> Result<PathBuf, String> {
     let out = root.join("target/uws");
-    if out.join("uws_broadcast").is_file() && out.join("broadcast_test").is_file() {
+    let built = ["uws_echo", "uws_broadcast", "load_test", "broadcast_test"];
+    if built.iter().all(|b| out.join(b).is_file()) {
         return Ok(out);
     }
     let dir = peer_dir(root).ok_or(
