@@ -342,24 +342,7 @@ impl Server {
     /// uWebSockets' echo server (`binary` in target/uws) on a free port.
     fn start_uws(root: &Path, binary: &str) -> Result<Server, String> {
         let uws = crate::broadcast::build_uws(root)?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
-        let mut child = Command::new("taskset")
-            .args(["-c", "0"])
-            .arg(uws.join(binary))
-            .arg(port.to_string())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("starting {binary}: {e}"))?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped"))
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        if !line.starts_with("Listening") {
-            return Err(format!("{binary} did not start: {line:?}"));
-        }
+        let (child, port) = crate::broadcast::start_uws(&uws, binary)?;
         Ok(Server {
             child,
             addr: format!("127.0.0.1:{port}"),

@@ -66,21 +66,7 @@ impl Server {
     fn start(root: &Path, uws: Option<&Path>, name: &str) -> Result<Server, String> {
         if name == UWS {
             let uws = uws.ok_or("no uWebSockets build")?;
-            let port = free_port()?;
-            let mut child = Command::new("taskset")
-                .args(["-c", "0"])
-                .arg(uws.join("uws_broadcast"))
-                .arg(port.to_string())
-                .stdout(Stdio::piped())
-                .spawn()
-                .map_err(|e| format!("starting uws_broadcast: {e}"))?;
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().expect("piped"))
-                .read_line(&mut line)
-                .map_err(|e| e.to_string())?;
-            if !line.starts_with("Listening") {
-                return Err(format!("uws_broadcast did not start: {line:?}"));
-            }
+            let (child, port) = start_uws(uws, "uws_broadcast")?;
             return Ok(Server { child, port });
         }
         let mut child = Command::new("taskset")
@@ -109,6 +95,28 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts uWebSockets' server `binary` (from `uws`, the build directory)
+/// pinned to CPU 0 on a free loopback port, once it says it listens.
+pub fn start_uws(uws: &Path, binary: &str) -> Result<(Child, u16), String> {
+    let port = free_port()?;
+    let mut child = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(uws.join(binary))
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting {binary}: {e}"))?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    if !line.starts_with("Listening") {
+        let _ = child.kill();
+        return Err(format!("{binary} did not start: {line:?}"));
+    }
+    Ok((child, port))
 }
 
 fn free_port() -> Result<u16, String> {

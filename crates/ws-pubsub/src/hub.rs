@@ -119,7 +119,7 @@ impl HubInner {
 /// Each socket [`join`](Self::join)s the hub and gets a [`Subscription`]
 /// (subscribe and unsubscribe, from the task that reads the socket) and an
 /// [`Inbox`] (what was published to its topics, for the task that writes
-/// it, with [`forward`](crate::forward)). A [`publish`](Self::publish)
+/// it, with the crate's `forward`). A [`publish`](Self::publish)
 /// frames the message once ([`PreparedMessage`]) and queues a reference to
 /// it for every subscriber of the topic: O(subscribers), no allocation per
 /// subscriber once their queues have grown, and it never waits for one.

@@ -190,7 +190,7 @@ impl Mailbox {
 ///
 /// A publish never waits for an inbox: it queues into it, and when the
 /// queue would pass the hub's [`max_queued_bytes`](crate::HubConfig::max_queued_bytes)
-/// the hub's [`SlowPolicy`] decides. [`forward`](crate::forward) is the
+/// the hub's [`SlowPolicy`] decides. The crate's `forward` is the
 /// loop that writes an inbox to a socket; `recv_many` is for a loop of
 /// one's own.
 #[derive(Debug)]
