@@ -308,14 +308,16 @@ fn bin(root: &Path, name: &str) -> PathBuf {
     root.join("target/bench/release").join(name)
 }
 
-/// A running echo server, killed when dropped.
-struct Server {
+/// A running benchmark server, killed when dropped.
+pub(crate) struct Server {
     child: Child,
     addr: String,
 }
 
 impl Server {
-    fn start(root: &Path, lib: &str) -> Result<Server, String> {
+    /// `bench-server --lib LIB` (or uWebSockets' echo server for its
+    /// names) pinned to CPU 0, once it listens.
+    pub(crate) fn start(root: &Path, lib: &str) -> Result<Server, String> {
         if let Some(at) = UWS.iter().position(|&u| u == lib) {
             return Server::start_uws(root, ["uws_echo", "uws_echo_uring"][at]);
         }
@@ -343,13 +345,23 @@ impl Server {
     fn start_uws(root: &Path, binary: &str) -> Result<Server, String> {
         let uws = crate::broadcast::build_uws(root)?;
         let (child, port) = crate::broadcast::start_uws(&uws, binary)?;
-        Ok(Server {
-            child,
-            addr: format!("127.0.0.1:{port}"),
-        })
+        Ok(Server::from_child(child, port))
     }
 
-    fn pid(&self) -> u32 {
+    /// A server started some other way, listening on `port` of 127.0.0.1.
+    pub(crate) fn from_child(child: Child, port: u16) -> Server {
+        Server {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+        }
+    }
+
+    /// The loopback port it listens on.
+    pub(crate) fn port(&self) -> &str {
+        self.addr.rsplit(':').next().unwrap_or_default()
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
         // taskset execs the server, so the child is the server itself.
         self.child.id()
     }
@@ -600,7 +612,7 @@ fn uws_load_test(
     workload: &Workload,
     options: &Options,
 ) -> Result<f64, String> {
-    let port = server.addr.rsplit(':').next().unwrap_or_default();
+    let port = server.port();
     let mut child = Command::new("stdbuf")
         .args(["-oL", "taskset", "-c", "1"])
         .arg(root.join("target/uws/load_test"))

@@ -56,45 +56,17 @@ pub fn build_uws(root: &Path) -> Result<PathBuf, String> {
         .ok_or_else(|| "building uWebSockets failed (it needs g++ and zlib1g-dev)".into())
 }
 
-/// A broadcast server pinned to CPU 0, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
+use crate::bench::Server;
 
-impl Server {
-    fn start(root: &Path, uws: Option<&Path>, name: &str) -> Result<Server, String> {
-        if name == UWS {
-            let uws = uws.ok_or("no uWebSockets build")?;
-            let (child, port) = start_uws(uws, "uws_broadcast")?;
-            return Ok(Server { child, port });
-        }
-        let mut child = Command::new("taskset")
-            .args(["-c", "0"])
-            .arg(root.join("target/bench/release/bench-server"))
-            .args(["--lib", name, "--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("starting bench-server: {e}"))?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped"))
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| format!("bench-server {name} did not start: {line:?}"))?;
-        Ok(Server { child, port })
+/// A broadcast server pinned to CPU 0: uWebSockets' `uws_broadcast`, or
+/// bench-server's `name`.
+fn start_server(root: &Path, uws: Option<&Path>, name: &str) -> Result<Server, String> {
+    if name == UWS {
+        let uws = uws.ok_or("no uWebSockets build")?;
+        let (child, port) = start_uws(uws, "uws_broadcast")?;
+        return Ok(Server::from_child(child, port));
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    Server::start(root, name)
 }
 
 /// Starts uWebSockets' server `binary` (from `uws`, the build directory)
@@ -135,12 +107,7 @@ fn broadcast_test(
     let mut child = Command::new("stdbuf")
         .args(["-oL", "taskset", "-c", "1"])
         .arg(uws.join("broadcast_test"))
-        .args([
-            &clients.to_string(),
-            "127.0.0.1",
-            &server.port.to_string(),
-            "0",
-        ])
+        .args([&clients.to_string(), "127.0.0.1", server.port(), "0"])
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("starting broadcast_test: {e}"))?;
@@ -193,8 +160,8 @@ fn fanout(root: &Path, server: &Server, seconds: f64) -> Result<f64, String> {
     let output = Command::new("taskset")
         .args(["-c", "1"])
         .arg(root.join("target/bench/release/loadgen"))
-        .args(["--addr", &format!("127.0.0.1:{}", server.port)])
-        .args(["--server-pid", &server.child.id().to_string()])
+        .args(["--addr", &format!("127.0.0.1:{}", server.port())])
+        .args(["--server-pid", &server.pid().to_string()])
         .args([
             "--conns",
             &FANOUT.to_string(),
@@ -271,7 +238,7 @@ pub fn run(
                 let Some(uws) = uws.as_deref() else {
                     break;
                 };
-                let server = Server::start(root, Some(uws), name)?;
+                let server = start_server(root, Some(uws), name)?;
                 let rate = broadcast_test(uws, &server, clients, samples)
                     .map_err(|e| format!("{name}, {clients} clients: {e}"))?;
                 println!(
@@ -288,7 +255,7 @@ pub fn run(
         }
         for i in 0..servers.len() {
             let name = servers[(i + round) % servers.len()];
-            let server = Server::start(root, uws.as_deref(), name)?;
+            let server = start_server(root, uws.as_deref(), name)?;
             let rate = fanout(root, &server, fanout_seconds).map_err(|e| format!("{name}: {e}"))?;
             println!(
                 "round {}/{rounds} fan-out 1 -> {FANOUT} {name:<12} {rate:>10.0} deliveries/s",
