@@ -453,6 +453,10 @@ fn server_fails_a_deflate_bomb_with_1009() {
     })
 }
 
+/// RUSTSEC-2020-0043 (ws-rs): a peer that never reads while the application
+/// keeps sending made the server buffer without bound. Ours refuses past
+/// `max_buffered_output` (`send` waits) and fails the connection once
+/// `write_timeout` passes without progress; other clients stay served.
 #[test]
 fn server_gives_up_on_a_client_that_stopped_reading_after_the_write_timeout() {
     rt::run(async {

@@ -6,7 +6,9 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use ws_driver::{upgrade_with, ClientConfig, Error, IntoClientRequest, ServerConfig};
-use ws_handshake::{parse_request, write_response, ClientHandshake, Parse, RequestError};
+use ws_handshake::{
+    parse_request, write_response, ClientHandshake, HeadScanner, Parse, RequestError,
+};
 
 use crate::socket::WebSocket;
 use crate::transport::Transport;
@@ -101,8 +103,14 @@ where
 {
     let deadline = Deadline::after(config.handshake_timeout);
     let mut buffer = Vec::new();
+    let limits = &config.handshake.limits;
+    let mut scanner = HeadScanner::new();
     let (request, head_len) = loop {
-        match parse_request(&buffer, &config.handshake.limits) {
+        let parsed = match scanner.should_parse(&buffer, limits.max_header_bytes) {
+            true => parse_request(&buffer, limits),
+            false => Ok(Parse::NeedMore),
+        };
+        match parsed {
             Ok(Parse::Complete(parsed)) => break parsed,
             Ok(Parse::NeedMore) => {
                 if read_within(&mut stream, &mut buffer, deadline)? == 0 {
@@ -158,8 +166,14 @@ pub(crate) fn client<S: Transport>(
     let (handshake, bytes) = ClientHandshake::from_request(&request, &config.handshake)?;
     write_within(&mut stream, &bytes, deadline)?;
     let mut buffer = Vec::new();
+    let limit = config.handshake.limits.max_header_bytes;
+    let mut scanner = HeadScanner::new();
     loop {
-        match handshake.parse_response(&buffer)? {
+        let parsed = match scanner.should_parse(&buffer, limit) {
+            true => handshake.parse_response(&buffer)?,
+            false => Parse::NeedMore,
+        };
+        match parsed {
             Parse::Complete((accepted, head_len)) => {
                 let connection = config.connection_for(&accepted);
                 let socket = WebSocket::from_connection(stream, connection, &buffer[head_len..])

@@ -2,7 +2,7 @@
 //! ([`client_handshake`]) and connecting to a URI ([`connect`]).
 
 use bytes::BytesMut;
-use ws_handshake::{ClientHandshake, Parse, Target};
+use ws_handshake::{ClientHandshake, HeadScanner, Parse, Target};
 
 use crate::config::ClientConfig;
 use crate::runtime::{read_buf, timeout, write_all, Connect, Transport};
@@ -85,8 +85,14 @@ async fn handshake<S: Unpin, R: Transport<S>>(
     let (handshake, bytes) = ClientHandshake::from_request(request, &config.handshake)?;
     write_all::<S, R>(&mut stream, &bytes).await?;
     let mut buffer = BytesMut::new();
+    let limit = config.handshake.limits.max_header_bytes;
+    let mut scanner = HeadScanner::new();
     loop {
-        match handshake.parse_response(&buffer)? {
+        let parsed = match scanner.should_parse(&buffer, limit) {
+            true => handshake.parse_response(&buffer)?,
+            false => Parse::NeedMore,
+        };
+        match parsed {
             Parse::Complete((accepted, head_len)) => {
                 let conn = config.connection_for(&accepted);
                 let socket = WebSocket::from_connection(stream, conn, &buffer[head_len..])

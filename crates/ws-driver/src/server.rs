@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use ws_handshake::{parse_request, write_response, Parse, RequestError};
+use ws_handshake::{parse_request, write_response, HeadScanner, Parse, RequestError};
 
 use crate::config::ServerConfig;
 use crate::runtime::{read_buf, shutdown, timeout, write_all, Transport};
@@ -96,8 +96,14 @@ where
     R: Transport<S>,
 {
     let mut buffer = BytesMut::new();
+    let limits = &config.handshake.limits;
+    let mut scanner = HeadScanner::new();
     let (request, head_len) = loop {
-        match parse_request(&buffer, &config.handshake.limits) {
+        let parsed = match scanner.should_parse(&buffer, limits.max_header_bytes) {
+            true => parse_request(&buffer, limits),
+            false => Ok(Parse::NeedMore),
+        };
+        match parsed {
             Ok(Parse::Complete(parsed)) => break parsed,
             Ok(Parse::NeedMore) => {
                 if read_buf::<S, R>(&mut stream, &mut buffer, HANDSHAKE_CHUNK).await? == 0 {

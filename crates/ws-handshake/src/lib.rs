@@ -73,6 +73,7 @@ mod headers;
 mod key;
 mod request;
 mod response;
+mod scan;
 mod server;
 
 pub use client::{
@@ -85,6 +86,7 @@ pub use headers::MalformedHead;
 pub use key::{accept_key, generate_key, GUID};
 pub use request::{is_upgrade_request, parse_request, HeaderLimits};
 pub use response::write_response;
+pub use scan::HeadScanner;
 pub use server::{accept, AcceptedRequest, OriginCheck, OriginPolicy, RequestError, ServerConfig};
 pub use ws_frame::DeflateParams;
 
