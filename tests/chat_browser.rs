@@ -63,15 +63,16 @@ fn playwright() -> PathBuf {
             .expect("npm (Node.js) is needed for this test");
         assert!(status.success(), "npm install playwright-core failed");
     }
-    for script in ["chat.js", "leaderboard.js"] {
+    for script in ["chat.js", "leaderboard.js", "origin.js"] {
         std::fs::copy(root.join("tests/browser").join(script), dir.join(script)).unwrap();
     }
     dir
 }
 
 /// Runs `tests/browser/SCRIPT` in Node against a fresh `example` server
-/// and returns what it printed, once it printed `ok` last.
-fn run_page_script(script: &str, example: &str) -> String {
+/// (its URL the first argument, then `more`) and returns what it printed,
+/// once it printed `ok` last.
+fn run_page_script(script: &str, example: &str, more: &[&str]) -> String {
     let browser = chromium();
     let dir = playwright();
     let server = Running::start(example, &["--addr", "127.0.0.1:0"]);
@@ -79,6 +80,7 @@ fn run_page_script(script: &str, example: &str) -> String {
         .current_dir(&dir)
         .arg(script)
         .arg(format!("http://{}/", server.addr))
+        .args(more)
         .env("CHROMIUM", &browser)
         .output()
         .expect("node (Node.js) is needed for this test");
@@ -93,7 +95,7 @@ fn run_page_script(script: &str, example: &str) -> String {
 
 #[test]
 fn two_chromium_pages_chat_through_the_chat_example() {
-    let stdout = run_page_script("chat.js", "chat");
+    let stdout = run_page_script("chat.js", "chat", &[]);
     for step in [
         "alice connected",
         "bob connected",
@@ -107,7 +109,7 @@ fn two_chromium_pages_chat_through_the_chat_example() {
 
 #[test]
 fn three_chromium_pages_follow_the_leaderboard_example() {
-    let stdout = run_page_script("leaderboard.js", "leaderboard");
+    let stdout = run_page_script("leaderboard.js", "leaderboard", &[]);
     for step in [
         "second shows bob 30, carol 20, alice 10",
         "first shows bob 30, dave 25, carol 20, alice 10",
@@ -115,4 +117,38 @@ fn three_chromium_pages_follow_the_leaderboard_example() {
     ] {
         assert!(stdout.contains(step), "missing step {step:?}:\n{stdout}");
     }
+}
+
+/// A plain page on its own loopback port: another origin than the example's.
+/// Serves the same small HTML to every request until the test ends.
+fn other_origin_page() -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut tcp in listener.incoming().flatten() {
+            let mut request = [0u8; 4096];
+            let _ = tcp.read(&mut request);
+            let body = "<!doctype html><title>another site</title><p>not the chat";
+            let _ = write!(
+                tcp,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+/// Cross-site WebSocket hijacking is refused by default: a page from another
+/// origin that opens a WebSocket to the chat example gets an error (the
+/// server answered 403), while the chat's own page, opening the same URL, is
+/// accepted. The chat example runs with the default `OriginPolicy`.
+#[test]
+fn chromium_page_from_another_origin_is_refused_and_the_same_origin_page_is_accepted() {
+    let other = format!("http://{}/", other_origin_page());
+    let stdout = run_page_script("origin.js", "chat", &[&other]);
+    assert!(stdout.contains("cross-origin page: refused"), "{stdout}");
+    assert!(stdout.contains("same-origin page: open"), "{stdout}");
 }

@@ -19,11 +19,39 @@ use ws_frame::DeflateParams;
 /// Who may open a WebSocket, judged by the `Origin` header that browsers send
 /// ([RFC 6455 section 10.2]). Non-browser clients usually send no `Origin`.
 ///
+/// A browser attaches the user's cookies to a WebSocket request whatever page
+/// opens it, and the same-origin policy does not apply to WebSockets: without
+/// an origin check, a page on any site can open a socket to a cookie-
+/// authenticated server as its logged-in user (cross-site WebSocket
+/// hijacking). The default, [`OriginPolicy::SameOrigin`], refuses such pages
+/// with 403, as gorilla/websocket and coder/websocket do.
+///
+/// ```
+/// use ws_handshake::OriginPolicy;
+///
+/// let policy = OriginPolicy::default();
+/// assert!(policy.allows(None, Some("chat.example.com"))); // not a browser
+/// assert!(policy.allows(Some("https://chat.example.com"), Some("chat.example.com")));
+/// assert!(policy.allows(Some("https://chat.example.com"), Some("chat.example.com:443")));
+/// assert!(!policy.allows(Some("https://evil.example"), Some("chat.example.com")));
+/// assert!(!policy.allows(Some("http://127.0.0.1:8081"), Some("127.0.0.1:8080")));
+/// ```
+///
 /// [RFC 6455 section 10.2]: https://www.rfc-editor.org/rfc/rfc6455#section-10.2
 #[derive(Clone, Default)]
 pub enum OriginPolicy {
-    /// Any origin, and none (the default; authenticate in the application).
+    /// The default: requests without `Origin` (not from a browser), and those
+    /// whose `Origin` names the host and port the request was sent to (its
+    /// `Host` header, or the `:authority` of an HTTP/2 request), compared
+    /// ASCII case-insensitively with the scheme's default port filled in.
+    /// Any other origin, and the opaque origin `null`, is refused with 403.
     #[default]
+    SameOrigin,
+    /// Any origin, and none. Safe only when each socket is authenticated by
+    /// something a foreign page cannot send: a token the application checks
+    /// in the URL or the first message, not cookies or HTTP authentication
+    /// that the browser attaches by itself. Public, read-only feeds that hold
+    /// nothing per user may use it too.
     Any,
     /// Only requests whose `Origin` equals one of these (ASCII case-insensitive,
     /// e.g. `https://example.com`). Requests without `Origin` are accepted,
@@ -38,9 +66,13 @@ pub enum OriginPolicy {
 pub type OriginCheck = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
 
 impl OriginPolicy {
-    /// Whether a request with this `Origin` value is accepted.
-    pub fn allows(&self, origin: Option<&str>) -> bool {
+    /// Whether a request with this `Origin` value, sent to `host` (its `Host`
+    /// header or `:authority`), is accepted.
+    pub fn allows(&self, origin: Option<&str>, host: Option<&str>) -> bool {
         match self {
+            OriginPolicy::SameOrigin => {
+                origin.is_none_or(|origin| host.is_some_and(|host| same_origin(origin, host)))
+            }
             OriginPolicy::Any => true,
             OriginPolicy::AllowList(list) => origin.is_none_or(|origin| {
                 list.iter()
@@ -51,9 +83,37 @@ impl OriginPolicy {
     }
 }
 
+/// Whether `origin` (`scheme://host[:port]`, [RFC 6454 section 6.1]) names
+/// the authority `host`. Default ports (80 for http and ws, 443 for https
+/// and wss) are filled in on both sides, since browsers leave them out of
+/// `Origin` and some clients write them in `Host`.
+///
+/// [RFC 6454 section 6.1]: https://www.rfc-editor.org/rfc/rfc6454#section-6.1
+fn same_origin(origin: &str, host: &str) -> bool {
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false; // "null", or not an origin at all
+    };
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "http" | "ws" => "80",
+        "https" | "wss" => "443",
+        _ => return false,
+    };
+    let with_port = |authority: &str| -> (String, String) {
+        let authority = authority.to_ascii_lowercase();
+        // A port follows the last colon, unless that colon is inside an
+        // IPv6 literal ("[::1]").
+        match authority.rsplit_once(':') {
+            Some((name, port)) if !port.contains(']') => (name.to_owned(), port.to_owned()),
+            _ => (authority, default_port.to_owned()),
+        }
+    };
+    !authority.contains('/') && with_port(authority) == with_port(host)
+}
+
 impl fmt::Debug for OriginPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            OriginPolicy::SameOrigin => f.write_str("SameOrigin"),
             OriginPolicy::Any => f.write_str("Any"),
             OriginPolicy::AllowList(list) => f.debug_tuple("AllowList").field(list).finish(),
             OriginPolicy::Custom(_) => f.write_str("Custom(..)"),
@@ -73,7 +133,7 @@ pub struct ServerConfig {
     ///
     /// [RFC 6455 section 4.2.2]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2.2
     pub subprotocols: Vec<String>,
-    /// Who may connect, by `Origin`.
+    /// Who may connect, by `Origin`. Default [`OriginPolicy::SameOrigin`].
     pub origin: OriginPolicy,
     /// Headers added to every 101 response (cookies, server name, ...).
     pub extra_headers: HeaderMap,
@@ -353,7 +413,14 @@ pub fn accept<B>(
     let origin = headers
         .get(ORIGIN)
         .map(|value| value.to_str().unwrap_or(""));
-    if !config.origin.allows(origin) {
+    let host = match headers.get(HOST) {
+        Some(host) => host.to_str().ok(),
+        None => request
+            .uri()
+            .authority()
+            .map(|authority| authority.as_str()),
+    };
+    if !config.origin.allows(origin, host) {
         return Err(RequestError::Origin(origin.map(str::to_owned)));
     }
     let mut offered_extensions = Vec::new();

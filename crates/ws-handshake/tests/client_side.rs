@@ -40,7 +40,7 @@ fn parse(handshake: &ClientHandshake, bytes: &[u8]) -> Result<usize, ResponseErr
 fn client_builds_a_request_the_server_side_accepts() {
     let config = ClientConfig::default()
         .subprotocols(["chat", "superchat"])
-        .origin("http://example.com");
+        .origin("http://example.com:8080");
     let (_, bytes) = ClientHandshake::new("ws://example.com:8080/path?q=1", &config).unwrap();
     let Parse::Complete((request, _)) =
         ws_handshake::parse_request(&bytes, &Default::default()).unwrap()
@@ -49,7 +49,7 @@ fn client_builds_a_request_the_server_side_accepts() {
     };
     assert_eq!(request.uri(), "/path?q=1");
     assert_eq!(request.headers()["host"], "example.com:8080");
-    assert_eq!(request.headers()["origin"], "http://example.com");
+    assert_eq!(request.headers()["origin"], "http://example.com:8080");
     let accepted = ws_handshake::accept(
         &request,
         &ws_handshake::ServerConfig::default().subprotocols(["superchat"]),

@@ -15,6 +15,12 @@ Origin: http://example.com\r\n\
 Sec-WebSocket-Protocol: chat, superchat\r\n\
 Sec-WebSocket-Version: 13\r\n\r\n";
 
+/// What server.example.com in RFC 6455's sample would run: its page is on
+/// http://example.com, another origin, which the default policy refuses.
+fn rfc_server() -> ServerConfig {
+    ServerConfig::default().origin(OriginPolicy::AllowList(vec!["http://example.com".into()]))
+}
+
 /// The bytes Chromium sends for `new WebSocket("ws://localhost:9001/ws")`.
 const CHROMIUM_REQUEST: &[u8] = b"GET /ws HTTP/1.1\r\n\
 Host: localhost:9001\r\n\
@@ -58,7 +64,7 @@ fn parse(bytes: &[u8]) -> Result<(http::Request<()>, usize), RequestError> {
 
 /// Parses and validates, returning the status a server would answer with.
 fn status_of(bytes: &[u8]) -> StatusCode {
-    match parse(bytes).and_then(|(request, _)| accept(&request, &ServerConfig::default())) {
+    match parse(bytes).and_then(|(request, _)| accept(&request, &rfc_server())) {
         Ok(_) => StatusCode::SWITCHING_PROTOCOLS,
         Err(error) => error.status(),
     }
@@ -88,11 +94,7 @@ fn rfc_request_with(header: &str, with: &str) -> Vec<u8> {
 fn server_accepts_the_rfc_sample_request_with_the_rfc_accept_key() {
     let (request, used) = parse(RFC_REQUEST).unwrap();
     assert_eq!(used, RFC_REQUEST.len());
-    let accepted = accept(
-        &request,
-        &ServerConfig::default().subprotocols(["superchat", "chat"]),
-    )
-    .unwrap();
+    let accepted = accept(&request, &rfc_server().subprotocols(["superchat", "chat"])).unwrap();
     assert_eq!(accepted.accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     assert_eq!(accepted.subprotocol.as_deref(), Some("superchat"));
 }
@@ -111,7 +113,7 @@ fn server_accepts_real_browser_requests() {
 #[test]
 fn server_builds_the_101_response() {
     let (request, _) = parse(RFC_REQUEST).unwrap();
-    let config = ServerConfig::default().subprotocols(["chat"]).extra_header(
+    let config = rfc_server().subprotocols(["chat"]).extra_header(
         http::header::SERVER,
         http::HeaderValue::from_static("ws-toolkit"),
     );
@@ -154,7 +156,9 @@ fn server_parses_the_same_when_fed_one_byte_at_a_time() {
             panic!()
         };
         assert_eq!(used, bytes.len());
-        assert!(accept(&request, &ServerConfig::default()).is_ok());
+        // Parsing is what this checks: any origin will do.
+        let any_origin = ServerConfig::default().origin(OriginPolicy::Any);
+        assert!(accept(&request, &any_origin).is_ok());
     }
 }
 
@@ -166,7 +170,7 @@ fn server_rejects_wrong_method_with_405() {
     assert_eq!(status_of(bytes.as_bytes()), StatusCode::METHOD_NOT_ALLOWED);
     let (request, _) = parse(bytes.as_bytes()).unwrap();
     let mut out = Vec::new();
-    accept(&request, &ServerConfig::default())
+    accept(&request, &rfc_server())
         .unwrap_err()
         .write_response(&mut out);
     let text = String::from_utf8(out).unwrap();
@@ -200,7 +204,7 @@ fn server_reports_a_plain_http_request_as_not_an_upgrade() {
     let (request, _) = parse(bytes).unwrap();
     assert!(!is_upgrade_request(&request));
     assert_eq!(
-        accept(&request, &ServerConfig::default()),
+        accept(&request, &rfc_server()),
         Err(RequestError::NotUpgrade)
     );
     assert_eq!(status_of(bytes), StatusCode::UPGRADE_REQUIRED);
@@ -256,7 +260,7 @@ fn server_answers_version_8_with_426_and_its_version() {
     let bytes = rfc_request_with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8");
     assert_eq!(status_of(&bytes), StatusCode::UPGRADE_REQUIRED);
     let (request, _) = parse(&bytes).unwrap();
-    let error = accept(&request, &ServerConfig::default()).unwrap_err();
+    let error = accept(&request, &rfc_server()).unwrap_err();
     assert_eq!(error, RequestError::UnsupportedVersion("8".into()));
     let (response, _) = error.response();
     assert_eq!(response.headers()["sec-websocket-version"], "13");
@@ -295,6 +299,83 @@ fn server_rejects_garbage_with_400() {
     assert_eq!(error.status(), StatusCode::BAD_REQUEST);
 }
 
+/// Cross-site WebSocket hijacking: a page on another site opening a socket
+/// with the user's cookies. The default policy refuses RFC 6455's sample
+/// request (a page on example.com, a server at server.example.com) with
+/// 403 and accepts the same request without `Origin`, from the same
+/// origin, or under `OriginPolicy::Any`.
+#[test]
+fn server_refuses_a_cross_origin_browser_request_by_default_with_403() {
+    let (request, _) = parse(RFC_REQUEST).unwrap();
+    let error = accept(&request, &ServerConfig::default()).unwrap_err();
+    assert_eq!(
+        error,
+        RequestError::Origin(Some("http://example.com".to_owned()))
+    );
+    assert_eq!(error.status(), StatusCode::FORBIDDEN);
+    assert!(accept(&request, &ServerConfig::default().origin(OriginPolicy::Any)).is_ok());
+    for (origin, host, accepted) in [
+        (None, "server.example.com", true),
+        (
+            Some("http://server.example.com"),
+            "server.example.com",
+            true,
+        ),
+        (
+            Some("HTTP://Server.Example.COM"),
+            "server.example.com:80",
+            true,
+        ),
+        (
+            Some("https://server.example.com"),
+            "server.example.com:443",
+            true,
+        ),
+        (
+            Some("https://server.example.com"),
+            "server.example.com",
+            true,
+        ),
+        (Some("http://[::1]:8080"), "[::1]:8080", true),
+        (
+            Some("http://server.example.com:8080"),
+            "server.example.com",
+            false,
+        ),
+        (
+            Some("http://server.example.com"),
+            "server.example.com:8080",
+            false,
+        ),
+        (Some("http://evil.example"), "server.example.com", false),
+        (Some("null"), "server.example.com", false),
+        (
+            Some("http://server.example.com/path"),
+            "server.example.com",
+            false,
+        ),
+        (
+            Some("file://server.example.com"),
+            "server.example.com",
+            false,
+        ),
+    ] {
+        let mut request = request.clone();
+        request.headers_mut().remove("origin");
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
+        }
+        request.headers_mut().insert("host", host.parse().unwrap());
+        assert_eq!(
+            accept(&request, &ServerConfig::default()).is_ok(),
+            accepted,
+            "Origin {origin:?} to Host {host}"
+        );
+    }
+}
+
 #[test]
 fn server_applies_its_origin_policy_with_403() {
     let (request, _) = parse(RFC_REQUEST).unwrap();
@@ -315,10 +396,10 @@ fn server_applies_its_origin_policy_with_403() {
 #[test]
 fn server_selects_no_subprotocol_when_none_is_shared() {
     let (request, _) = parse(RFC_REQUEST).unwrap();
-    let accepted = accept(&request, &ServerConfig::default().subprotocols(["mqtt"])).unwrap();
+    let accepted = accept(&request, &rfc_server().subprotocols(["mqtt"])).unwrap();
     assert_eq!(accepted.subprotocol, None);
     assert!(!accepted
-        .response(&ServerConfig::default())
+        .response(&rfc_server())
         .headers()
         .contains_key("sec-websocket-protocol"));
 }
@@ -340,9 +421,7 @@ fn server_accepts_a_request_that_hyper_parsed() {
         .body(())
         .unwrap();
     assert_eq!(
-        accept(&request, &ServerConfig::default())
-            .unwrap()
-            .accept_key,
+        accept(&request, &rfc_server()).unwrap().accept_key,
         "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
     );
 }
