@@ -24,10 +24,11 @@ pub struct Config {
     /// The most fragments one message may have; a flood of tiny fragments
     /// past it fails the connection with 1009. Default 100,000.
     pub max_fragments: usize,
-    /// Backpressure: while more than this many bytes wait to be written,
-    /// `send_*` refuse with [`crate::SendError::BufferFull`] (a message is
-    /// always accepted into an empty buffer, whatever its size), and automatic
-    /// pongs are coalesced into one. Default 16 MiB.
+    /// Backpressure: once this many bytes wait to be written, `send_*`
+    /// refuse with [`crate::SendError::BufferFull`] (the drivers' `send`
+    /// waits instead) and automatic pongs are coalesced into one. Below it a
+    /// message of any size is accepted, so what is queued stays under this
+    /// plus one message. Default 16 MiB.
     pub max_buffered_output: usize,
     /// Split outgoing data messages into frames of at most this many payload
     /// bytes. `None` (the default) sends each message as one frame; zero is

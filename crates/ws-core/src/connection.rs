@@ -336,7 +336,8 @@ impl Connection {
     /// Whether more data would be refused with [`SendError::BufferFull`]:
     /// a driver waits for the buffer to drain before taking more messages.
     pub fn is_output_full(&self) -> bool {
-        self.output.len() >= self.config.max_buffered_output
+        // An empty buffer is never full, whatever the limit (zero included).
+        !self.output.is_empty() && self.output.len() >= self.config.max_buffered_output
     }
 
     // ----- input -----
@@ -561,7 +562,7 @@ impl Connection {
                 // A context of its own: compressed for this connection alone.
                 return self.send_data(opcode, payload);
             };
-            self.check_can_send(compressed.len())?;
+            self.check_can_send()?;
             if fragment_len.is_some_and(|size| compressed.len() > size) {
                 self.write_message(opcode, true, compressed);
                 return Ok(());
@@ -575,7 +576,7 @@ impl Connection {
             self.push_prepared_frame(&head[..head_len], compressed);
             return Ok(());
         }
-        self.check_can_send(payload.len())?;
+        self.check_can_send()?;
         self.push_prepared_frame(message.head(), payload);
         Ok(())
     }
@@ -992,13 +993,14 @@ impl Connection {
 
     // ----- internals: sending -----
 
-    fn check_can_send(&self, len: usize) -> Result<(), SendError> {
+    fn check_can_send(&self) -> Result<(), SendError> {
         if self.close_sent || self.closed {
             return Err(SendError::Closed);
         }
-        if !self.output.is_empty()
-            && self.output.len().saturating_add(len) > self.config.max_buffered_output
-        {
+        // A soft limit, the same test as `is_output_full`, so that a driver
+        // which waited for it to turn false can always queue the message:
+        // what is queued stays under the limit plus one message.
+        if self.is_output_full() {
             return Err(SendError::BufferFull {
                 buffered: self.output.len(),
             });
@@ -1020,7 +1022,7 @@ impl Connection {
         if !by_reference {
             return self.send_data(opcode, &payload);
         }
-        self.check_can_send(payload.len())?;
+        self.check_can_send()?;
         let header = FrameHeader::new(opcode, payload.len() as u64);
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
@@ -1037,13 +1039,12 @@ impl Connection {
         }
         #[cfg(not(feature = "deflate"))]
         {
-            let _ = len;
             false
         }
     }
 
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
-        self.check_can_send(payload.len())?;
+        self.check_can_send()?;
         #[cfg(feature = "deflate")]
         if payload.len() >= self.config.compression_threshold {
             if let Some(deflate) = self.deflater.as_mut().filter(|d| d.can_compress()) {
@@ -1079,7 +1080,7 @@ impl Connection {
         if payload.len() > 125 {
             return Err(SendError::ControlTooLong(payload.len()));
         }
-        self.check_can_send(payload.len())?;
+        self.check_can_send()?;
         self.write_frame(opcode, true, payload);
         Ok(())
     }
