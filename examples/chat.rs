@@ -161,8 +161,14 @@ async fn main() -> std::io::Result<()> {
         guests: AtomicU64::new(0),
     });
     loop {
-        let (tcp, peer) = listener.accept().await?;
-        tcp.set_nodelay(true)?;
+        // Survives EMFILE and aborted connections instead of exiting.
+        let (tcp, peer) = ws_toolkit::tokio::retry_accept(
+            || listener.accept(),
+            |error| eprintln!("accept failed, retrying: {error}"),
+        )
+        .await?;
+        // Latency only: a peer already gone fails later, in the handshake.
+        let _ = tcp.set_nodelay(true);
         let server = server.clone();
         tokio::spawn(async move {
             if let Err(error) = serve(tcp, &server).await {

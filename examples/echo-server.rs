@@ -122,11 +122,13 @@ async fn serve_tokio(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()
     let config = std::sync::Arc::new(server_config());
     let mut stop = std::pin::pin!(shutdown.triggered());
     loop {
-        let (tcp, peer) = match select(std::pin::pin!(listener.accept()), stop.as_mut()).await {
+        // Survives EMFILE and aborted connections instead of exiting.
+        let accept = ws_toolkit::tokio::retry_accept(|| listener.accept(), log_accept_error);
+        let (tcp, peer) = match select(std::pin::pin!(accept), stop.as_mut()).await {
             Either::Left((accepted, _)) => accepted?,
             Either::Right(((), _)) => break,
         };
-        tcp.set_nodelay(true)?;
+        let _ = tcp.set_nodelay(true);
         let (config, shutdown) = (config.clone(), shutdown.clone());
         tokio::spawn(async move {
             match ws_toolkit::tokio::accept_with(tcp, &config).await {
@@ -139,6 +141,12 @@ async fn serve_tokio(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()
     let left = ws_toolkit::tokio::drain(&shutdown, DRAIN_DEADLINE).await;
     stopped(left);
     Ok(())
+}
+
+/// What every accept loop here does with an error it survives (a client
+/// that gave up, no descriptor left): say so and go on.
+fn log_accept_error(error: &std::io::Error) {
+    eprintln!("echo-server: accept failed, retrying: {error}");
 }
 
 fn stopping(shutdown: &Shutdown) {
@@ -156,27 +164,30 @@ fn stopped(left: usize) {
 type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Serves on async-std or smol: the same adapter (ws-async-std), the
-/// runtime's own listener (its `incoming` stream) and executor.
-async fn serve_futures_io<S>(
+/// runtime's own listener (`accept` is its `accept`) and executor.
+async fn serve_futures_io<S, A>(
     runtime: &str,
     local: std::io::Result<SocketAddr>,
-    mut incoming: impl Stream<Item = std::io::Result<S>> + Unpin,
-    peer_of: impl Fn(&S) -> std::io::Result<SocketAddr>,
+    mut accept: impl FnMut() -> A,
+    nodelay: impl Fn(&S),
     spawn: impl Fn(Task),
     shutdown: Shutdown,
 ) -> std::io::Result<()>
 where
     S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin + Send + 'static,
+    A: std::future::Future<Output = std::io::Result<(S, SocketAddr)>>,
 {
     println!("echo-server ({runtime}) listening on ws://{}", local?);
     let config = std::sync::Arc::new(server_config());
     let mut stop = std::pin::pin!(shutdown.triggered());
     loop {
-        let tcp = match select(incoming.next(), stop.as_mut()).await {
-            Either::Left((Some(tcp), _)) => tcp?,
-            Either::Left((None, _)) | Either::Right(((), _)) => break,
+        // Survives EMFILE and aborted connections instead of exiting.
+        let accepted = ws_toolkit::async_std::retry_accept(&mut accept, log_accept_error);
+        let (tcp, peer) = match select(std::pin::pin!(accepted), stop.as_mut()).await {
+            Either::Left((accepted, _)) => accepted?,
+            Either::Right(((), _)) => break,
         };
-        let peer = peer_of(&tcp)?;
+        nodelay(&tcp);
         let (config, shutdown) = (config.clone(), shutdown.clone());
         spawn(Box::pin(async move {
             match ws_toolkit::async_std::accept_with(tcp, &config).await {
@@ -194,21 +205,35 @@ where
 async fn serve_async_std(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()> {
     use async_std::net::{TcpListener, TcpStream};
     let listener = TcpListener::bind(addr).await?;
-    let peer_of = |tcp: &TcpStream| tcp.set_nodelay(true).and_then(|()| tcp.peer_addr());
+    let nodelay = |tcp: &TcpStream| drop(tcp.set_nodelay(true));
     let spawn = |task| drop(async_std::task::spawn(task));
     let local = listener.local_addr();
-    let incoming = listener.incoming();
-    serve_futures_io("async-std", local, incoming, peer_of, spawn, shutdown).await
+    serve_futures_io(
+        "async-std",
+        local,
+        || listener.accept(),
+        nodelay,
+        spawn,
+        shutdown,
+    )
+    .await
 }
 
 async fn serve_smol(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()> {
     use smol::net::{TcpListener, TcpStream};
     let listener = TcpListener::bind(addr).await?;
-    let peer_of = |tcp: &TcpStream| tcp.set_nodelay(true).and_then(|()| tcp.peer_addr());
+    let nodelay = |tcp: &TcpStream| drop(tcp.set_nodelay(true));
     let spawn = |task| smol::spawn(task).detach();
     let local = listener.local_addr();
-    let incoming = listener.incoming();
-    serve_futures_io("smol", local, incoming, peer_of, spawn, shutdown).await
+    serve_futures_io(
+        "smol",
+        local,
+        || listener.accept(),
+        nodelay,
+        spawn,
+        shutdown,
+    )
+    .await
 }
 
 /// Serves on ws-blocking: a thread per connection, each a plain loop of
@@ -246,11 +271,12 @@ fn serve_blocking(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()> {
             let _ = socket.close(CloseCode::GOING_AWAY, "server shutting down");
         };
     loop {
-        let (tcp, peer) = listener.accept()?;
+        // Survives EMFILE and aborted connections instead of exiting.
+        let (tcp, peer) = blocking::retry_accept(|| listener.accept(), log_accept_error)?;
         if shutdown.is_triggered() {
             break;
         }
-        tcp.set_nodelay(true)?;
+        let _ = tcp.set_nodelay(true);
         let (config, shutdown) = (config.clone(), shutdown.clone());
         std::thread::spawn(move || {
             let _tracked = shutdown.track();

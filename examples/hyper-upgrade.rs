@@ -145,8 +145,14 @@ async fn serve_hyper(
     config: Arc<ServerConfig>,
 ) -> std::io::Result<()> {
     loop {
-        let (tcp, peer) = listener.accept().await?;
-        tcp.set_nodelay(true)?;
+        // Survives EMFILE and aborted connections instead of exiting.
+        let (tcp, peer) = ws_toolkit::tokio::retry_accept(
+            || listener.accept(),
+            |error| eprintln!("accept failed, retrying: {error}"),
+        )
+        .await?;
+        // Latency only: a peer already gone fails later, in the handshake.
+        let _ = tcp.set_nodelay(true);
         let config = config.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(

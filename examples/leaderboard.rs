@@ -149,8 +149,14 @@ async fn main() -> std::io::Result<()> {
     let config =
         Arc::new(ServerConfig::default().connection(Config::default().max_message_size(256)));
     loop {
-        let (tcp, peer) = listener.accept().await?;
-        tcp.set_nodelay(true)?;
+        // Survives EMFILE and aborted connections instead of exiting.
+        let (tcp, peer) = ws_toolkit::tokio::retry_accept(
+            || listener.accept(),
+            |error| eprintln!("accept failed, retrying: {error}"),
+        )
+        .await?;
+        // Latency only: a peer already gone fails later, in the handshake.
+        let _ = tcp.set_nodelay(true);
         let (config, hub, scores) = (config.clone(), hub.clone(), scores.clone());
         tokio::spawn(async move {
             if let Err(error) = serve(tcp, &config, &hub, &scores).await {

@@ -117,8 +117,14 @@ async fn main() -> std::io::Result<()> {
         ServerConfig::default().connection(Config::default().write_timeout(Some(args.stall))),
     );
     loop {
-        let (tcp, peer) = listener.accept().await?;
-        tcp.set_nodelay(true)?;
+        // Survives EMFILE and aborted connections instead of exiting.
+        let (tcp, peer) = ws_toolkit::tokio::retry_accept(
+            || listener.accept(),
+            |error| eprintln!("accept failed, retrying: {error}"),
+        )
+        .await?;
+        // Latency only: a peer already gone fails later, in the handshake.
+        let _ = tcp.set_nodelay(true);
         let (config, hub) = (config.clone(), hub.clone());
         tokio::spawn(async move {
             let mut query = None;

@@ -451,3 +451,143 @@ async fn leaderboard_example_pushes_scores_and_snapshots_the_top_10() {
     watcher.close(CloseCode::NORMAL, "").await.unwrap();
     late.close(CloseCode::NORMAL, "").await.unwrap();
 }
+
+/// How many descriptors a server example may open in the `EMFILE` tests:
+/// its runtime's own and a few dozen connections.
+const FD_LIMIT: u64 = 64;
+/// Clients opened at once against that limit: more than it allows.
+const CLIENTS: usize = 120;
+
+/// An upgrade request for `path` on `addr`, written whole.
+fn raw_upgrade(addr: std::net::SocketAddr, path: &str) -> std::net::TcpStream {
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).unwrap();
+    tcp
+}
+
+/// The first line of the server's answer on `tcp`, waiting up to 20 s.
+fn status_line(tcp: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n") {
+        match tcp.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).trim_end().to_owned()
+}
+
+/// Runs example `name` with `args` under a descriptor limit of [`FD_LIMIT`]
+/// and opens [`CLIENTS`] upgrades to `path` at once: past the limit its
+/// `accept` fails with `EMFILE`, the connections wait in the kernel's
+/// backlog, and the example must neither exit nor spin (its CPU time over
+/// two seconds of `EMFILE` stays under a quarter of a core). As clients
+/// hang up, the waiting ones are accepted and upgraded in turn, and so is a
+/// new one at the end.
+fn survives_emfile(name: &str, args: &[&str], path: &str) {
+    let mut running = Running::start_with_fd_limit(name, args, FD_LIMIT);
+    let addr = running.addr;
+    let mut clients: Vec<_> = (0..CLIENTS).map(|_| raw_upgrade(addr, path)).collect();
+    // Let the example accept what it can and meet EMFILE.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = running.cpu_time();
+    std::thread::sleep(Duration::from_secs(2));
+    let spent = running.cpu_time() - before;
+    println!("{name} {args:?}: {spent:?} of CPU in 2 s at EMFILE");
+    assert!(running.is_running(), "{name} exited on EMFILE");
+    assert!(
+        spent < Duration::from_millis(500),
+        "{name} spun at EMFILE: {spent:?} of CPU in 2 s"
+    );
+    // Some were upgraded before the limit, the rest wait in the backlog.
+    // Each client hung up frees a descriptor, with which the example takes
+    // the next waiting connection: all are upgraded in their turn.
+    for (i, mut tcp) in clients.drain(..).enumerate() {
+        assert_eq!(
+            status_line(&mut tcp),
+            "HTTP/1.1 101 Switching Protocols",
+            "client {i} of {CLIENTS}"
+        );
+    }
+    drop(clients);
+    std::thread::sleep(Duration::from_millis(200));
+    let mut fresh = raw_upgrade(addr, path);
+    assert_eq!(status_line(&mut fresh), "HTTP/1.1 101 Switching Protocols");
+    assert!(running.is_running());
+}
+
+#[test]
+fn echo_server_example_survives_emfile_on_tokio() {
+    survives_emfile(
+        "echo-server",
+        &["--addr", "127.0.0.1:0", "--runtime", "tokio"],
+        "/",
+    );
+}
+
+#[test]
+fn echo_server_example_survives_emfile_on_async_std() {
+    survives_emfile(
+        "echo-server",
+        &["--addr", "127.0.0.1:0", "--runtime", "async-std"],
+        "/",
+    );
+}
+
+#[test]
+fn echo_server_example_survives_emfile_on_smol() {
+    survives_emfile(
+        "echo-server",
+        &["--addr", "127.0.0.1:0", "--runtime", "smol"],
+        "/",
+    );
+}
+
+#[test]
+fn echo_server_example_survives_emfile_on_blocking() {
+    survives_emfile(
+        "echo-server",
+        &["--addr", "127.0.0.1:0", "--runtime", "blocking"],
+        "/",
+    );
+}
+
+#[test]
+fn chat_example_survives_emfile() {
+    survives_emfile("chat", &["--addr", "127.0.0.1:0"], "/ws?name=many");
+}
+
+#[test]
+fn ticker_example_survives_emfile() {
+    survives_emfile("ticker", &["--addr", "127.0.0.1:0"], "/");
+}
+
+#[test]
+fn leaderboard_example_survives_emfile() {
+    survives_emfile("leaderboard", &["--addr", "127.0.0.1:0"], "/ws");
+}
+
+#[test]
+fn hyper_upgrade_example_survives_emfile_on_hyper() {
+    survives_emfile(
+        "hyper-upgrade",
+        &["--addr", "127.0.0.1:0", "--server", "hyper"],
+        "/ws",
+    );
+}
+
+#[test]
+fn hyper_upgrade_example_survives_emfile_on_axum() {
+    survives_emfile(
+        "hyper-upgrade",
+        &["--addr", "127.0.0.1:0", "--server", "axum"],
+        "/ws",
+    );
+}

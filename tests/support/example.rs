@@ -53,8 +53,55 @@ impl Running {
     /// `--addr 127.0.0.1:0`) and waits for its `listening on SCHEME://ADDR`
     /// line.
     pub fn start(name: &str, args: &[&str]) -> Running {
-        let mut child = Command::new(binary(name))
-            .args(args)
+        Self::spawn(name, Command::new(binary(name)).args(args))
+    }
+
+    /// [`start`](Self::start) with at most `limit` open file descriptors
+    /// (`RLIMIT_NOFILE`, soft and hard, as `ulimit -n` sets it).
+    pub fn start_with_fd_limit(name: &str, args: &[&str], limit: u64) -> Running {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(binary(name));
+        command.args(args);
+        // SAFETY: only setrlimit, which is async-signal-safe, runs between
+        // fork and exec.
+        #[allow(unsafe_code)]
+        unsafe {
+            command.pre_exec(move || {
+                let rlimit = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: limit,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        Self::spawn(name, &mut command)
+    }
+
+    /// The process's CPU time so far (user and system, from `/proc`).
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        // Fields after the command name, which is in parentheses: state is
+        // field 3, utime 14, stime 15, in clock ticks.
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = after_name.split(' ').collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        // SAFETY: sysconf has no preconditions.
+        #[allow(unsafe_code)]
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+        Duration::from_millis(ticks * 1000 / per_second)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    fn spawn(name: &str, command: &mut Command) -> Running {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

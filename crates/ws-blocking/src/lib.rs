@@ -115,6 +115,58 @@ where
     handshake::accept(stream, config, callback)
 }
 
+/// Accepts the next connection with `accept` (`|| listener.accept()`),
+/// surviving the errors a busy server's listener gives: a connection that
+/// failed before it was accepted is skipped, and running out of file
+/// descriptors (`EMFILE`), buffers or memory is waited out with a backoff
+/// from 5 ms to 1 s (`std::thread::sleep`) instead of ending the accept
+/// loop, which `?` on `listener.accept()` would do. Each such error is
+/// passed to `on_error` first (to log it). See
+/// [`AcceptBackoff`](ws_driver::AcceptBackoff).
+///
+/// # Errors
+///
+/// The error of a listener that can accept no more (`EINVAL`, `EBADF`).
+///
+/// ```no_run
+/// # fn run() -> std::io::Result<()> {
+/// let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
+/// loop {
+///     let (tcp, peer) = ws_blocking::retry_accept(
+///         || listener.accept(),
+///         |error| eprintln!("accept failed, retrying: {error}"),
+///     )?;
+///     std::thread::spawn(move || {
+///         if let Ok(mut socket) = ws_blocking::accept(tcp) {
+///             // ...
+///         #   let _ = (&mut socket, peer);
+///         }
+///     });
+/// }
+/// # }
+/// ```
+pub fn retry_accept<T>(
+    mut accept: impl FnMut() -> std::io::Result<T>,
+    mut on_error: impl FnMut(&std::io::Error),
+) -> std::io::Result<T> {
+    use ws_driver::{AcceptBackoff, AfterAcceptError};
+    let mut backoff = AcceptBackoff::new();
+    loop {
+        let error = match accept() {
+            Ok(accepted) => return Ok(accepted),
+            Err(error) => error,
+        };
+        match backoff.after_error(&error) {
+            AfterAcceptError::GiveUp => return Err(error),
+            AfterAcceptError::Retry => on_error(&error),
+            AfterAcceptError::Wait(wait) => {
+                on_error(&error);
+                std::thread::sleep(wait);
+            }
+        }
+    }
+}
+
 /// Connects to a `ws://` or `wss://` URI with the default configuration:
 /// resolves the host, opens TCP (with `TCP_NODELAY`), sets up TLS for
 /// `wss://`, and performs the opening handshake. Returns the socket and

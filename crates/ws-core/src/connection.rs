@@ -1039,6 +1039,7 @@ impl Connection {
         }
         #[cfg(not(feature = "deflate"))]
         {
+            let _ = len;
             false
         }
     }

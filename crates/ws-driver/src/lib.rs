@@ -23,6 +23,7 @@
 #![warn(unreachable_pub)]
 #![forbid(unsafe_code)]
 
+mod accept;
 mod buffers;
 mod client;
 mod config;
@@ -37,6 +38,7 @@ mod split;
 mod tls;
 mod upgrade;
 
+pub use accept::{retry_accept, AcceptBackoff, AfterAcceptError};
 pub use client::{client_handshake, connect, IntoClientRequest};
 pub use config::{ClientConfig, ServerConfig};
 pub use error::{Error, TlsUnavailable};

@@ -218,6 +218,50 @@ where
 pub async fn drain(shutdown: &Shutdown, deadline: std::time::Duration) -> usize {
     shutdown.drain::<Tokio>(deadline).await
 }
+
+/// Accepts the next connection with `accept` (`|| listener.accept()`),
+/// surviving the errors a busy server's listener gives: a connection that
+/// failed before it was accepted is skipped, and running out of file
+/// descriptors (`EMFILE`), buffers or memory is waited out with a backoff
+/// from 5 ms to 1 s instead of ending the accept loop, which `?` on
+/// `listener.accept()` would do. Each such error is passed to `on_error`
+/// first (to log it). See [`AcceptBackoff`](ws_driver::AcceptBackoff).
+///
+/// Cancel safety: cancel-safe if `accept`'s future is (tokio's
+/// `TcpListener::accept` is).
+///
+/// # Errors
+///
+/// The error of a listener that can accept no more (`EINVAL`, `EBADF`).
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+/// loop {
+///     let (tcp, peer) = ws_tokio::retry_accept(
+///         || listener.accept(),
+///         |error| eprintln!("accept failed, retrying: {error}"),
+///     )
+///     .await?;
+///     tokio::spawn(async move {
+///         if let Ok(mut socket) = ws_tokio::accept(tcp).await {
+///             // ...
+///         #   let _ = (&mut socket, peer);
+///         }
+///     });
+/// }
+/// # }
+/// ```
+pub async fn retry_accept<T, F, Fut>(
+    accept: F,
+    on_error: impl FnMut(&std::io::Error),
+) -> std::io::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<T>>,
+{
+    ws_driver::retry_accept::<Tokio, _, _, _>(accept, on_error).await
+}
 /// Connects to a `ws://` or `wss://` URI with the default configuration:
 /// resolves the host, opens TCP (with `TCP_NODELAY`), sets up TLS for
 /// `wss://`, and performs the opening handshake. Returns the socket and
