@@ -1,8 +1,13 @@
 //! An echo server: every text and binary message is sent back as it came.
 //!
 //! ```text
-//! cargo run --release --example echo-server -- --addr 127.0.0.1:9001 [--runtime tokio|async-std|smol|blocking]
+//! cargo run --release --example echo-server -- --addr 127.0.0.1:9001 [--runtime tokio|async-std|smol|blocking] [--log]
 //! ```
+//!
+//! `--log` prints the toolkit's `tracing` events to stderr (the `tracing`
+//! feature): each connection's handshake, close codes sent and received,
+//! protocol errors and timeouts, inside a `client` span with the peer's
+//! address and the toolkit's own `websocket` span.
 //!
 //! `tokio` uses ws-tokio; `async-std` and `smol` use ws-async-std on those
 //! runtimes. The echo loop is written once, over `Stream + Sink`, which both
@@ -23,6 +28,7 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tracing::Instrument;
 use ws_toolkit::core::DeflateParams;
 use ws_toolkit::tokio::{Error, ServerConfig, Shutdown};
 use ws_toolkit::{CloseCode, Config, Message};
@@ -37,11 +43,13 @@ const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
 struct Args {
     addr: SocketAddr,
     runtime: String,
+    log: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut addr: SocketAddr = "127.0.0.1:9001".parse().expect("valid default");
     let mut runtime = "tokio".to_owned();
+    let mut log = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -52,16 +60,17 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|error| format!("bad --addr {value:?}: {error}"))?;
             }
             "--runtime" => runtime = args.next().ok_or("--runtime needs a value")?,
+            "--log" => log = true,
             "-h" | "--help" => {
                 return Err(
-                    "usage: echo-server [--addr 127.0.0.1:9001] [--runtime tokio|async-std|smol|blocking]"
+                    "usage: echo-server [--addr 127.0.0.1:9001] [--runtime tokio|async-std|smol|blocking] [--log]"
                         .into(),
                 )
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
-    Ok(Args { addr, runtime })
+    Ok(Args { addr, runtime, log })
 }
 
 fn server_config() -> ServerConfig {
@@ -130,12 +139,15 @@ async fn serve_tokio(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()
         };
         let _ = tcp.set_nodelay(true);
         let (config, shutdown) = (config.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            match ws_toolkit::tokio::accept_with(tcp, &config).await {
-                Ok(socket) => echo(socket, peer, shutdown).await,
-                Err(error) => eprintln!("{peer}: handshake failed: {error}"),
+        tokio::spawn(
+            async move {
+                match ws_toolkit::tokio::accept_with(tcp, &config).await {
+                    Ok(socket) => echo(socket, peer, shutdown).await,
+                    Err(error) => eprintln!("{peer}: handshake failed: {error}"),
+                }
             }
-        });
+            .instrument(tracing::info_span!("client", %peer)),
+        );
     }
     stopping(&shutdown);
     let left = ws_toolkit::tokio::drain(&shutdown, DRAIN_DEADLINE).await;
@@ -189,12 +201,15 @@ where
         };
         nodelay(&tcp);
         let (config, shutdown) = (config.clone(), shutdown.clone());
-        spawn(Box::pin(async move {
-            match ws_toolkit::async_std::accept_with(tcp, &config).await {
-                Ok(socket) => echo(socket, peer, shutdown).await,
-                Err(error) => eprintln!("{peer}: handshake failed: {error}"),
+        spawn(Box::pin(
+            async move {
+                match ws_toolkit::async_std::accept_with(tcp, &config).await {
+                    Ok(socket) => echo(socket, peer, shutdown).await,
+                    Err(error) => eprintln!("{peer}: handshake failed: {error}"),
+                }
             }
-        }));
+            .instrument(tracing::info_span!("client", %peer)),
+        ));
     }
     stopping(&shutdown);
     let left = ws_toolkit::async_std::drain(&shutdown, DRAIN_DEADLINE).await;
@@ -280,6 +295,7 @@ fn serve_blocking(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()> {
         let (config, shutdown) = (config.clone(), shutdown.clone());
         std::thread::spawn(move || {
             let _tracked = shutdown.track();
+            let _client = tracing::info_span!("client", %peer).entered();
             match blocking::accept_with(tcp, &config) {
                 Ok(socket) => echo(socket, peer, shutdown),
                 Err(error) => eprintln!("{peer}: handshake failed: {error}"),
@@ -306,6 +322,14 @@ pub fn main() {
             std::process::exit(2);
         }
     };
+    if args.log {
+        // Debug level: close frames too, not only handshakes and failures.
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     let shutdown = Shutdown::new();
     let on_signal = shutdown.clone();
     if let Err(error) = ctrlc::set_handler(move || on_signal.trigger()) {

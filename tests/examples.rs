@@ -173,6 +173,67 @@ fn echo_server_example_refuses_unknown_arguments() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown argument"));
 }
 
+/// `echo-server --log` prints the `tracing` events of each connection on
+/// stderr, in a span with the peer's address: the handshake, the close
+/// received and echoed with its code and reason, the end. Never a payload.
+#[tokio::test]
+async fn echo_server_example_logs_each_connection_with_log() {
+    use std::io::BufRead;
+    let mut child = Command::new(binary("echo-server"))
+        .args(["--addr", "127.0.0.1:0", "--log"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit("ws://").next().unwrap().to_owned();
+    let (mut socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+    let local = socket_local_addr(&socket);
+    socket
+        .send(Message::text("not to be logged"))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut socket).await, "not to be logged");
+    socket.close(CloseCode::NORMAL, "done here").await.unwrap();
+    // Let the server record the end, then stop it and read all it wrote.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = log.lines().collect();
+    let find = |what: &str| {
+        lines
+            .iter()
+            .find(|line| line.contains(what))
+            .unwrap_or_else(|| panic!("no {what:?} in the log:\n{log}"))
+            .to_owned()
+    };
+    let accepted = find("handshake accepted");
+    assert!(
+        accepted.contains(&format!("client{{peer={local}}}")),
+        "{accepted}"
+    );
+    assert!(accepted.contains(r#"role="server""#), "{accepted}");
+    let received = find("close received");
+    assert!(received.contains("code=1000"), "{received}");
+    assert!(received.contains(r#"reason="done here""#), "{received}");
+    assert!(find("close sent").contains(r#"cause="echo""#));
+    assert!(find(" closed ").contains("clean=true"));
+    assert!(!log.contains("not to be logged"), "{log}");
+}
+
+/// The local address of a client socket's TCP stream.
+fn socket_local_addr(
+    socket: &ws_toolkit::tokio::WebSocket<ws_toolkit::tokio::MaybeTlsStream<tokio::net::TcpStream>>,
+) -> std::net::SocketAddr {
+    match socket.get_ref() {
+        ws_toolkit::tokio::MaybeTlsStream::Plain(tcp) => tcp.local_addr().unwrap(),
+        _ => unreachable!("ws:// is plain TCP"),
+    }
+}
+
 /// The client example sends each stdin line, prints each echo, and at the
 /// end of input closes cleanly and exits 0.
 #[test]

@@ -14,13 +14,14 @@ pub const USAGE: &str =
     "cargo xtask fuzz [--time SECONDS] [--targets frame_header,inflate,...] [--cmin]";
 
 /// Every target in `fuzz/Cargo.toml`, in the order they run.
-const TARGETS: [&str; 6] = [
+const TARGETS: [&str; 7] = [
     "frame_header",
     "utf8_validator",
     "handshake_request",
     "handshake_response",
     "core_connection",
     "inflate",
+    "connection_pair",
 ];
 
 struct Options {

@@ -5,6 +5,8 @@
 use std::io;
 use std::time::{Duration, Instant};
 
+use ws_core::Role;
+use ws_driver::trace;
 use ws_driver::{upgrade_with, ClientConfig, Error, IntoClientRequest, ServerConfig};
 use ws_handshake::{
     parse_request, write_response, ClientHandshake, HeadScanner, Parse, RequestError,
@@ -93,10 +95,23 @@ fn timed_out(error: &io::Error) -> bool {
 
 /// The server's side: read the request head, decide, answer.
 pub(crate) fn accept<S, F>(
-    mut stream: S,
+    stream: S,
     config: &ServerConfig,
     callback: F,
 ) -> Result<WebSocket<S>, Error>
+where
+    S: Transport,
+    F: FnOnce(&http::Request<()>, &mut http::Response<()>) -> Result<(), RequestError>,
+{
+    let result = answer(stream, config, callback);
+    match &result {
+        Ok(socket) => trace::handshake_accepted(socket.conn_span()),
+        Err(error) => trace::handshake_failed(Role::Server, error),
+    }
+    result
+}
+
+fn answer<S, F>(mut stream: S, config: &ServerConfig, callback: F) -> Result<WebSocket<S>, Error>
 where
     S: Transport,
     F: FnOnce(&http::Request<()>, &mut http::Response<()>) -> Result<(), RequestError>,
@@ -128,10 +143,10 @@ where
     write_response(&response, &[], &mut out);
     write_within(&mut stream, &out, deadline)?;
     let (connection, subprotocol) = upgrade.into_parts();
-    Ok(
-        WebSocket::from_connection(stream, connection, &buffer[head_len..])
-            .with_subprotocol(subprotocol),
-    )
+    let socket = WebSocket::from_connection(stream, connection, &buffer[head_len..])
+        .with_subprotocol(subprotocol);
+    trace::record_agreement(socket.conn_span(), None, Some(&response));
+    Ok(socket)
 }
 
 /// Answers a refused handshake with its status and closes the stream,
@@ -157,13 +172,28 @@ fn reject<S: Transport>(mut stream: S, error: RequestError) -> Error {
 /// The client's side on a connected stream: send the request, read and
 /// check the response.
 pub(crate) fn client<S: Transport>(
-    mut stream: S,
+    stream: S,
     request: impl IntoClientRequest,
     config: &ClientConfig,
     deadline: Deadline,
 ) -> Result<(WebSocket<S>, http::Response<()>), Error> {
-    let request = request.into_client_request()?;
-    let (handshake, bytes) = ClientHandshake::from_request(&request, &config.handshake)?;
+    let result = request
+        .into_client_request()
+        .and_then(|request| ask(stream, &request, config, deadline));
+    match &result {
+        Ok((socket, _)) => trace::handshake_accepted(socket.conn_span()),
+        Err(error) => trace::handshake_failed(Role::Client, error),
+    }
+    result
+}
+
+fn ask<S: Transport>(
+    mut stream: S,
+    request: &http::Request<()>,
+    config: &ClientConfig,
+    deadline: Deadline,
+) -> Result<(WebSocket<S>, http::Response<()>), Error> {
+    let (handshake, bytes) = ClientHandshake::from_request(request, &config.handshake)?;
     write_within(&mut stream, &bytes, deadline)?;
     let mut buffer = Vec::new();
     let limit = config.handshake.limits.max_header_bytes;
@@ -178,6 +208,10 @@ pub(crate) fn client<S: Transport>(
                 let connection = config.connection_for(&accepted);
                 let socket = WebSocket::from_connection(stream, connection, &buffer[head_len..])
                     .with_subprotocol(accepted.subprotocol);
+                if let Some(authority) = request.uri().authority() {
+                    trace::record_peer(socket.conn_span(), authority.as_str());
+                }
+                trace::record_agreement(socket.conn_span(), None, Some(&accepted.response));
                 return Ok((socket, accepted.response));
             }
             Parse::NeedMore => {

@@ -195,15 +195,24 @@ pub fn connect_with_config(
     config: &ClientConfig,
 ) -> Result<(WebSocket<MaybeTlsStream>, http::Response<()>), Error> {
     let request = request.into_client_request()?;
-    let target = ws_handshake::Target::from_uri(request.uri())?;
     let deadline = Deadline::after(config.handshake_timeout);
-    let tcp = open_tcp(&target, deadline)?;
-    let stream = if target.tls {
-        tls(tcp, &target, config)?
-    } else {
-        MaybeTlsStream::Plain(tcp)
-    };
-    handshake::client(stream, request, config, deadline)
+    let opened = ws_handshake::Target::from_uri(request.uri())
+        .map_err(Error::from)
+        .and_then(|target| {
+            let tcp = open_tcp(&target, deadline)?;
+            match target.tls {
+                true => tls(tcp, &target, config),
+                false => Ok(MaybeTlsStream::Plain(tcp)),
+            }
+        });
+    match opened {
+        // The handshake reports its own outcome.
+        Ok(stream) => handshake::client(stream, request, config, deadline),
+        Err(error) => {
+            ws_driver::trace::handshake_failed(ws_core::Role::Client, &error);
+            Err(error)
+        }
+    }
 }
 
 /// Performs the client's opening handshake on a stream the caller

@@ -4,6 +4,7 @@ use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
 use ws_core::{CloseCode, Closed, Config, Connection, Event, Message, Role, State, Timeout};
+use ws_driver::trace::{self, ConnSpan};
 use ws_driver::Error;
 
 use crate::transport::Transport;
@@ -67,6 +68,8 @@ pub struct WebSocket<S> {
     /// set again.
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    /// Entered while the connection is driven (the `tracing` feature).
+    span: ConnSpan,
 }
 
 impl<S> std::fmt::Debug for WebSocket<S> {
@@ -97,6 +100,7 @@ impl<S: Transport> WebSocket<S> {
         conn.receive(leftover);
         WebSocket {
             io,
+            span: trace::connection_span(&conn),
             conn,
             closed: None,
             subprotocol: None,
@@ -109,8 +113,23 @@ impl<S: Transport> WebSocket<S> {
 
     /// Records the subprotocol the handshake agreed on.
     pub fn with_subprotocol(mut self, subprotocol: Option<String>) -> Self {
+        trace::record_agreement(&self.span, subprotocol.as_deref(), None);
         self.subprotocol = subprotocol;
         self
+    }
+
+    pub(crate) fn conn_span(&self) -> &ConnSpan {
+        &self.span
+    }
+
+    /// The connection's `tracing` span (`websocket`, with fields `role`,
+    /// `peer`, `http_version`, `subprotocol`, `extensions`), in which its
+    /// events are recorded; see `ws_driver::trace`. A server records its
+    /// peer's address here (or makes the connection inside a span of its
+    /// own that has it).
+    #[cfg(feature = "tracing")]
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// The subprotocol agreed in the handshake, if any.
@@ -177,6 +196,7 @@ impl<S: Transport> WebSocket<S> {
 
     /// The reading loop: `None` once `until` passes without a message.
     fn read_until(&mut self, until: Option<Instant>) -> Result<Option<Message>, Error> {
+        let _entered = trace::enter(&self.span);
         loop {
             if self.closed.is_some() {
                 return Err(Error::Closed);
@@ -234,6 +254,7 @@ impl<S: Transport> WebSocket<S> {
                 Ok(_) => {}
                 Err(error) if waited_out(&error) => {}
                 Err(error) => {
+                    trace::transport_failed(&error);
                     let closing = self.conn.state() != State::Open;
                     self.transport_failed();
                     if !closing {
@@ -274,6 +295,7 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// As [`send`](Self::send).
     pub fn feed(&mut self, message: Message) -> Result<(), Error> {
+        let _entered = trace::enter(&self.span);
         if self.conn.is_output_full() {
             self.flush()?;
         }
@@ -299,6 +321,7 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// As [`feed`](Self::feed).
     pub fn feed_prepared(&mut self, message: &ws_core::PreparedMessage) -> Result<(), Error> {
+        let _entered = trace::enter(&self.span);
         if self.conn.is_output_full() {
             self.flush()?;
         }
@@ -313,6 +336,7 @@ impl<S: Transport> WebSocket<S> {
     /// [`Error::Io`] when the stream fails, or the write timeout
     /// ([`Error::Protocol`]) when the peer stopped reading.
     pub fn flush(&mut self) -> Result<(), Error> {
+        let _entered = trace::enter(&self.span);
         let result = self.write_out();
         if result.is_err() {
             self.transport_failed();
@@ -333,6 +357,7 @@ impl<S: Transport> WebSocket<S> {
     /// [RFC 6455 section 7]: https://www.rfc-editor.org/rfc/rfc6455#section-7
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         if self.conn.state() == State::Open {
+            let _entered = trace::enter(&self.span);
             self.conn.close(code, reason)?;
         }
         // Messages are dropped; errors now only mean the handshake ends early.
@@ -424,6 +449,7 @@ impl<S: Transport> WebSocket<S> {
 
     /// The stream is unusable: the connection ends as if its input had.
     fn transport_failed(&mut self) {
+        let _entered = trace::enter(&self.span);
         self.conn.receive_eof();
         while let Some(event) = self.conn.poll_event() {
             if let Event::Closed(end) = event {

@@ -441,6 +441,7 @@ impl Connection {
             .close_deadline()
             .is_some_and(|deadline| deadline <= now)
         {
+            crate::trace::close_timed_out();
             self.transport_close = true;
             self.finish_closed();
             return true;
@@ -929,6 +930,10 @@ impl Connection {
                 });
                 self.uncommon().close_received = Some(close.clone());
                 self.rx.stop();
+                let received = close
+                    .as_ref()
+                    .map(|frame| (frame.code, frame.reason.as_str()));
+                crate::trace::close_received(received);
                 if !self.close_sent {
                     // Echo the peer's code (RFC 6455 section 5.5.1); an empty close gets an empty one.
                     let echo = close
@@ -939,6 +944,7 @@ impl Connection {
                         .expect("a decoded close payload re-encodes");
                     self.write_frame(OpCode::Close, true, &payload[..len]);
                     self.close_sent = true;
+                    crate::trace::close_sent(echo, crate::trace::CloseCause::Echo);
                 }
                 self.handshake_done();
                 Ok(Event::Message(Message::Close(close)))
@@ -960,14 +966,17 @@ impl Connection {
     ///
     /// [RFC 6455 section 7.1.7]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.7
     fn fail(&mut self, error: ProtocolError) {
+        crate::trace::failed(&error);
         self.failed = true;
         self.rx.stop();
         if !self.close_sent && error != ProtocolError::UnexpectedEof {
             let mut payload = [0u8; 125];
-            let len = encode_close_payload(Some((error.close_code(), "")), &mut payload)
+            let close = Some((error.close_code(), ""));
+            let len = encode_close_payload(close, &mut payload)
                 .expect("protocol error codes may be sent");
             self.write_frame(OpCode::Close, true, &payload[..len]);
             self.close_sent = true;
+            crate::trace::close_sent(close, crate::trace::CloseCause::Failure);
         }
         self.handshake_done();
     }
@@ -984,11 +993,13 @@ impl Connection {
             None => (CloseCode::ABNORMAL, Utf8Bytes::default()),
         };
         let clean = self.close_sent && self.close_received().is_some() && !self.failed;
-        self.uncommon().events.push_back(Event::Closed(Closed {
+        let closed = Closed {
             code,
             reason,
             clean,
-        }));
+        };
+        crate::trace::closed(&closed);
+        self.uncommon().events.push_back(Event::Closed(closed));
     }
 
     // ----- internals: sending -----
@@ -1094,6 +1105,7 @@ impl Connection {
         let len = encode_close_payload(close, &mut payload)?;
         self.write_frame(OpCode::Close, true, &payload[..len]);
         self.close_sent = true;
+        crate::trace::close_sent(close, crate::trace::CloseCause::Application);
         if self.close_received().is_some() {
             self.handshake_done();
         }

@@ -32,6 +32,7 @@ mod output;
 mod prepared;
 mod receiver;
 mod timeout;
+mod trace;
 mod utf8_bytes;
 
 pub use config::Config;

@@ -73,6 +73,12 @@ impl AcceptBackoff {
     /// Classifies `error` (see the type's documentation) and, for a
     /// resource error, doubles the next wait up to [`MAX_WAIT`](Self::MAX_WAIT).
     pub fn after_error(&mut self, error: &io::Error) -> AfterAcceptError {
+        let after = self.classify(error);
+        crate::trace::accept_failed(error, after);
+        after
+    }
+
+    fn classify(&mut self, error: &io::Error) -> AfterAcceptError {
         use io::ErrorKind::*;
         match error.kind() {
             ConnectionAborted | ConnectionReset | Interrupted | TimedOut | WouldBlock => {

@@ -7,6 +7,7 @@ use ws_handshake::{ClientHandshake, HeadScanner, Parse, Target};
 use crate::config::ClientConfig;
 use crate::runtime::{read_buf, timeout, write_all, Connect, Transport};
 use crate::socket::WebSocket;
+use crate::trace;
 use crate::Error;
 
 /// Reads the response head in steps of this size.
@@ -69,12 +70,16 @@ pub async fn client_handshake<S: Unpin, R: Transport<S>>(
     config: &ClientConfig,
 ) -> Result<(WebSocket<S, R>, http::Response<()>), Error> {
     // Boxed: the handshake's state is freed when it is done (see `accept`).
-    Box::pin(timeout::<R, _>(
+    let result = Box::pin(timeout::<R, _>(
         config.handshake_timeout,
         handshake(stream, request, config),
     ))
     .await
-    .ok_or(Error::HandshakeTimeout)?
+    .unwrap_or(Err(Error::HandshakeTimeout));
+    if let Err(error) = &result {
+        trace::handshake_failed(ws_core::Role::Client, error);
+    }
+    result
 }
 
 async fn handshake<S: Unpin, R: Transport<S>>(
@@ -97,6 +102,12 @@ async fn handshake<S: Unpin, R: Transport<S>>(
                 let conn = config.connection_for(&accepted);
                 let socket = WebSocket::from_connection(stream, conn, &buffer[head_len..])
                     .with_subprotocol(accepted.subprotocol);
+                let span = socket.conn_span();
+                if let Some(authority) = request.uri().authority() {
+                    trace::record_peer(span, authority.as_str());
+                }
+                trace::record_agreement(span, None, Some(&accepted.response));
+                trace::handshake_accepted(span);
                 return Ok((socket, accepted.response));
             }
             Parse::NeedMore => {
@@ -130,9 +141,13 @@ where
     let target = Target::from_uri(request.uri())?;
     let connecting = async {
         let stream = R::open(&target, config).await?;
-        client_handshake::<R::Stream, R>(stream, &request, config).await
+        handshake::<R::Stream, R>(stream, &request, config).await
     };
-    Box::pin(timeout::<R, _>(config.handshake_timeout, connecting))
+    let result = Box::pin(timeout::<R, _>(config.handshake_timeout, connecting))
         .await
-        .ok_or(Error::HandshakeTimeout)?
+        .unwrap_or(Err(Error::HandshakeTimeout));
+    if let Err(error) = &result {
+        trace::handshake_failed(ws_core::Role::Client, error);
+    }
+    result
 }

@@ -13,6 +13,7 @@ use ws_core::{CloseCode, Closed, Connection, Event, Message, PreparedMessage, St
 
 use crate::buffers::{lend_spare, poll_read, release_idle};
 use crate::runtime::{Runtime, Timer, Transport, WriteTransport};
+use crate::trace::{self, ConnSpan};
 use crate::Error;
 
 /// At most this many pieces of queued output go into one vectored write.
@@ -40,6 +41,8 @@ pub(crate) struct Driver<R: Runtime> {
     pub(crate) conn: Connection,
     timer: Option<R::Timer>,
     write_shutdown: bool,
+    /// Entered while the connection is driven (the `tracing` feature).
+    pub(crate) span: ConnSpan,
 }
 
 /// What [`Driver::drive`] did.
@@ -83,6 +86,10 @@ impl<S: Unpin, R: Transport<S>> Parts<S, R> {
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(error)) => {
                     let closing = self.driver.conn.state() != State::Open;
+                    {
+                        let _entered = trace::enter(&self.driver.span);
+                        trace::transport_failed(&error);
+                    }
                     self.driver.transport_failed(&mut self.closed);
                     if !closing {
                         return Poll::Ready(Some(Err(error.into())));
@@ -99,9 +106,7 @@ impl<S: Unpin, R: Transport<S>> Parts<S, R> {
     /// Sends a close frame if none was sent, flushes, and drives the
     /// connection to its end, dropping messages.
     pub(crate) fn poll_close_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if self.driver.conn.state() == State::Open {
-            self.driver.conn.close(CloseCode::NORMAL, "")?;
-        }
+        self.driver.close(CloseCode::NORMAL, "")?;
         loop {
             match ready!(self.poll_next_message(cx)) {
                 None => return Poll::Ready(Ok(())),
@@ -139,10 +144,25 @@ pub(crate) fn arm_timer<T: Timer>(
 impl<R: Runtime> Driver<R> {
     pub(crate) fn new(conn: Connection) -> Self {
         Driver {
+            span: trace::connection_span(&conn),
             conn,
             timer: None,
             write_shutdown: false,
         }
+    }
+
+    /// Starts the close handshake with `code` and `reason` unless a close
+    /// was already sent or received.
+    pub(crate) fn close(
+        &mut self,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), ws_core::SendError> {
+        let _entered = trace::enter(&self.span);
+        if self.conn.state() == State::Open {
+            self.conn.close(code, reason)?;
+        }
+        Ok(())
     }
 
     /// Frees the connection's buffers when nothing waits to be written:
@@ -156,6 +176,7 @@ impl<R: Runtime> Driver<R> {
     /// Queues a message, lending the connection the thread's spare write
     /// buffer if it gave its own up while idle.
     pub(crate) fn send(&mut self, message: Message) -> Result<(), ws_core::SendError> {
+        let _entered = trace::enter(&self.span);
         lend_spare(&mut self.conn);
         self.conn.send(message)
     }
@@ -165,6 +186,7 @@ impl<R: Runtime> Driver<R> {
         &mut self,
         message: &PreparedMessage,
     ) -> Result<(), ws_core::SendError> {
+        let _entered = trace::enter(&self.span);
         lend_spare(&mut self.conn);
         self.conn.send_prepared(message)
     }
@@ -172,6 +194,7 @@ impl<R: Runtime> Driver<R> {
     /// The transport is unusable: finish the connection as if the input
     /// ended, without a second error for the same cause.
     pub(crate) fn transport_failed(&mut self, closed: &mut Option<Box<Closed>>) {
+        let _entered = trace::enter(&self.span);
         self.conn.receive_eof();
         while let Some(event) = self.conn.poll_event() {
             if let Event::Closed(end) = event {
@@ -192,6 +215,7 @@ impl<R: Runtime> Driver<R> {
     where
         R: WriteTransport<W>,
     {
+        let _entered = trace::enter(&self.span);
         match self.conn.poll_event() {
             Some(Event::Message(message)) => {
                 // A control message may have queued an answer (a pong, the
@@ -330,6 +354,7 @@ impl<R: Runtime> Driver<R> {
     where
         R: WriteTransport<W>,
     {
+        let _entered = trace::enter(&self.span);
         loop {
             if let Some(error) = self.conn.timed_out() {
                 // Whatever is queued will never be written.
@@ -338,6 +363,7 @@ impl<R: Runtime> Driver<R> {
             match self.poll_transmit(io.as_mut(), cx) {
                 Poll::Ready(Ok(())) => return Poll::Ready(Ok(())),
                 Poll::Ready(Err(error)) => {
+                    trace::transport_failed(&error);
                     self.transport_failed(&mut None);
                     return Poll::Ready(Err(error.into()));
                 }
@@ -381,9 +407,7 @@ impl<R: Runtime> Driver<R> {
     where
         R: WriteTransport<W>,
     {
-        if self.conn.state() == State::Open {
-            self.conn.close(CloseCode::NORMAL, "")?;
-        }
+        self.close(CloseCode::NORMAL, "")?;
         self.poll_flush_out(io, cx)
     }
 }

@@ -36,6 +36,7 @@ mod socket;
 mod split;
 #[cfg(feature = "rustls")]
 mod tls;
+pub mod trace;
 mod upgrade;
 
 pub use accept::{retry_accept, AcceptBackoff, AfterAcceptError};

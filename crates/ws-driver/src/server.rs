@@ -10,6 +10,7 @@ use ws_handshake::{parse_request, write_response, HeadScanner, Parse, RequestErr
 use crate::config::ServerConfig;
 use crate::runtime::{read_buf, shutdown, timeout, write_all, Transport};
 use crate::socket::WebSocket;
+use crate::trace;
 use crate::upgrade::upgrade_with;
 use crate::Error;
 
@@ -52,9 +53,13 @@ where
     };
     // Boxed, so that its state (request, response, timer) is freed once the
     // handshake is done instead of sizing every connection's task for it.
-    Box::pin(timeout::<R, _>(config.handshake_timeout, handshake))
+    let result = Box::pin(timeout::<R, _>(config.handshake_timeout, handshake))
         .await
-        .ok_or(Error::HandshakeTimeout)?
+        .unwrap_or(Err(Error::HandshakeTimeout));
+    if let Err(error) = &result {
+        trace::handshake_failed(ws_core::Role::Server, error);
+    }
+    result
 }
 
 /// Reads an HTTP request head off `stream`, without answering it: the
@@ -82,12 +87,16 @@ where
     S: Unpin,
     R: Transport<S>,
 {
-    Box::pin(timeout::<R, _>(
+    let result = Box::pin(timeout::<R, _>(
         config.handshake_timeout,
         read_head::<S, R>(stream, config),
     ))
     .await
-    .ok_or(Error::HandshakeTimeout)?
+    .unwrap_or(Err(Error::HandshakeTimeout));
+    if let Err(error) = &result {
+        trace::handshake_failed(ws_core::Role::Server, error);
+    }
+    result
 }
 
 async fn read_head<S, R>(mut stream: S, config: &ServerConfig) -> Result<HttpRequest<S, R>, Error>
@@ -189,12 +198,16 @@ impl<S: Unpin, R: Transport<S>> HttpRequest<S, R> {
     where
         F: FnOnce(&http::Request<()>, &mut http::Response<()>) -> Result<(), RequestError>,
     {
-        Box::pin(timeout::<R, _>(
+        let result = Box::pin(timeout::<R, _>(
             config.handshake_timeout,
             self.answer_upgrade(config, callback),
         ))
         .await
-        .ok_or(Error::HandshakeTimeout)?
+        .unwrap_or(Err(Error::HandshakeTimeout));
+        if let Err(error) = &result {
+            trace::handshake_failed(ws_core::Role::Server, error);
+        }
+        result
     }
 
     async fn answer_upgrade<F>(
@@ -213,10 +226,11 @@ impl<S: Unpin, R: Transport<S>> HttpRequest<S, R> {
         write_response(&response, &[], &mut out);
         write_all::<S, R>(&mut self.stream, &out).await?;
         let (conn, subprotocol) = upgrade.into_parts();
-        Ok(
-            WebSocket::from_connection(self.stream, conn, &self.leftover)
-                .with_subprotocol(subprotocol),
-        )
+        let socket = WebSocket::from_connection(self.stream, conn, &self.leftover)
+            .with_subprotocol(subprotocol);
+        trace::record_agreement(socket.conn_span(), None, Some(&response));
+        trace::handshake_accepted(socket.conn_span());
+        Ok(socket)
     }
 
     /// Answers the request with a plain HTTP response and `body`, then shuts

@@ -91,8 +91,32 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
 
     /// Records the subprotocol the handshake agreed on.
     pub fn with_subprotocol(mut self, subprotocol: Option<String>) -> Self {
+        crate::trace::record_agreement(&self.inner.driver.span, subprotocol.as_deref(), None);
         self.inner.subprotocol = subprotocol.map(Box::new);
         self
+    }
+
+    pub(crate) fn conn_span(&self) -> &crate::trace::ConnSpan {
+        &self.inner.driver.span
+    }
+
+    /// The connection's `tracing` span (`websocket`, with fields `role`,
+    /// `peer`, `http_version`, `subprotocol`, `extensions`), in which its
+    /// events are recorded. A server knows its peer's address from its
+    /// accept loop, not from the stream: record it here, or make the
+    /// connection inside a span of your own that has it (this one is then
+    /// its child).
+    ///
+    /// ```
+    /// use ws_driver::{Transport, WebSocket};
+    ///
+    /// fn serving<S: Unpin, R: Transport<S>>(socket: &WebSocket<S, R>, peer: std::net::SocketAddr) {
+    ///     socket.span().record("peer", tracing::field::display(peer));
+    /// }
+    /// ```
+    #[cfg(feature = "tracing")]
+    pub fn span(&self) -> &tracing::Span {
+        &self.inner.driver.span
     }
 
     /// The subprotocol agreed in the handshake, if any.
@@ -274,9 +298,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// [`Error::Send`] for a code that may not be sent (1005, 1006, ...) or a reason over 123
     /// bytes. Failures during the handshake only end it early.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if self.inner.driver.conn.state() == State::Open {
-            self.inner.driver.conn.close(code, reason)?;
-        }
+        self.inner.driver.close(code, reason)?;
         poll_fn(|cx| self.inner.poll_close_handshake(cx)).await
     }
 

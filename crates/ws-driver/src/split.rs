@@ -346,9 +346,7 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketWriter<S, R> {
     /// [`Error::Io`] when writing fails.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.with_core(None, |core, _, _| {
-            if core.conn.state() == State::Open {
-                core.conn.close(code, reason)?;
-            }
+            core.close(code, reason)?;
             Ok::<_, Error>(())
         })?;
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await

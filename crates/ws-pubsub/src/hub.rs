@@ -88,6 +88,7 @@ impl HubInner {
                 .disconnected
                 .fetch_add(disconnected, Ordering::Relaxed);
         }
+        slow_consumers(topic, dropped, disconnected);
         queued
     }
 
@@ -378,4 +379,21 @@ impl RemoteHub {
     pub fn is_alive(&self) -> bool {
         self.hub.strong_count() > 0
     }
+}
+
+/// The `tracing` event of one delivery that met slow subscribers (the
+/// `tracing` feature; a no-op without it): `dropped` messages dropped from
+/// their queues, `disconnected` subscribers closed by the slow policy.
+#[inline]
+fn slow_consumers(topic: &str, dropped: u64, disconnected: u64) {
+    #[cfg(feature = "tracing")]
+    {
+        if disconnected > 0 {
+            tracing::warn!(target: "ws_pubsub", topic, dropped, disconnected, "slow subscribers closed");
+        } else if dropped > 0 {
+            tracing::debug!(target: "ws_pubsub", topic, dropped, "slow subscribers: messages dropped");
+        }
+    }
+    #[cfg(not(feature = "tracing"))]
+    let _ = (topic, dropped, disconnected);
 }
