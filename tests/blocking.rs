@@ -421,3 +421,119 @@ fn blocking_client_read_within_returns_none_when_nothing_came_and_loses_nothing(
     socket.close(CloseCode::NORMAL, "").unwrap();
     server.join();
 }
+
+/// Closes `tcp` with a reset (RST): `SO_LINGER` 0, then close.
+fn reset(tcp: TcpStream) {
+    socket2::SockRef::from(&tcp)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(tcp);
+}
+
+#[test]
+fn blocking_server_reports_a_reset_mid_frame_as_connection_reset_after_the_message_before_it() {
+    let (addr, server) = serve_one(ServerConfig::default(), |socket| {
+        let mut socket = socket.unwrap();
+        let first = socket.read();
+        let second = socket.read();
+        assert!(matches!(socket.read(), Err(Error::Closed)));
+        (first, second, socket.closed().cloned())
+    });
+    let mut tcp = raw_client(addr);
+    // "accepted" whole, then 5 of the 10 bytes of the next text frame.
+    let mut bytes = vec![0x81, 0x88, 0, 0, 0, 0];
+    bytes.extend_from_slice(b"accepted");
+    bytes.extend_from_slice(&[0x81, 0x8a, 0, 0, 0, 0, b'h', b'a']);
+    tcp.write_all(&bytes).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    reset(tcp);
+    let (first, second, closed) = server.join();
+    assert_eq!(first.unwrap(), Message::text("accepted"));
+    assert!(
+        matches!(&second, Err(Error::Io(io)) if io.kind() == std::io::ErrorKind::ConnectionReset),
+        "{second:?}"
+    );
+    let closed = closed.unwrap();
+    assert_eq!(closed.code, CloseCode::ABNORMAL);
+    assert!(!closed.clean);
+}
+
+#[test]
+fn blocking_client_reports_a_reset_mid_handshake_as_a_typed_error() {
+    let (listener, addr) = listen();
+    let server = in_thread(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        let mut request = [0u8; 64];
+        let _ = tcp.read(&mut request).unwrap();
+        tcp.write_all(b"HTTP/1.1 101 Switching").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        reset(tcp);
+    });
+    let result = blocking::connect(format!("ws://{addr}/"));
+    server.join();
+    match result {
+        Err(Error::Io(io)) => assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset),
+        Err(Error::HandshakeEof) => {}
+        Err(other) => panic!("{other:?}"),
+        Ok(_) => panic!("a response cut short was accepted"),
+    }
+}
+
+/// A client that goes silent (reads nothing, writes nothing, keeps the
+/// connection): the blocking server's keepalive fails it with 1011 after
+/// `keepalive_interval + keepalive_timeout`.
+#[test]
+fn blocking_server_keepalive_detects_a_silent_client_within_interval_plus_timeout() {
+    let (interval, timeout) = (Duration::from_millis(300), Duration::from_millis(300));
+    let config = ServerConfig::default().connection(Config::default().keepalive(interval, timeout));
+    let (addr, server) = serve_one(config, |socket| {
+        let mut socket = socket.unwrap();
+        let started = Instant::now();
+        let error = socket.read().unwrap_err();
+        (error, started.elapsed())
+    });
+    let silent = raw_client(addr);
+    let (error, elapsed) = server.join();
+    println!("silent client detected after {elapsed:?} (interval + timeout = 600 ms)");
+    assert!(
+        matches!(error, Error::Protocol(ProtocolError::KeepaliveTimeout)),
+        "{error:?}"
+    );
+    assert!(
+        elapsed >= interval + timeout - Duration::from_millis(20),
+        "{elapsed:?}"
+    );
+    assert!(
+        elapsed <= interval + timeout + Duration::from_secs(2),
+        "{elapsed:?}"
+    );
+    drop(silent);
+}
+
+/// A TLS server that ends TCP without `close_notify` (RFC 8446 section
+/// 6.1): the blocking client gets the message sent before the cut, then a
+/// typed `UnexpectedEof` from TLS, not a clean end.
+#[test]
+fn blocking_client_reports_a_tls_server_that_ends_without_close_notify_as_truncation() {
+    let (server_tls, client_tls) = support::self_signed_tls();
+    let (listener, addr) = listen();
+    let server = in_thread(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let tls = rustls::ServerConnection::new(server_tls).unwrap();
+        let mut socket = blocking::accept(rustls::StreamOwned::new(tls, tcp)).unwrap();
+        socket.send(Message::text("before the cut")).unwrap();
+        // Dropped without close or TLS shutdown: FIN, no close_notify.
+    });
+    let config = ClientConfig::default().tls(client_tls);
+    let url = format!("wss://localhost:{}/", addr.port());
+    let (mut socket, _) = blocking::connect_with_config(url, &config).unwrap();
+    server.join();
+    assert_eq!(socket.read().unwrap(), Message::text("before the cut"));
+    let cut = socket.read();
+    assert!(
+        matches!(&cut, Err(Error::Io(io)) if io.kind() == std::io::ErrorKind::UnexpectedEof),
+        "{cut:?}"
+    );
+    assert!(matches!(socket.read(), Err(Error::Closed)));
+    assert!(!socket.closed().unwrap().clean);
+}
