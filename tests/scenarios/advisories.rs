@@ -108,6 +108,7 @@ fn server_refuses_a_20_mb_header_trickled_100_bytes_at_a_time_with_431_after_the
             other => panic!("{:?}", other.map(|_| "upgraded")),
         }
         let (at_answer, total, answer) = client.join().unwrap();
+        eprintln!("20 MB trickled header: 431 after {at_answer} bytes written, {total} in all");
         assert_eq!(answer, "HTTP/1.1 431 Request Header Fields Too Large");
         assert!(
             at_answer <= 8192 + 1024 + (64 << 10) + (128 << 10),

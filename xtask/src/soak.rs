@@ -5,6 +5,13 @@
 //! descriptors, and the second wave may leave no more heap behind than the
 //! first: no leaked tasks, buffers or fds. The heap is counted by the server's
 //! allocator (see `soak_server`), not read off its resident memory.
+//!
+//! Past one source address's ephemeral ports, the connections come from
+//! several (127.0.0.1, 127.0.0.2, ...: [`CONNS_PER_SOURCE`] each), and the
+//! descriptor limit of this process and of the server (which inherits it)
+//! is raised to its hard limit first. A count the hard limit cannot hold is
+//! refused up front with the figures: raising a hard limit needs
+//! `CAP_SYS_RESOURCE`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -18,12 +25,14 @@ use ws_toolkit::tokio::{ClientConfig, CloseCode, Config, Message};
 use crate::soak_server;
 
 pub const USAGE: &str =
-    "cargo xtask soak [--conns 10000] [--seconds 10] [--runtime tokio|async-std|smol]";
+    "cargo xtask soak [--conns 10000] [--seconds 10] [--runtime tokio|async-std|smol] [--per-source 25000]";
 
 struct Options {
     conns: usize,
     seconds: u64,
     runtime: String,
+    /// Connections per source address (127.0.0.1, .2, ...).
+    per_source: usize,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -31,6 +40,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         conns: 10_000,
         seconds: 10,
         runtime: "tokio".into(),
+        per_source: CONNS_PER_SOURCE,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -41,6 +51,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.seconds = value()?.parse().map_err(|e| format!("--seconds: {e}"))?
             }
             "--runtime" => options.runtime = value()?.clone(),
+            "--per-source" => {
+                options.per_source = value()?
+                    .parse::<usize>()
+                    .map_err(|e| format!("--per-source: {e}"))?
+                    .clamp(1, CONNS_PER_SOURCE)
+            }
             other => return Err(format!("unknown argument {other:?}\nusage: {USAGE}")),
         }
     }
@@ -165,15 +181,69 @@ struct Counts {
     errors: AtomicU64,
 }
 
+/// Connections per source address at most (the default of `--per-source`):
+/// well inside Linux's default ephemeral port range (32768-60999) towards
+/// one server address.
+const CONNS_PER_SOURCE: usize = 25_000;
+
+/// Raises this process's soft descriptor limit to its hard limit (the
+/// server started after inherits it); an error when `conns` connections,
+/// plus room for the runtime's own descriptors, do not fit under it.
+fn raise_fd_limit(conns: usize) -> Result<u64, String> {
+    let needed = conns as u64 + 512;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid rlimit for getrlimit to write.
+    #[allow(unsafe_code)]
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(format!("getrlimit: {}", std::io::Error::last_os_error()));
+    }
+    if limit.rlim_max < needed {
+        return Err(format!(
+            "--conns {conns} needs {needed} file descriptors in this process and in the server, \
+             but the hard limit (ulimit -Hn) is {}; raising it needs CAP_SYS_RESOURCE \
+             (or run at most --conns {})",
+            limit.rlim_max,
+            limit.rlim_max.saturating_sub(512)
+        ));
+    }
+    limit.rlim_cur = limit.rlim_max;
+    // SAFETY: `limit` is a valid rlimit; only the soft limit changes.
+    #[allow(unsafe_code)]
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+        return Err(format!("setrlimit: {}", std::io::Error::last_os_error()));
+    }
+    Ok(limit.rlim_cur)
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
+    let fd_limit = raise_fd_limit(options.conns)?;
+    let sources = options.conns.div_ceil(options.per_source).max(1);
+    if sources > 254 {
+        return Err(format!(
+            "--conns {} needs {sources} source addresses: more than 127.0.0.1-254",
+            options.conns
+        ));
+    }
+    println!(
+        "soak: {} connections from {sources} source address(es) 127.0.0.1..; descriptor limit {fd_limit}",
+        options.conns
+    );
     let mut server = Server::start(&options.runtime)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("tokio: {e}"))?;
     // A warm-up wave, so the baseline includes the allocator's first growth.
-    runtime.block_on(wave(&server.addr, 100, Duration::from_millis(500)))?;
+    runtime.block_on(wave(
+        &server.addr,
+        100,
+        Duration::from_millis(500),
+        options.per_source,
+    ))?;
     std::thread::sleep(Duration::from_millis(500));
     let (base_rss, base_fds) = server.usage();
     let base_heap = server.settled_heap()?;
@@ -191,6 +261,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 server.addr.clone(),
                 options.conns,
                 Duration::from_secs(options.seconds),
+                options.per_source,
             ));
             let mut peak = (0, 0);
             while !wave.is_finished() {
@@ -204,8 +275,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         // Let the server finish closing the last connections.
         let (rss, fds) = settle(&server, base_fds);
         let heap = server.settled_heap()?;
+        let per_connection = peak.0.saturating_sub(base_rss) / options.conns.max(1) as u64;
         println!(
-            "soak: wave {round}: {} connections, {} messages sent, {} echoed, {} clean closes, {} errors in {:.1} s; server peak {:.1} MiB resident / {} fds, after: heap {:.1} KiB, {:.1} MiB resident, {fds} fds",
+            "soak: wave {round}: {} connections, {} messages sent, {} echoed, {} clean closes, {} errors in {:.1} s; server peak {:.1} MiB resident ({per_connection} B per connection over the baseline) / {} fds, after: heap {:.1} KiB, {:.1} MiB resident, {fds} fds",
             counts.connected.load(Ordering::SeqCst),
             counts.sent.load(Ordering::SeqCst),
             counts.echoed.load(Ordering::SeqCst),
@@ -290,8 +362,13 @@ fn settle(server: &Server, base_fds: usize) -> (u64, usize) {
     }
 }
 
-async fn wave(addr: &str, conns: usize, duration: Duration) -> Result<(), String> {
-    let counts = wave_counted(addr.to_owned(), conns, duration).await?;
+async fn wave(
+    addr: &str,
+    conns: usize,
+    duration: Duration,
+    per_source: usize,
+) -> Result<(), String> {
+    let counts = wave_counted(addr.to_owned(), conns, duration, per_source).await?;
     if counts.errors.load(Ordering::SeqCst) == 0 {
         Ok(())
     } else {
@@ -299,9 +376,15 @@ async fn wave(addr: &str, conns: usize, duration: Duration) -> Result<(), String
     }
 }
 
-/// `conns` connections at once, each echoing messages of varied sizes until
-/// `duration` has passed since the last one connected, then closing.
-async fn wave_counted(addr: String, conns: usize, duration: Duration) -> Result<Counts, String> {
+/// `conns` connections at once (`per_source` from each of 127.0.0.1, .2,
+/// ...), each echoing messages of varied sizes until `duration` has passed
+/// since the last one connected, then closing.
+async fn wave_counted(
+    addr: String,
+    conns: usize,
+    duration: Duration,
+    per_source: usize,
+) -> Result<Counts, String> {
     let counts = Arc::new(Counts::default());
     // Connects in batches the listener's backlog can take.
     let connecting = Arc::new(tokio::sync::Semaphore::new(256));
@@ -319,9 +402,11 @@ async fn wave_counted(addr: String, conns: usize, duration: Duration) -> Result<
             config.clone(),
             format!("ws://{addr}/"),
         );
+        let source = std::net::Ipv4Addr::new(127, 0, 0, 1 + (id / per_source) as u8);
+        let server_addr: std::net::SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
         tasks.push(tokio::spawn(async move {
             let permit = connecting.acquire().await.expect("open semaphore");
-            let connected = ws_toolkit::tokio::connect_with_config(url, &config).await;
+            let connected = connect_from(source, server_addr, url, &config).await;
             drop(permit);
             all_connected.wait().await;
             let Ok((mut socket, _)) = connected else {
@@ -375,4 +460,25 @@ async fn wave_counted(addr: String, conns: usize, duration: Duration) -> Result<
             .map_err(|e| format!("a soak connection panicked: {e}"))?;
     }
     Ok(Arc::try_unwrap(counts).unwrap_or_else(|_| unreachable!("all tasks ended")))
+}
+
+/// A client connection from `source` (a loopback address of its own, so
+/// that many connections do not run out of one address's ports).
+async fn connect_from(
+    source: std::net::Ipv4Addr,
+    server: std::net::SocketAddr,
+    url: String,
+    config: &ClientConfig,
+) -> Result<
+    (
+        ws_toolkit::tokio::WebSocket<tokio::net::TcpStream>,
+        ws_toolkit::tokio::http::Response<()>,
+    ),
+    ws_toolkit::tokio::Error,
+> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind((source, 0).into())?;
+    let tcp = socket.connect(server).await?;
+    tcp.set_nodelay(true)?;
+    ws_toolkit::tokio::connect_with(tcp, url, config).await
 }
