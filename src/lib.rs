@@ -29,6 +29,7 @@ pub use ws_blocking as blocking;
 pub use ws_core as core;
 pub use ws_frame as frame;
 pub use ws_handshake as handshake;
+pub use ws_proxy as proxy;
 #[cfg(feature = "pubsub")]
 pub use ws_pubsub as pubsub;
 #[cfg(feature = "tokio")]

@@ -14,7 +14,7 @@ pub const USAGE: &str =
     "cargo xtask fuzz [--time SECONDS] [--targets frame_header,inflate,...] [--cmin]";
 
 /// Every target in `fuzz/Cargo.toml`, in the order they run.
-const TARGETS: [&str; 7] = [
+const TARGETS: [&str; 8] = [
     "frame_header",
     "utf8_validator",
     "handshake_request",
@@ -22,6 +22,7 @@ const TARGETS: [&str; 7] = [
     "core_connection",
     "inflate",
     "connection_pair",
+    "proxy_response",
 ];
 
 struct Options {

@@ -8,7 +8,25 @@ impl ws_driver::Connect for FuturesIo {
     type Stream = MaybeTlsStream<TcpStream>;
 
     async fn open(target: &Target, config: &ClientConfig) -> Result<Self::Stream, Error> {
-        let tcp = TcpStream::connect((target.host.as_str(), target.port)).await?;
+        let tcp = match config.proxy_for(target)? {
+            None => TcpStream::connect((target.host.as_str(), target.port)).await?,
+            Some(proxy) => {
+                let mut tcp = TcpStream::connect((proxy.host(), proxy.port()))
+                    .await
+                    .map_err(|error| Error::proxy_unreachable(&proxy, error))?;
+                let resolved = match proxy.resolves_locally() {
+                    true => async_std::net::ToSocketAddrs::to_socket_addrs(&(
+                        target.host.as_str(),
+                        target.port,
+                    ))
+                    .await?
+                    .next(),
+                    false => None,
+                };
+                ws_driver::tunnel::<FuturesIo, _>(&mut tcp, &proxy, target, resolved).await?;
+                tcp
+            }
+        };
         tcp.set_nodelay(true)?;
         if !target.tls {
             return Ok(MaybeTlsStream::Plain(tcp));

@@ -222,3 +222,60 @@ fn ask<S: Transport>(
         }
     }
 }
+
+/// Asks `proxy`, over `stream` (connected to it), for a tunnel to
+/// `target` within the deadline: HTTP CONNECT or SOCKS5 (ws-proxy's
+/// exchanges, driven with blocking reads and writes).
+pub(crate) fn tunnel<S: Transport>(
+    stream: &mut S,
+    proxy: &ws_proxy::Proxy,
+    target: &ws_handshake::Target,
+    resolved: Option<std::net::SocketAddr>,
+    deadline: Deadline,
+) -> Result<(), Error> {
+    use ws_proxy::{HttpConnect, ProxyError, ProxyKind, Socks5, Socks5Target, Step};
+    let mut input = Vec::new();
+    let read_more =
+        |stream: &mut S, input: &mut Vec<u8>| match read_within(stream, input, deadline)? {
+            0 => Err(Error::from(ProxyError::Malformed(
+                "the proxy closed the connection",
+            ))),
+            _ => Ok(()),
+        };
+    match proxy.kind() {
+        ProxyKind::Http => {
+            let connect = HttpConnect::new(&target.host, target.port, proxy.credentials());
+            write_within(stream, connect.request(), deadline)?;
+            loop {
+                match connect.receive(&input)? {
+                    Step::NeedMore => read_more(stream, &mut input)?,
+                    Step::Done(len) if len == input.len() => return Ok(()),
+                    Step::Done(_) | Step::Send(_) => {
+                        return Err(ProxyError::Malformed("bytes after the proxy's response").into())
+                    }
+                }
+            }
+        }
+        ProxyKind::Socks5 { .. } => {
+            let destination = match (proxy.resolves_locally(), resolved) {
+                (true, Some(address)) => Socks5Target::Address(address),
+                _ => Socks5Target::Domain(target.host.clone(), target.port),
+            };
+            let mut socks = Socks5::new(destination, proxy.credentials())?;
+            write_within(stream, &socks.greeting(), deadline)?;
+            loop {
+                match socks.receive(&input)? {
+                    Step::NeedMore => read_more(stream, &mut input)?,
+                    Step::Send(bytes) => {
+                        input.clear();
+                        write_within(stream, &bytes, deadline)?;
+                    }
+                    Step::Done(len) if len == input.len() => return Ok(()),
+                    Step::Done(_) => {
+                        return Err(ProxyError::Malformed("bytes after the SOCKS5 reply").into())
+                    }
+                }
+            }
+        }
+    }
+}

@@ -57,6 +57,8 @@ pub use ws_core::{
     CloseCode, CloseFrame, Closed, Config, Message, ProtocolError, Role, SendError, State,
     Utf8Bytes,
 };
+pub use ws_driver::ws_proxy::{Proxy, ProxyError};
+pub use ws_driver::ProxySetting;
 pub use ws_driver::{ClientConfig, Error, IntoClientRequest, ServerConfig};
 pub use ws_handshake::{OriginPolicy, RequestError, ResponseError};
 
@@ -199,7 +201,25 @@ pub fn connect_with_config(
     let opened = ws_handshake::Target::from_uri(request.uri())
         .map_err(Error::from)
         .and_then(|target| {
-            let tcp = open_tcp(&target, deadline)?;
+            let tcp = match config.proxy_for(&target)? {
+                None => open_tcp(&target.host, target.port, deadline)?,
+                Some(proxy) => {
+                    let mut tcp = open_tcp(proxy.host(), proxy.port(), deadline).map_err(
+                        |error| match error {
+                            Error::Io(error) => Error::proxy_unreachable(&proxy, error),
+                            other => other,
+                        },
+                    )?;
+                    let resolved = match proxy.resolves_locally() {
+                        true => (target.host.as_str(), target.port)
+                            .to_socket_addrs()?
+                            .next(),
+                        false => None,
+                    };
+                    handshake::tunnel(&mut tcp, &proxy, &target, resolved, deadline)?;
+                    tcp
+                }
+            };
             match target.tls {
                 true => tls(tcp, &target, config),
                 false => Ok(MaybeTlsStream::Plain(tcp)),
@@ -236,10 +256,10 @@ pub fn connect_with<S: Transport>(
     )
 }
 
-/// TCP to the first address of `target` that answers within the deadline.
-fn open_tcp(target: &ws_handshake::Target, deadline: Deadline) -> Result<TcpStream, Error> {
+/// TCP to the first address of `host:port` that answers within the deadline.
+fn open_tcp(host: &str, port: u16, deadline: Deadline) -> Result<TcpStream, Error> {
     let mut last = None;
-    for addr in (target.host.as_str(), target.port).to_socket_addrs()? {
+    for addr in (host, port).to_socket_addrs()? {
         let attempt = match deadline.left()? {
             Some(left) => TcpStream::connect_timeout(&addr, left),
             None => TcpStream::connect(addr),

@@ -2,6 +2,7 @@
 //! connection's settings ([`ws_core::Config`]) and the handshake timeout.
 //! Every adapter takes these same types.
 
+use crate::proxy::ProxySetting;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,6 +99,9 @@ pub struct ClientConfig {
     /// TLS settings for `wss://`; `None` uses the webpki roots.
     #[cfg(feature = "rustls")]
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// The proxy `connect` goes through; by default the one the
+    /// environment names ([`ProxySetting::FromEnvironment`]).
+    pub proxy: ProxySetting,
 }
 
 impl Default for ClientConfig {
@@ -108,6 +112,7 @@ impl Default for ClientConfig {
             handshake_timeout: Duration::from_secs(10),
             #[cfg(feature = "rustls")]
             tls: None,
+            proxy: ProxySetting::FromEnvironment,
         }
     }
 }
@@ -129,6 +134,52 @@ impl ClientConfig {
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
         self
+    }
+
+    /// Goes through `proxy` for every server, or (`None`) through none,
+    /// whatever the environment says.
+    ///
+    /// ```
+    /// use ws_driver::ClientConfig;
+    ///
+    /// let via_squid = ClientConfig::default().proxy(Some("http://127.0.0.1:3128".parse()?));
+    /// let direct = ClientConfig::default().proxy(None);
+    /// # Ok::<(), ws_driver::ws_proxy::ProxyError>(())
+    /// ```
+    pub fn proxy(mut self, proxy: Option<ws_proxy::Proxy>) -> Self {
+        self.proxy = match proxy {
+            Some(proxy) => ProxySetting::Via(proxy),
+            None => ProxySetting::Direct,
+        };
+        self
+    }
+
+    /// Goes through the proxy the environment names (the default).
+    pub fn proxy_from_environment(mut self) -> Self {
+        self.proxy = ProxySetting::FromEnvironment;
+        self
+    }
+
+    /// The proxy for `target` under this configuration, `None` to connect
+    /// directly (the environment is read now).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Proxy`](crate::Error::Proxy) when the environment's proxy
+    /// URL is not one.
+    pub fn proxy_for(
+        &self,
+        target: &ws_handshake::Target,
+    ) -> Result<Option<ws_proxy::Proxy>, crate::Error> {
+        Ok(match &self.proxy {
+            ProxySetting::Direct => None,
+            ProxySetting::Via(proxy) => Some(proxy.clone()),
+            ProxySetting::FromEnvironment => ws_proxy::ProxyEnv::from_process().proxy_for(
+                &target.host,
+                target.port,
+                target.tls,
+            )?,
+        })
     }
 
     /// Offers permessage-deflate with `params` ([RFC 7692]); shorthand for setting

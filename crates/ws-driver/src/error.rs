@@ -19,6 +19,19 @@ pub enum Error {
     /// The URI cannot be connected to.
     #[error(transparent)]
     Uri(#[from] ClientError),
+    /// The proxy refused the tunnel or does not speak its protocol: its
+    /// status (407 with its challenge), SOCKS5's reply code, ...
+    #[error(transparent)]
+    Proxy(#[from] ws_proxy::ProxyError),
+    /// The proxy could not be reached (refused, unresolvable, unroutable).
+    #[error("cannot reach the proxy {proxy}: {source}")]
+    ProxyUnreachable {
+        /// The proxy (without its password).
+        proxy: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The opening handshake did not finish within the handshake timeout.
     #[error("the opening handshake did not finish within the handshake timeout (ServerConfig/ClientConfig::handshake_timeout)")]
     HandshakeTimeout,
@@ -50,6 +63,15 @@ pub enum Error {
 pub struct TlsUnavailable(pub &'static str);
 
 impl Error {
+    /// [`Error::ProxyUnreachable`] for `proxy` and the I/O error of
+    /// connecting to it.
+    pub fn proxy_unreachable(proxy: &ws_proxy::Proxy, source: std::io::Error) -> Self {
+        Error::ProxyUnreachable {
+            proxy: proxy.to_string(),
+            source,
+        }
+    }
+
     /// [`Error::Tls`] with `cause` as its source.
     pub fn tls(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Error::Tls(cause.into())

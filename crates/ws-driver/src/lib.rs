@@ -29,6 +29,7 @@ mod client;
 mod config;
 mod drive;
 mod error;
+mod proxy;
 mod runtime;
 mod server;
 mod shutdown;
@@ -43,6 +44,7 @@ pub use accept::{retry_accept, AcceptBackoff, AfterAcceptError};
 pub use client::{client_handshake, connect, IntoClientRequest};
 pub use config::{ClientConfig, ServerConfig};
 pub use error::{Error, TlsUnavailable};
+pub use proxy::{tunnel, ProxySetting};
 pub use runtime::{
     downcast, downcast_within, timeout, upcast_within, Connect, ReadTransport, Runtime,
     SplitTransport, Timer, Transport, WriteTransport,
@@ -61,3 +63,4 @@ pub use rustls;
 pub use http;
 pub use ws_core;
 pub use ws_handshake;
+pub use ws_proxy;

@@ -335,6 +335,8 @@ pub use ws_core::{
     CloseCode, CloseFrame, Closed, Config, Message, ProtocolError, Role, SendError, State,
     Utf8Bytes,
 };
+pub use ws_driver::ws_proxy::{Proxy, ProxyError};
+pub use ws_driver::ProxySetting;
 use ws_driver::Transport;
 pub use ws_driver::{
     upgrade, upgrade_with, ClientConfig, Error, IntoClientRequest, ServerConfig, Shutdown, Tracked,

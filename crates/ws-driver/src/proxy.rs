@@ -1,0 +1,97 @@
+//! A client's way through a proxy: the choice ([`ClientConfig::proxy_for`](crate::ClientConfig::proxy_for))
+//! and the exchange on the stream to the proxy ([`tunnel`]), with
+//! ws-proxy's sans-IO pieces and the runtime's I/O.
+
+use std::net::SocketAddr;
+
+use bytes::BytesMut;
+use ws_handshake::Target;
+use ws_proxy::{HttpConnect, Proxy, ProxyError, ProxyKind, Socks5, Socks5Target, Step};
+
+use crate::runtime::{read_buf, write_all, Transport};
+use crate::Error;
+
+/// Reads the proxy's answers in steps of this size.
+const CHUNK: usize = 1024;
+
+/// Which proxy a client goes through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ProxySetting {
+    /// The one the environment names for the server, if any
+    /// ([`ws_proxy::ProxyEnv`]: `WSS_PROXY`/`WS_PROXY`, `HTTPS_PROXY`/`HTTP_PROXY`,
+    /// `ALL_PROXY`, unless `NO_PROXY` names the host). The default.
+    #[default]
+    FromEnvironment,
+    /// None: connect directly.
+    Direct,
+    /// This one, for every server.
+    Via(Proxy),
+}
+
+/// Asks `proxy`, over `stream` (connected to it), for a tunnel to `target`:
+/// HTTP CONNECT or SOCKS5. `resolved` is the target's address when the
+/// proxy wants one (`socks5://`, see [`Proxy::resolves_locally`]). Once it
+/// returns, `stream` reaches the server.
+///
+/// Cancel safety: not cancel-safe; dropping the future leaves the stream
+/// mid-exchange.
+///
+/// # Errors
+///
+/// [`Error::Proxy`] when the proxy refuses (its status, SOCKS5's reply
+/// code) or answers what is not its protocol; [`Error::Io`] when the
+/// stream fails.
+pub async fn tunnel<R: Transport<S>, S: Unpin>(
+    stream: &mut S,
+    proxy: &Proxy,
+    target: &Target,
+    resolved: Option<SocketAddr>,
+) -> Result<(), Error> {
+    let mut input = BytesMut::new();
+    match proxy.kind() {
+        ProxyKind::Http => {
+            let connect = HttpConnect::new(&target.host, target.port, proxy.credentials());
+            write_all::<S, R>(stream, connect.request()).await?;
+            loop {
+                match connect.receive(&input)? {
+                    Step::NeedMore => read_more::<S, R>(stream, &mut input).await?,
+                    Step::Done(len) if len == input.len() => return Ok(()),
+                    Step::Done(_) | Step::Send(_) => {
+                        return Err(ProxyError::Malformed("bytes after the proxy's response").into())
+                    }
+                }
+            }
+        }
+        ProxyKind::Socks5 { .. } => {
+            let destination = match (proxy.resolves_locally(), resolved) {
+                (true, Some(address)) => Socks5Target::Address(address),
+                _ => Socks5Target::Domain(target.host.clone(), target.port),
+            };
+            let mut socks = Socks5::new(destination, proxy.credentials())?;
+            write_all::<S, R>(stream, &socks.greeting()).await?;
+            loop {
+                match socks.receive(&input)? {
+                    Step::NeedMore => read_more::<S, R>(stream, &mut input).await?,
+                    Step::Send(bytes) => {
+                        input.clear();
+                        write_all::<S, R>(stream, &bytes).await?;
+                    }
+                    Step::Done(len) if len == input.len() => return Ok(()),
+                    Step::Done(_) => {
+                        return Err(ProxyError::Malformed("bytes after the SOCKS5 reply").into())
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn read_more<S: Unpin, R: Transport<S>>(
+    stream: &mut S,
+    input: &mut BytesMut,
+) -> Result<(), Error> {
+    match read_buf::<S, R>(stream, input, CHUNK).await? {
+        0 => Err(ProxyError::Malformed("the proxy closed the connection").into()),
+        _ => Ok(()),
+    }
+}
