@@ -312,6 +312,63 @@ pub async fn connect_with_config(
     ws_driver::connect::<FuturesIo>(request, config).await
 }
 
+/// A client that stays connected to `request`: each call to
+/// [`Reconnect::next`](ws_driver::Reconnect::next) connects (again) with
+/// exponential backoff and full jitter after the last connection ended or
+/// an attempt failed, and says so with a
+/// [`ReconnectEvent`](ws_driver::ReconnectEvent), as python-websockets'
+/// `async for websocket in connect(uri)` does. Proxies, TLS and timeouts
+/// are the default [`ClientConfig`]'s; see [`reconnecting_with_config`].
+///
+/// # Errors
+///
+/// [`Error::Uri`] when `request` is no `ws://` or `wss://` URI.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), ws_async_std::Error> {
+/// use futures_util::StreamExt;
+/// use ws_async_std::{Message, ReconnectConfig, ReconnectEvent};
+///
+/// let mut feed = ws_async_std::reconnecting("wss://example.com/feed", ReconnectConfig::default())?;
+/// while let Some(event) = feed.next().await {
+///     match event {
+///         ReconnectEvent::Connected(mut socket, _) => {
+///             // Every (re)connection: subscribe again.
+///             socket.send(Message::text("subscribe prices")).await?;
+///             while let Some(Ok(message)) = socket.next().await {
+///                 println!("{message:?}");
+///             }
+///         }
+///         ReconnectEvent::Retrying { error, after } => eprintln!("retrying in {after:?} ({error:?})"),
+///         ReconnectEvent::GaveUp(error) => return Err(error),
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "async-std")]
+pub fn reconnecting(
+    request: impl IntoClientRequest,
+    policy: ReconnectConfig,
+) -> Result<ws_driver::Reconnect<FuturesIo>, Error> {
+    reconnecting_with_config(request, ClientConfig::default(), policy)
+}
+
+/// [`reconnecting`] with a client configuration (TLS roots, proxy,
+/// limits, handshake timeout) used for every attempt.
+///
+/// # Errors
+///
+/// As [`reconnecting`].
+#[cfg(feature = "async-std")]
+pub fn reconnecting_with_config(
+    request: impl IntoClientRequest,
+    config: ClientConfig,
+    policy: ReconnectConfig,
+) -> Result<ws_driver::Reconnect<FuturesIo>, Error> {
+    ws_driver::Reconnect::new(request, config, policy)
+}
+
 /// Performs the client's opening handshake on a stream the caller
 /// connected (a proxy tunnel, a Unix socket, a TLS stack of its own). The
 /// request's URI says the host and path; its scheme only has to be `ws` or
@@ -341,10 +398,10 @@ pub use ws_core::{
     Utf8Bytes,
 };
 pub use ws_driver::ws_proxy::{Proxy, ProxyError};
-pub use ws_driver::ProxySetting;
 use ws_driver::Transport;
 pub use ws_driver::{
     upgrade, upgrade_with, ClientConfig, Error, IntoClientRequest, ServerConfig, Shutdown, Tracked,
     Upgrade,
 };
+pub use ws_driver::{ProxySetting, ReconnectConfig, ReconnectEvent};
 pub use ws_handshake::{OriginPolicy, RequestError, ResponseError};

@@ -30,6 +30,7 @@ mod config;
 mod drive;
 mod error;
 mod proxy;
+mod reconnect;
 mod runtime;
 mod server;
 mod shutdown;
@@ -45,6 +46,9 @@ pub use client::{client_handshake, connect, IntoClientRequest};
 pub use config::{ClientConfig, ServerConfig};
 pub use error::{Error, TlsUnavailable};
 pub use proxy::{tunnel, ProxySetting};
+pub use reconnect::{
+    retry_decision, Backoff, Reconnect, ReconnectConfig, ReconnectEvent, RetryDecision,
+};
 pub use runtime::{
     downcast, downcast_within, timeout, upcast_within, Connect, ReadTransport, Runtime,
     SplitTransport, Timer, Transport, WriteTransport,

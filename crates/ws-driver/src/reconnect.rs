@@ -1,0 +1,382 @@
+//! A client that stays connected: connect, hand the socket to the
+//! application, and when it ends connect again after a backoff, as
+//! python-websockets' `async for websocket in connect(uri)` does.
+//!
+//! The policy is plain data and code without I/O ([`Backoff`],
+//! [`retry_decision`]); [`Reconnect`] drives it with the runtime's
+//! `connect` and timer.
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, Instant};
+
+use crate::client::{connect, IntoClientRequest};
+use crate::config::ClientConfig;
+use crate::runtime::{Connect, Timer, Transport};
+use crate::socket::WebSocket;
+use crate::Error;
+
+/// How a [`Reconnect`] waits between attempts.
+///
+/// The wait before attempt *n* (counted from 0 since the last reset) is
+/// drawn uniformly from zero to `min(max_delay, initial_delay * multiplier^n)`
+/// ("full jitter", so that many clients cut off at once do not come back
+/// at once). A connection that stayed up for `reset_after` resets it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconnectConfig {
+    /// The cap of the first wait. Default 1 s.
+    pub initial_delay: Duration,
+    /// The largest wait. Default 60 s.
+    pub max_delay: Duration,
+    /// How much the cap grows per failed attempt; below 1 (or not a
+    /// number) is taken as 1. Default 2.
+    pub multiplier: f64,
+    /// A connection up this long resets the backoff. Default 30 s.
+    pub reset_after: Duration,
+    /// Also retry when the server refused the handshake with a status that
+    /// will not change by itself (400, 401, 403, 404, 426, ...: see
+    /// [`retry_decision`]). Default false: those end the attempts.
+    pub retry_refusals: bool,
+    /// Give up after this many failed attempts in a row; `None` (the
+    /// default) never does.
+    pub max_attempts: Option<u32>,
+    /// Seeds the jitter, for tests; `None` (the default) seeds it from the
+    /// process's randomness.
+    pub seed: Option<u64>,
+}
+
+impl Default for ReconnectConfig {
+    fn default() -> Self {
+        ReconnectConfig {
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            multiplier: 2.0,
+            reset_after: Duration::from_secs(30),
+            retry_refusals: false,
+            max_attempts: None,
+            seed: None,
+        }
+    }
+}
+
+impl ReconnectConfig {
+    /// Sets the first and the largest wait.
+    pub fn delays(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_delay = initial;
+        self.max_delay = max;
+        self
+    }
+
+    /// Sets [`ReconnectConfig::reset_after`].
+    pub fn reset_after(mut self, up_for: Duration) -> Self {
+        self.reset_after = up_for;
+        self
+    }
+
+    /// Sets [`ReconnectConfig::retry_refusals`].
+    pub fn retry_refusals(mut self, retry: bool) -> Self {
+        self.retry_refusals = retry;
+        self
+    }
+
+    /// Sets [`ReconnectConfig::max_attempts`].
+    pub fn max_attempts(mut self, attempts: Option<u32>) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+}
+
+/// Exponential backoff with full jitter ([`ReconnectConfig`]), without a
+/// clock: it says how long to wait, the caller waits.
+///
+/// ```
+/// use std::time::Duration;
+/// use ws_driver::{Backoff, ReconnectConfig};
+///
+/// let config = ReconnectConfig { seed: Some(7), ..ReconnectConfig::default() };
+/// let mut backoff = Backoff::new(&config);
+/// let caps = [1, 2, 4, 8, 16, 32, 60, 60];
+/// for cap in caps {
+///     assert!(backoff.next_delay(None) <= Duration::from_secs(cap));
+/// }
+/// // A server's Retry-After is honoured (up to the largest wait).
+/// assert_eq!(backoff.next_delay(Some(Duration::from_secs(5))), Duration::from_secs(5));
+/// backoff.reset();
+/// assert!(backoff.next_delay(None) <= Duration::from_secs(1));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    config: ReconnectConfig,
+    attempt: u32,
+    state: u64,
+}
+
+impl Backoff {
+    /// A backoff at its first attempt.
+    pub fn new(config: &ReconnectConfig) -> Self {
+        let state = config.seed.unwrap_or_else(|| {
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        });
+        Backoff {
+            config: config.clone(),
+            attempt: 0,
+            state,
+        }
+    }
+
+    /// The wait before the next attempt, and one attempt more counted.
+    /// `retry_after` (a server's `Retry-After`) replaces the jitter when
+    /// given, capped at the largest wait.
+    pub fn next_delay(&mut self, retry_after: Option<Duration>) -> Duration {
+        let multiplier = match self.config.multiplier {
+            m if m.is_finite() && m >= 1.0 => m,
+            _ => 1.0,
+        };
+        let growth = multiplier.powi(self.attempt.min(64) as i32);
+        let cap = self
+            .config
+            .initial_delay
+            .mul_f64(growth.min(1e9))
+            .min(self.config.max_delay);
+        self.attempt = self.attempt.saturating_add(1);
+        if let Some(retry_after) = retry_after {
+            return retry_after.min(self.config.max_delay);
+        }
+        cap.mul_f64(self.unit())
+    }
+
+    /// How many attempts failed since the last reset.
+    pub fn attempts(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Back to the first attempt (a connection stayed up).
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+
+    /// A uniform draw from [0, 1] (SplitMix64).
+    fn unit(&mut self) -> f64 {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Whether an attempt that failed with an error is worth repeating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryDecision {
+    /// Try again after the backoff, or after the server's `Retry-After`.
+    Retry {
+        /// The server's `Retry-After`, in seconds (429, 503).
+        retry_after: Option<Duration>,
+    },
+    /// Do not: the answer will not change by itself.
+    GiveUp,
+}
+
+/// Whether to try again after `error`: network errors, timeouts, an end of
+/// stream, an unreachable proxy and statuses that say "later" (408, 429,
+/// 5xx, from the server or the proxy) are retried; a refusal that will not
+/// change (400, 401, 403, 404, 426 and other 4xx), a bad URI, TLS set-up
+/// and an answer that is not WebSocket are not, unless `retry_refusals`.
+pub fn retry_decision(error: &Error, retry_refusals: bool) -> RetryDecision {
+    use ws_handshake::ResponseError;
+    use ws_proxy::ProxyError;
+    let later = |status: u16| status == 408 || status == 429 || (500..600).contains(&status);
+    let retry = RetryDecision::Retry { retry_after: None };
+    let refusal = match retry_refusals {
+        true => retry,
+        false => RetryDecision::GiveUp,
+    };
+    match error {
+        Error::Io(_)
+        | Error::HandshakeTimeout
+        | Error::HandshakeEof
+        | Error::ProxyUnreachable { .. }
+        | Error::Protocol(_)
+        | Error::Closed => retry,
+        Error::Response(response) => match &**response {
+            ResponseError::Status {
+                status, headers, ..
+            } if later(status.as_u16()) => RetryDecision::Retry {
+                retry_after: headers
+                    .get(http::header::RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.trim().parse().ok())
+                    .map(Duration::from_secs),
+            },
+            _ => refusal,
+        },
+        Error::Proxy(ProxyError::Refused { status, .. }) if later(*status) => retry,
+        // General failure, network or host unreachable, connection refused.
+        Error::Proxy(ProxyError::SocksReply {
+            code: 1 | 3 | 4 | 5,
+        }) => retry,
+        Error::Proxy(_) => refusal,
+        Error::Uri(_) | Error::Tls(_) | Error::Request(_) | Error::Send(_) => RetryDecision::GiveUp,
+    }
+}
+
+/// What [`Reconnect::next`] has to say.
+#[derive(Debug)]
+pub enum ReconnectEvent<S, R: crate::Runtime> {
+    /// Connected: the socket and the server's 101 response. Run the
+    /// connection's set-up (authenticate, resubscribe) and read it until it
+    /// ends; then call `next` again.
+    Connected(WebSocket<S, R>, http::Response<()>),
+    /// The last connection ended or an attempt failed (`error`, `None` when
+    /// the previous connection simply ended); the next call waits `after`
+    /// and tries again.
+    Retrying {
+        /// Why the attempt failed.
+        error: Option<Error>,
+        /// How long the next call waits before connecting.
+        after: Duration,
+    },
+    /// The attempts are over: an error that retrying cannot help, or
+    /// `max_attempts` reached. The next call returns `None`.
+    GaveUp(Error),
+}
+
+/// A client that connects again whenever its connection ends, with
+/// exponential backoff and full jitter ([`ReconnectConfig`]). The adapters
+/// make one (`ws_tokio::reconnecting`, `ws_async_std::reconnecting`); the
+/// loop is the same on each:
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use ws_driver::{Connect, Reconnect, ReconnectEvent, Transport};
+///
+/// async fn follow<R: Connect + Transport<R::Stream>>(mut client: Reconnect<R>) -> ws_driver::Error {
+///     while let Some(event) = client.next().await {
+///         match event {
+///             ReconnectEvent::Connected(mut socket, _) => {
+///                 // Runs on every (re)connection: subscribe again here.
+///                 if socket.send(ws_core::Message::text("subscribe prices")).await.is_err() {
+///                     continue;
+///                 }
+///                 while let Some(Ok(message)) = socket.next().await {
+///                     println!("{message:?}");
+///                 }
+///             }
+///             ReconnectEvent::Retrying { error, after } => eprintln!("retrying in {after:?}: {error:?}"),
+///             ReconnectEvent::GaveUp(error) => return error,
+///         }
+///     }
+///     unreachable!("GaveUp comes before the end")
+/// }
+/// ```
+///
+/// Messages are sent on the socket of the moment: a send on a connection
+/// that ended fails with a typed error, and what was sent but not answered
+/// when it ended is the application's to send again. To stop, stop calling
+/// `next` (a clean close of the last socket ends it).
+#[derive(Debug)]
+pub struct Reconnect<R> {
+    request: http::Request<()>,
+    config: ClientConfig,
+    policy: ReconnectConfig,
+    backoff: Backoff,
+    /// When the connection last handed out came up.
+    connected_at: Option<Instant>,
+    /// The wait the next call starts with.
+    wait: Option<Duration>,
+    over: bool,
+    runtime: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R> Reconnect<R>
+where
+    R: Connect + Transport<<R as Connect>::Stream>,
+{
+    /// A reconnecting client for `request` (connecting with `config`); it
+    /// connects on the first call to [`next`](Self::next).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Uri`] when the request is no WebSocket URI.
+    pub fn new(
+        request: impl IntoClientRequest,
+        config: ClientConfig,
+        policy: ReconnectConfig,
+    ) -> Result<Self, Error> {
+        let request = request.into_client_request()?;
+        ws_handshake::Target::from_uri(request.uri())?;
+        Ok(Reconnect {
+            request,
+            config,
+            backoff: Backoff::new(&policy),
+            policy,
+            connected_at: None,
+            wait: None,
+            over: false,
+            runtime: std::marker::PhantomData,
+        })
+    }
+
+    /// Connects (at once the first time; after the announced wait when the
+    /// last event was [`ReconnectEvent::Retrying`]), or says why not.
+    ///
+    /// Cancel safety: cancel-safe while waiting; dropping it mid-connect
+    /// drops that attempt.
+    pub async fn next(&mut self) -> Option<ReconnectEvent<<R as Connect>::Stream, R>> {
+        if self.over {
+            return None;
+        }
+        if let Some(up_since) = self.connected_at.take() {
+            // The connection handed out last has ended.
+            if up_since.elapsed() >= self.policy.reset_after {
+                self.backoff.reset();
+            }
+            let after = self.backoff.next_delay(None);
+            self.wait = Some(after);
+            return Some(ReconnectEvent::Retrying { error: None, after });
+        }
+        if let Some(wait) = self.wait.take() {
+            let mut timer = R::Timer::at(Instant::now() + wait);
+            std::future::poll_fn(|cx| timer.poll_fired(cx)).await;
+        }
+        let request = clone_request(&self.request);
+        match connect::<R>(request, &self.config).await {
+            Ok((socket, response)) => {
+                self.connected_at = Some(Instant::now());
+                Some(ReconnectEvent::Connected(socket, response))
+            }
+            Err(error) => {
+                let out_of_attempts = self
+                    .policy
+                    .max_attempts
+                    .is_some_and(|max| self.backoff.attempts() + 1 >= max);
+                match retry_decision(&error, self.policy.retry_refusals) {
+                    RetryDecision::Retry { retry_after } if !out_of_attempts => {
+                        let after = self.backoff.next_delay(retry_after);
+                        self.wait = Some(after);
+                        Some(ReconnectEvent::Retrying {
+                            error: Some(error),
+                            after,
+                        })
+                    }
+                    _ => {
+                        self.over = true;
+                        Some(ReconnectEvent::GaveUp(error))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A copy of a body-less request (`http::Request` is not `Clone`).
+fn clone_request(request: &http::Request<()>) -> http::Request<()> {
+    let mut copy = http::Request::new(());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}

@@ -1,0 +1,219 @@
+//! The reconnecting client against a server that keeps dying: the
+//! echo-server example, killed (SIGKILL) at random points of a stream of
+//! echoes and restarted on the same port after a random pause, and once a
+//! server that dies in the middle of the opening handshake. The client
+//! reconnects each time within the backoff's bounds, its per-connection
+//! set-up runs on every connection, and every message it sent is either
+//! echoed or on a connection that it saw fail: none disappears silently.
+
+mod support;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use support::example::Running;
+use ws_toolkit::tokio::{ClientConfig, Message, ReconnectConfig, ReconnectEvent};
+
+const INITIAL: Duration = Duration::from_millis(50);
+const MAX: Duration = Duration::from_millis(400);
+const RESTARTS: usize = 5;
+
+/// A small random source for the kill points (seeded from the clock; the
+/// seed is printed).
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % bound.max(1)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A listener that accepts one connection, reads part of its request and
+/// closes it: a server that dies mid-handshake. Returns once it did.
+fn die_mid_handshake(addr: SocketAddr) {
+    let listener = std::net::TcpListener::bind(addr).unwrap();
+    let (mut tcp, _) = listener.accept().unwrap();
+    // Read the whole request (closing with unread input would reset the
+    // connection instead), answer nothing, close.
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && tcp.read(&mut byte).unwrap_or(0) == 1 {
+        head.push(byte[0]);
+    }
+}
+
+#[test]
+fn reconnecting_client_follows_a_server_killed_and_restarted_at_random_points() {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("seed {seed}");
+    let mut random = Random(seed);
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let final_life = Arc::new(AtomicBool::new(false));
+
+    // The server's life: up for a random while, killed, down for a random
+    // while; once, a listener that dies mid-handshake instead.
+    let controller_done = done.clone();
+    let last_started = final_life.clone();
+    let controller = std::thread::spawn(move || {
+        let mut lives = 0;
+        for round in 0..RESTARTS {
+            if round == 2 {
+                die_mid_handshake(addr);
+            }
+            let server = Running::start("echo-server", &["--addr", &addr.to_string()]);
+            lives += 1;
+            std::thread::sleep(Duration::from_millis(200 + random.below(500)));
+            drop(server); // SIGKILL, mid-stream
+            std::thread::sleep(Duration::from_millis(random.below(300)));
+        }
+        // The last life: the client finishes on it.
+        let last = Running::start("echo-server", &["--addr", &addr.to_string()]);
+        lives += 1;
+        last_started.store(true, Ordering::SeqCst);
+        while !controller_done.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(last);
+        lives
+    });
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = runtime.block_on(async {
+        let policy = ReconnectConfig {
+            seed: Some(seed),
+            ..ReconnectConfig::default()
+        }
+        .delays(INITIAL, MAX);
+        let config = ClientConfig::default()
+            .proxy(None)
+            .handshake_timeout(Duration::from_secs(5));
+        let mut client =
+            ws_toolkit::tokio::reconnecting_with_config(format!("ws://{addr}/"), config, policy)
+                .unwrap();
+        let (mut connections, mut setups, mut retries) = (0, 0, 0);
+        let (mut sent, mut echoed, mut failed_unacknowledged) = (0u64, 0u64, 0u64);
+        let mut handshake_failures = 0;
+        let mut last_retry: Option<(Instant, Duration)> = None;
+        // Announced waits, and how long each attempt after one took to connect.
+        let (mut announced, mut reconnected_after) = (Vec::new(), Vec::new());
+        let started = Instant::now();
+        while let Some(event) = client.next().await {
+            // Each wait announced was waited (the attempt came after it).
+            if let Some((at, after)) = last_retry.take() {
+                assert!(at.elapsed() >= after, "{:?} < {after:?}", at.elapsed());
+                if matches!(event, ReconnectEvent::Connected(..)) {
+                    reconnected_after.push(at.elapsed());
+                }
+            }
+            match event {
+                ReconnectEvent::Connected(mut socket, _) => {
+                    connections += 1;
+                    // The per-connection set-up runs first on each: a
+                    // "hello", echoed like the rest.
+                    setups += 1;
+                    let mut n = 0u64;
+                    let clean_end = loop {
+                        let message = match n {
+                            0 => Message::text("hello"),
+                            n => Message::binary(vec![n as u8; (n * 7919) as usize % 65_536]),
+                        };
+                        n += 1;
+                        if socket.send(message.clone()).await.is_err() {
+                            break false;
+                        }
+                        sent += 1;
+                        match socket.next().await {
+                            Some(Ok(echo)) => {
+                                assert_eq!(echo, message, "an echo out of order");
+                                echoed += 1;
+                            }
+                            // The message sent last was not answered: the
+                            // application is told by the error (or the end).
+                            Some(Err(_)) | None => {
+                                failed_unacknowledged += 1;
+                                break false;
+                            }
+                        }
+                        if final_life.load(Ordering::SeqCst) && n > 20 {
+                            // The last server: finish cleanly.
+                            socket
+                                .close(ws_toolkit::CloseCode::NORMAL, "done")
+                                .await
+                                .unwrap();
+                            assert!(socket.closed().unwrap().clean);
+                            break true;
+                        }
+                    };
+                    if clean_end {
+                        break;
+                    }
+                }
+                ReconnectEvent::Retrying { error, after } => {
+                    retries += 1;
+                    announced.push(after);
+                    assert!(after <= MAX, "{after:?} over the maximum");
+                    if matches!(error, Some(ws_toolkit::tokio::Error::HandshakeEof)) {
+                        handshake_failures += 1;
+                    }
+                    last_retry = Some((Instant::now(), after));
+                }
+                ReconnectEvent::GaveUp(error) => panic!("gave up: {error}"),
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "took too long");
+        }
+        announced.sort();
+        reconnected_after.sort();
+        println!("announced waits {announced:?}; connected after a retry in {reconnected_after:?}");
+        (
+            connections,
+            setups,
+            retries,
+            sent,
+            echoed,
+            failed_unacknowledged,
+            handshake_failures,
+        )
+    });
+    done.store(true, Ordering::SeqCst);
+    let lives = controller.join().unwrap();
+    let (connections, setups, retries, sent, echoed, unacknowledged, handshake_failures) = report;
+    println!(
+        "{lives} server lives: {connections} connections ({setups} set-ups), {retries} retries \
+         ({handshake_failures} after a handshake cut short), {sent} messages sent, {echoed} echoed, \
+         {unacknowledged} unanswered on connections that failed"
+    );
+    // At most one connection per life of the server (a short life may be
+    // missed while the client waits), set up every time.
+    assert!(
+        connections >= 2 && connections <= lives,
+        "{connections} for {lives}"
+    );
+    assert_eq!(setups, connections);
+    assert_eq!(handshake_failures, 1);
+    // Every message is echoed or reported on a failed connection.
+    assert_eq!(sent, echoed + unacknowledged);
+    assert!(unacknowledged <= connections as u64);
+}
