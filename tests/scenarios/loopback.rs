@@ -558,3 +558,39 @@ fn split_writer_try_send_is_echoed_and_reports_its_buffered_amount() {
         writer.close(CloseCode::NORMAL, "").await.unwrap();
     })
 }
+
+/// A server that requires a subprotocol: a client offering none it speaks
+/// is refused with 400, and sees the status and the body naming the ones
+/// the server speaks; a client offering one is upgraded with it.
+#[test]
+fn server_requiring_a_subprotocol_refuses_a_client_without_one_with_400_naming_its_own() {
+    rt::run(async {
+        let handshake = ws_toolkit::handshake::ServerConfig::default()
+            .subprotocols(["chat.v2", "chat.v1"])
+            .require_subprotocol(true);
+        let addr = echo_server(ServerConfig::default().handshake(handshake)).await;
+        let offering = |protocols: &[&str]| {
+            ClientConfig::default().handshake(
+                ws_toolkit::handshake::ClientConfig::default()
+                    .subprotocols(protocols.iter().copied()),
+            )
+        };
+        let refused = connect_with_config(format!("ws://{addr}/"), &offering(&["mqtt"])).await;
+        match refused {
+            Err(Error::Response(response)) => match *response {
+                ResponseError::Status { status, body, .. } => {
+                    assert_eq!(status, 400);
+                    let body = String::from_utf8(body).unwrap();
+                    assert!(body.contains(r#"["chat.v2", "chat.v1"]"#), "{body}");
+                }
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{:?}", other.map(|_| "upgraded")),
+        }
+        let (mut socket, _) = connect_with_config(format!("ws://{addr}/"), &offering(&["chat.v1"]))
+            .await
+            .unwrap();
+        assert_eq!(socket.subprotocol(), Some("chat.v1"));
+        socket.close(CloseCode::NORMAL, "").await.unwrap();
+    })
+}

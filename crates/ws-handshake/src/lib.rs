@@ -87,7 +87,10 @@ pub use key::{accept_key, generate_key, GUID};
 pub use request::{is_upgrade_request, parse_request, HeaderLimits};
 pub use response::write_response;
 pub use scan::HeadScanner;
-pub use server::{accept, AcceptedRequest, OriginCheck, OriginPolicy, RequestError, ServerConfig};
+pub use server::{
+    accept, AcceptedRequest, OriginCheck, OriginPolicy, RequestError, ServerConfig,
+    SubprotocolRequest, SubprotocolSelector,
+};
 pub use ws_frame::DeflateParams;
 
 /// The outcome of a push parser: a complete value with the number of bytes it

@@ -121,6 +121,55 @@ impl fmt::Debug for OriginPolicy {
     }
 }
 
+/// What a [`SubprotocolSelector`] sees of a request: its URI (path and
+/// query), its headers (cookies, authorization, ...), and the subprotocols
+/// it offers, in its order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SubprotocolRequest<'a> {
+    /// The request's URI.
+    pub uri: &'a http::Uri,
+    /// The request's headers.
+    pub headers: &'a HeaderMap,
+    /// The `Sec-WebSocket-Protocol` values, in the client's order.
+    pub offered: &'a [&'a str],
+}
+
+/// Chooses the subprotocol from the whole request instead of a fixed list
+/// ([`ServerConfig::select_subprotocol`]); an answer the client did not
+/// offer counts as none (RFC 6455 section 4.2.2 allows only one of
+/// theirs).
+///
+/// ```
+/// use ws_handshake::{ServerConfig, SubprotocolRequest};
+///
+/// // Version 2 of the protocol on /v2, version 1 elsewhere.
+/// let config = ServerConfig::default().select_subprotocol(|request: &SubprotocolRequest<'_>| {
+///     let wanted = if request.uri.path() == "/v2" { "feed.v2" } else { "feed.v1" };
+///     request.offered.contains(&wanted).then(|| wanted.to_owned())
+/// });
+/// # let _ = config;
+/// ```
+#[derive(Clone)]
+pub struct SubprotocolSelector(
+    Arc<dyn Fn(&SubprotocolRequest<'_>) -> Option<String> + Send + Sync>,
+);
+
+impl SubprotocolSelector {
+    /// A selector calling `choose`.
+    pub fn new(
+        choose: impl Fn(&SubprotocolRequest<'_>) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        SubprotocolSelector(Arc::new(choose))
+    }
+}
+
+impl fmt::Debug for SubprotocolSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SubprotocolSelector(..)")
+    }
+}
+
 /// How a server answers opening handshakes.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -133,6 +182,15 @@ pub struct ServerConfig {
     ///
     /// [RFC 6455 section 4.2.2]: https://www.rfc-editor.org/rfc/rfc6455#section-4.2.2
     pub subprotocols: Vec<String>,
+    /// Chooses the subprotocol from the whole request; when set, it decides
+    /// instead of [`ServerConfig::subprotocols`] (which then only names
+    /// what a refusal lists).
+    pub select_subprotocol: Option<SubprotocolSelector>,
+    /// Refuse a request that ends with no subprotocol (none offered, or none
+    /// in common) with 400 ([`RequestError::NoSubprotocol`], whose body
+    /// names the ones we speak), instead of upgrading it without one.
+    /// Default false, as RFC 6455 section 4.2.2 allows.
+    pub require_subprotocol: bool,
     /// Who may connect, by `Origin`. Default [`OriginPolicy::SameOrigin`].
     pub origin: OriginPolicy,
     /// Headers added to every 101 response (cookies, server name, ...).
@@ -160,6 +218,21 @@ impl ServerConfig {
         protocols: I,
     ) -> Self {
         self.subprotocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Chooses the subprotocol with `choose` (see [`SubprotocolSelector`]).
+    pub fn select_subprotocol(
+        mut self,
+        choose: impl Fn(&SubprotocolRequest<'_>) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.select_subprotocol = Some(SubprotocolSelector::new(choose));
+        self
+    }
+
+    /// Sets [`ServerConfig::require_subprotocol`].
+    pub fn require_subprotocol(mut self, require: bool) -> Self {
+        self.require_subprotocol = require;
         self
     }
 
@@ -231,6 +304,15 @@ pub enum RequestError {
     /// `Sec-WebSocket-Extensions` does not follow the grammar. 400.
     #[error("malformed Sec-WebSocket-Extensions header: {0}")]
     Extensions(String),
+    /// The server requires a subprotocol ([`ServerConfig::require_subprotocol`])
+    /// and none was agreed. 400, with a body naming the ones it speaks.
+    #[error("no subprotocol in common: the client offered {offered:?}; this server speaks {supported:?}")]
+    NoSubprotocol {
+        /// What the client offered.
+        offered: Vec<String>,
+        /// What the server speaks ([`ServerConfig::subprotocols`]).
+        supported: Vec<String>,
+    },
     /// The origin policy refused the request's `Origin`. 403.
     #[error("origin {0:?} is not allowed")]
     Origin(Option<String>),
@@ -263,7 +345,8 @@ impl RequestError {
             | RequestError::ConnectionNotUpgrade
             | RequestError::Key
             | RequestError::VersionMissing
-            | RequestError::Extensions(_) => StatusCode::BAD_REQUEST,
+            | RequestError::Extensions(_)
+            | RequestError::NoSubprotocol { .. } => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -432,13 +515,26 @@ pub fn accept<B>(
             parse_extensions(text).map_err(|error| RequestError::Extensions(error.to_string()))?,
         );
     }
-    let subprotocol = config
-        .subprotocols
-        .iter()
-        .find(|ours| {
-            list_items(headers, &SEC_WEBSOCKET_PROTOCOL).any(|theirs| theirs == ours.as_str())
+    let offered: Vec<&str> = list_items(headers, &SEC_WEBSOCKET_PROTOCOL).collect();
+    let subprotocol = match &config.select_subprotocol {
+        Some(SubprotocolSelector(choose)) => choose(&SubprotocolRequest {
+            uri: request.uri(),
+            headers,
+            offered: &offered,
         })
-        .cloned();
+        .filter(|chosen| offered.contains(&chosen.as_str())),
+        None => config
+            .subprotocols
+            .iter()
+            .find(|ours| offered.contains(&ours.as_str()))
+            .cloned(),
+    };
+    if subprotocol.is_none() && config.require_subprotocol {
+        return Err(RequestError::NoSubprotocol {
+            offered: offered.iter().map(|&theirs| theirs.to_owned()).collect(),
+            supported: config.subprotocols.clone(),
+        });
+    }
     #[cfg(feature = "deflate")]
     let negotiated = config
         .deflate

@@ -425,3 +425,70 @@ fn server_accepts_a_request_that_hyper_parsed() {
         "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
     );
 }
+
+#[test]
+fn server_requiring_a_subprotocol_refuses_none_in_common_with_400_naming_its_own() {
+    let config = rfc_server()
+        .subprotocols(["mqtt", "stomp"])
+        .require_subprotocol(true);
+    let (request, _) = parse(RFC_REQUEST).unwrap();
+    let error = accept(&request, &config).unwrap_err();
+    assert_eq!(
+        error,
+        RequestError::NoSubprotocol {
+            offered: vec!["chat".into(), "superchat".into()],
+            supported: vec!["mqtt".into(), "stomp".into()],
+        }
+    );
+    assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+    let mut out = Vec::new();
+    error.write_response(&mut out);
+    let answer = String::from_utf8(out).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains(r#"["mqtt", "stomp"]"#), "{answer}");
+    // A client offering nothing at all is refused too.
+    let bare = rfc_request_with("Sec-WebSocket-Protocol", "");
+    let (request, _) = parse(&bare).unwrap();
+    assert!(matches!(
+        accept(&request, &config),
+        Err(RequestError::NoSubprotocol { offered, .. }) if offered.is_empty()
+    ));
+    // One in common: accepted with it.
+    let config = rfc_server()
+        .subprotocols(["superchat"])
+        .require_subprotocol(true);
+    let (request, _) = parse(RFC_REQUEST).unwrap();
+    assert_eq!(
+        accept(&request, &config).unwrap().subprotocol.as_deref(),
+        Some("superchat")
+    );
+}
+
+#[test]
+fn server_subprotocol_selector_sees_path_and_headers_and_may_pick_only_what_was_offered() {
+    let config = rfc_server().select_subprotocol(|request| {
+        assert_eq!(request.offered, ["chat", "superchat"]);
+        let origin = request.headers.get("origin").unwrap().to_str().unwrap();
+        (request.uri.path() == "/chat" && origin == "http://example.com")
+            .then(|| "superchat".to_owned())
+    });
+    let (request, _) = parse(RFC_REQUEST).unwrap();
+    assert_eq!(
+        accept(&request, &config).unwrap().subprotocol.as_deref(),
+        Some("superchat")
+    );
+    // A choice the client did not offer counts as none...
+    let offering_something_else = rfc_server().select_subprotocol(|_| Some("mqtt".to_owned()));
+    assert_eq!(
+        accept(&request, &offering_something_else)
+            .unwrap()
+            .subprotocol,
+        None
+    );
+    // ... and is refused when one is required.
+    let required = offering_something_else.require_subprotocol(true);
+    assert!(matches!(
+        accept(&request, &required),
+        Err(RequestError::NoSubprotocol { .. })
+    ));
+}
