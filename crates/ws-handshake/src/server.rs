@@ -151,9 +151,10 @@ pub struct SubprotocolRequest<'a> {
 /// # let _ = config;
 /// ```
 #[derive(Clone)]
-pub struct SubprotocolSelector(
-    Arc<dyn Fn(&SubprotocolRequest<'_>) -> Option<String> + Send + Sync>,
-);
+pub struct SubprotocolSelector(Arc<SelectFn>);
+
+/// The function behind a [`SubprotocolSelector`].
+type SelectFn = dyn Fn(&SubprotocolRequest<'_>) -> Option<String> + Send + Sync;
 
 impl SubprotocolSelector {
     /// A selector calling `choose`.
