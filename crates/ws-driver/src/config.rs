@@ -2,7 +2,6 @@
 //! connection's settings ([`ws_core::Config`]) and the handshake timeout.
 //! Every adapter takes these same types.
 
-use crate::proxy::ProxySetting;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -237,4 +236,18 @@ fn new_connection(role: Role, config: &Arc<Config>, deflate: Option<DeflateParam
             Connection::new(role, config.clone())
         }
     }
+}
+
+/// Which proxy a client goes through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ProxySetting {
+    /// The one the environment names for the server, if any
+    /// ([`ws_proxy::ProxyEnv`]: `WSS_PROXY`/`WS_PROXY`, `HTTPS_PROXY`/`HTTP_PROXY`,
+    /// `ALL_PROXY`, unless `NO_PROXY` names the host). The default.
+    #[default]
+    FromEnvironment,
+    /// None: connect directly.
+    Direct,
+    /// This one, for every server.
+    Via(ws_proxy::Proxy),
 }

@@ -43,9 +43,9 @@ mod upgrade;
 
 pub use accept::{retry_accept, AcceptBackoff, AfterAcceptError};
 pub use client::{client_handshake, connect, IntoClientRequest};
-pub use config::{ClientConfig, ServerConfig};
+pub use config::{ClientConfig, ProxySetting, ServerConfig};
 pub use error::{Error, TlsUnavailable};
-pub use proxy::{tunnel, ProxySetting};
+pub use proxy::tunnel;
 pub use reconnect::{
     retry_decision, Backoff, Reconnect, ReconnectConfig, ReconnectEvent, RetryDecision,
 };

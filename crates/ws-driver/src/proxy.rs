@@ -1,6 +1,6 @@
-//! A client's way through a proxy: the choice ([`ClientConfig::proxy_for`](crate::ClientConfig::proxy_for))
-//! and the exchange on the stream to the proxy ([`tunnel`]), with
-//! ws-proxy's sans-IO pieces and the runtime's I/O.
+//! A client's way through a proxy: the exchange on the stream to the proxy
+//! ([`tunnel`]), with ws-proxy's sans-IO pieces and the runtime's I/O. Which
+//! proxy is [`ProxySetting`](crate::ProxySetting)'s.
 
 use std::net::SocketAddr;
 
@@ -13,20 +13,6 @@ use crate::Error;
 
 /// Reads the proxy's answers in steps of this size.
 const CHUNK: usize = 1024;
-
-/// Which proxy a client goes through.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum ProxySetting {
-    /// The one the environment names for the server, if any
-    /// ([`ws_proxy::ProxyEnv`]: `WSS_PROXY`/`WS_PROXY`, `HTTPS_PROXY`/`HTTP_PROXY`,
-    /// `ALL_PROXY`, unless `NO_PROXY` names the host). The default.
-    #[default]
-    FromEnvironment,
-    /// None: connect directly.
-    Direct,
-    /// This one, for every server.
-    Via(Proxy),
-}
 
 /// Asks `proxy`, over `stream` (connected to it), for a tunnel to `target`:
 /// HTTP CONNECT or SOCKS5. `resolved` is the target's address when the
