@@ -3,14 +3,14 @@
 //! inside that span. Without the feature, [`ConnSpan`] is empty and every
 //! function here is a no-op that compiles away. Public for the adapters
 //! that drive ws-core themselves (ws-blocking); an application uses
-//! [`WebSocket::span`](crate::WebSocket::span) and a subscriber.
+//! `WebSocket::span` (with the feature) and a subscriber.
 //!
 //! The span, `websocket`, is a child of the span current when the
 //! connection was made (an accept loop's per-client span with the peer
 //! address, say), with fields `role`, `peer`, `http_version`,
 //! `subprotocol` and `extensions`. A client's `peer` is the URI's
 //! authority; a server records it when the application does
-//! ([`WebSocket::span`](crate::WebSocket::span)).
+//! (`WebSocket::span` (with the feature)).
 //!
 //! | event                 | level | fields                                  |
 //! |-----------------------|-------|-----------------------------------------|
