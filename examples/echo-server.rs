@@ -238,17 +238,21 @@ async fn serve_smol(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()>
     use smol::net::{TcpListener, TcpStream};
     let listener = TcpListener::bind(addr).await?;
     let nodelay = |tcp: &TcpStream| drop(tcp.set_nodelay(true));
-    let spawn = |task| smol::spawn(task).detach();
+    // An executor of our own, run on this thread, rather than smol's global
+    // one: that one also drives async-process, whose first use opens a pipe
+    // and panics its thread when descriptors have run out (EMFILE).
+    let executor = smol::Executor::new();
+    let spawn = |task| executor.spawn(task).detach();
     let local = listener.local_addr();
-    serve_futures_io(
+    let serving = serve_futures_io(
         "smol",
         local,
         || listener.accept(),
         nodelay,
         spawn,
         shutdown,
-    )
-    .await
+    );
+    executor.run(serving).await
 }
 
 /// Serves on ws-blocking: a thread per connection, each a plain loop of
