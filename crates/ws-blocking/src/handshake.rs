@@ -233,49 +233,22 @@ pub(crate) fn tunnel<S: Transport>(
     resolved: Option<std::net::SocketAddr>,
     deadline: Deadline,
 ) -> Result<(), Error> {
-    use ws_proxy::{HttpConnect, ProxyError, ProxyKind, Socks5, Socks5Target, Step};
+    use ws_proxy::{ProxyError, Step, Tunnel};
+    let mut exchange = Tunnel::new(proxy, &target.host, target.port, resolved)?;
+    write_within(stream, exchange.first(), deadline)?;
     let mut input = Vec::new();
-    let read_more =
-        |stream: &mut S, input: &mut Vec<u8>| match read_within(stream, input, deadline)? {
-            0 => Err(Error::from(ProxyError::Malformed(
-                "the proxy closed the connection",
-            ))),
-            _ => Ok(()),
-        };
-    match proxy.kind() {
-        ProxyKind::Http => {
-            let connect = HttpConnect::new(&target.host, target.port, proxy.credentials());
-            write_within(stream, connect.request(), deadline)?;
-            loop {
-                match connect.receive(&input)? {
-                    Step::NeedMore => read_more(stream, &mut input)?,
-                    Step::Done(len) if len == input.len() => return Ok(()),
-                    Step::Done(_) | Step::Send(_) => {
-                        return Err(ProxyError::Malformed("bytes after the proxy's response").into())
-                    }
+    loop {
+        match exchange.receive(&input)? {
+            Step::NeedMore => {
+                if read_within(stream, &mut input, deadline)? == 0 {
+                    return Err(ProxyError::Malformed("the proxy closed the connection").into());
                 }
             }
-        }
-        ProxyKind::Socks5 { .. } => {
-            let destination = match (proxy.resolves_locally(), resolved) {
-                (true, Some(address)) => Socks5Target::Address(address),
-                _ => Socks5Target::Domain(target.host.clone(), target.port),
-            };
-            let mut socks = Socks5::new(destination, proxy.credentials())?;
-            write_within(stream, &socks.greeting(), deadline)?;
-            loop {
-                match socks.receive(&input)? {
-                    Step::NeedMore => read_more(stream, &mut input)?,
-                    Step::Send(bytes) => {
-                        input.clear();
-                        write_within(stream, &bytes, deadline)?;
-                    }
-                    Step::Done(len) if len == input.len() => return Ok(()),
-                    Step::Done(_) => {
-                        return Err(ProxyError::Malformed("bytes after the SOCKS5 reply").into())
-                    }
-                }
+            Step::Send(bytes) => {
+                input.clear();
+                write_within(stream, &bytes, deadline)?;
             }
+            Step::Done(_) => return Ok(()),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use bytes::BytesMut;
 use ws_handshake::Target;
-use ws_proxy::{HttpConnect, Proxy, ProxyError, ProxyKind, Socks5, Socks5Target, Step};
+use ws_proxy::{Proxy, ProxyError, Step, Tunnel};
 
 use crate::runtime::{read_buf, write_all, Transport};
 use crate::Error;
@@ -33,41 +33,17 @@ pub async fn tunnel<R: Transport<S>, S: Unpin>(
     target: &Target,
     resolved: Option<SocketAddr>,
 ) -> Result<(), Error> {
+    let mut exchange = Tunnel::new(proxy, &target.host, target.port, resolved)?;
+    write_all::<S, R>(stream, exchange.first()).await?;
     let mut input = BytesMut::new();
-    match proxy.kind() {
-        ProxyKind::Http => {
-            let connect = HttpConnect::new(&target.host, target.port, proxy.credentials());
-            write_all::<S, R>(stream, connect.request()).await?;
-            loop {
-                match connect.receive(&input)? {
-                    Step::NeedMore => read_more::<S, R>(stream, &mut input).await?,
-                    Step::Done(len) if len == input.len() => return Ok(()),
-                    Step::Done(_) | Step::Send(_) => {
-                        return Err(ProxyError::Malformed("bytes after the proxy's response").into())
-                    }
-                }
+    loop {
+        match exchange.receive(&input)? {
+            Step::NeedMore => read_more::<S, R>(stream, &mut input).await?,
+            Step::Send(bytes) => {
+                input.clear();
+                write_all::<S, R>(stream, &bytes).await?;
             }
-        }
-        ProxyKind::Socks5 { .. } => {
-            let destination = match (proxy.resolves_locally(), resolved) {
-                (true, Some(address)) => Socks5Target::Address(address),
-                _ => Socks5Target::Domain(target.host.clone(), target.port),
-            };
-            let mut socks = Socks5::new(destination, proxy.credentials())?;
-            write_all::<S, R>(stream, &socks.greeting()).await?;
-            loop {
-                match socks.receive(&input)? {
-                    Step::NeedMore => read_more::<S, R>(stream, &mut input).await?,
-                    Step::Send(bytes) => {
-                        input.clear();
-                        write_all::<S, R>(stream, &bytes).await?;
-                    }
-                    Step::Done(len) if len == input.len() => return Ok(()),
-                    Step::Done(_) => {
-                        return Err(ProxyError::Malformed("bytes after the SOCKS5 reply").into())
-                    }
-                }
-            }
+            Step::Done(_) => return Ok(()),
         }
     }
 }

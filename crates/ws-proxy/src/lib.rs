@@ -62,3 +62,93 @@ pub enum Step {
 /// The longest answer a proxy may give before the tunnel is up: an HTTP
 /// response head past it is refused ([`ProxyError::ResponseTooLarge`]).
 pub const MAX_RESPONSE_BYTES: usize = 8 * 1024;
+
+/// The whole exchange with one proxy, HTTP CONNECT or SOCKS5 alike: send
+/// [`first`](Self::first), then give [`receive`](Self::receive) everything
+/// received since the last [`Step::Send`] (which the caller sends), until
+/// [`Step::Done`]. What a driver runs; [`HttpConnect`] and [`Socks5`] are
+/// its two halves.
+///
+/// ```
+/// use ws_proxy::{Proxy, Step, Tunnel};
+///
+/// let proxy: Proxy = "socks5h://127.0.0.1:1080".parse().unwrap();
+/// let mut tunnel = Tunnel::new(&proxy, "example.com", 443, None).unwrap();
+/// assert_eq!(tunnel.first(), [5, 1, 0]);
+/// assert!(matches!(tunnel.receive(&[5, 0]).unwrap(), Step::Send(_)));
+/// assert_eq!(tunnel.receive(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).unwrap(), Step::Done(10));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Tunnel {
+    inner: TunnelKind,
+    first: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+enum TunnelKind {
+    Http(HttpConnect),
+    Socks5(Socks5),
+}
+
+impl Tunnel {
+    /// The exchange asking `proxy` for `host:port`. `resolved` is that
+    /// server's address when the proxy wants one ([`Proxy::resolves_locally`]);
+    /// without it the name is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`ProxyError::TooLong`] for what SOCKS5 cannot carry.
+    pub fn new(
+        proxy: &Proxy,
+        host: &str,
+        port: u16,
+        resolved: Option<std::net::SocketAddr>,
+    ) -> Result<Self, ProxyError> {
+        Ok(match proxy.kind() {
+            ProxyKind::Http => {
+                let connect = HttpConnect::new(host, port, proxy.credentials());
+                Tunnel {
+                    first: connect.request().to_vec(),
+                    inner: TunnelKind::Http(connect),
+                }
+            }
+            ProxyKind::Socks5 { .. } => {
+                let target = match (proxy.resolves_locally(), resolved) {
+                    (true, Some(address)) => Socks5Target::Address(address),
+                    _ => Socks5Target::Domain(host.to_owned(), port),
+                };
+                let socks = Socks5::new(target, proxy.credentials())?;
+                Tunnel {
+                    first: socks.greeting(),
+                    inner: TunnelKind::Socks5(socks),
+                }
+            }
+        })
+    }
+
+    /// The bytes to send first.
+    pub fn first(&self) -> &[u8] {
+        &self.first
+    }
+
+    /// Reads the proxy's answer so far (since the last [`Step::Send`]).
+    /// A [`Step::Done`] covers all of it: the server speaks only once asked,
+    /// so bytes past the proxy's answer are refused.
+    ///
+    /// # Errors
+    ///
+    /// As [`HttpConnect::receive`] and [`Socks5::receive`];
+    /// [`ProxyError::Malformed`] for bytes past the answer.
+    pub fn receive(&mut self, input: &[u8]) -> Result<Step, ProxyError> {
+        let step = match &mut self.inner {
+            TunnelKind::Http(connect) => connect.receive(input)?,
+            TunnelKind::Socks5(socks) => socks.receive(input)?,
+        };
+        match step {
+            Step::Done(len) if len != input.len() => {
+                Err(ProxyError::Malformed("bytes after the proxy's answer"))
+            }
+            step => Ok(step),
+        }
+    }
+}
