@@ -23,7 +23,8 @@ use crate::runtime::{Runtime, Timer};
 ///   new connection), `ENOBUFS` and `ENOMEM`, is waited out: the connection
 ///   stays in the kernel's backlog while descriptors are freed, and the
 ///   wait doubles from 5 ms to 1 s so that the loop neither spins nor exits.
-///   A success resets it.
+///   A success resets it. (`EAGAIN` from a non-blocking listener is waited
+///   out too, rather than retried in a busy loop.)
 ///
 /// ```
 /// use std::io;
@@ -81,9 +82,7 @@ impl AcceptBackoff {
     fn classify(&mut self, error: &io::Error) -> AfterAcceptError {
         use io::ErrorKind::*;
         match error.kind() {
-            ConnectionAborted | ConnectionReset | Interrupted | TimedOut | WouldBlock => {
-                AfterAcceptError::Retry
-            }
+            ConnectionAborted | ConnectionReset | Interrupted | TimedOut => AfterAcceptError::Retry,
             InvalidInput | Unsupported => AfterAcceptError::GiveUp,
             _ if is_protocol_error(error) => AfterAcceptError::Retry,
             _ if is_not_a_listener(error) => AfterAcceptError::GiveUp,
