@@ -51,14 +51,7 @@ fn ensure_installed(binary: &str, package: &str) -> PathBuf {
     path
 }
 
-/// A loopback port nothing listens on (yet).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::free_port;
 
 /// Waits until something accepts on `port` (a proxy that has started).
 fn wait_for_port(port: u16, what: &str, child: &mut Child) {
@@ -348,6 +341,14 @@ async fn echo_through(proxy: &str, url: &str, client_tls: &Arc<rustls::ClientCon
     assert!(socket.closed().unwrap().clean);
 }
 
+/// [`echo_through`] `proxy` to both servers, `ws://` and `wss://`.
+async fn echo_through_to_both(proxy: &str, servers: &Servers) {
+    let plain = format!("ws://{}/", servers.plain);
+    echo_through(proxy, &plain, &servers.client_tls).await;
+    let secure = format!("wss://localhost:{}/", servers.secure.port());
+    echo_through(proxy, &secure, &servers.client_tls).await;
+}
+
 /// What connecting to `url` through `proxy` fails with (tokio).
 async fn failure_through(proxy: &str, url: &str) -> Error {
     let config = ClientConfig::default().proxy(Some(proxy.parse().unwrap()));
@@ -361,17 +362,7 @@ async fn failure_through(proxy: &str, url: &str) -> Error {
 fn tokio_client_reaches_ws_and_wss_servers_through_squid_connect() {
     let squid = Running::squid(false);
     let servers = servers();
-    runtime().block_on(async {
-        let proxy = squid.url("http", None);
-        echo_through(
-            &proxy,
-            &format!("ws://{}/", servers.plain),
-            &servers.client_tls,
-        )
-        .await;
-        let wss = format!("wss://localhost:{}/", servers.secure.port());
-        echo_through(&proxy, &wss, &servers.client_tls).await;
-    });
+    runtime().block_on(echo_through_to_both(&squid.url("http", None), &servers));
     // Squid saw both tunnels.
     let log = squid.access_log();
     assert_eq!(log.matches("CONNECT").count(), 2, "{log}");
@@ -409,15 +400,7 @@ fn tokio_client_reaches_ws_and_wss_servers_through_dante_socks5_and_socks5h() {
     let servers = servers();
     runtime().block_on(async {
         for scheme in ["socks5", "socks5h"] {
-            let proxy = dante.url(scheme, None);
-            echo_through(
-                &proxy,
-                &format!("ws://{}/", servers.plain),
-                &servers.client_tls,
-            )
-            .await;
-            let wss = format!("wss://localhost:{}/", servers.secure.port());
-            echo_through(&proxy, &wss, &servers.client_tls).await;
+            echo_through_to_both(&dante.url(scheme, None), &servers).await;
         }
     });
 }

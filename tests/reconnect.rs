@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use support::example::Running;
+use support::free_port;
 use ws_toolkit::tokio::{ClientConfig, Message, ReconnectConfig, ReconnectEvent};
 
 const INITIAL: Duration = Duration::from_millis(50);
@@ -34,14 +35,6 @@ impl Random {
             .wrapping_add(1442695040888963407);
         (self.0 >> 33) % bound.max(1)
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A listener that accepts one connection, reads part of its request and

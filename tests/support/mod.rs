@@ -38,6 +38,16 @@ pub fn self_signed_tls() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig
     (Arc::new(server), Arc::new(client))
 }
 
+/// A loopback port nothing listens on (yet): for a peer that must be
+/// started, stopped and started again on the same address.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn localhost() -> ServerName<'static> {
     ServerName::try_from("localhost").unwrap()
 }
