@@ -151,20 +151,14 @@ pub fn retry_accept<T>(
     mut accept: impl FnMut() -> std::io::Result<T>,
     mut on_error: impl FnMut(&std::io::Error),
 ) -> std::io::Result<T> {
-    use ws_driver::{AcceptBackoff, AfterAcceptError};
-    let mut backoff = AcceptBackoff::new();
+    let mut backoff = ws_driver::AcceptBackoff::new();
     loop {
         let error = match accept() {
             Ok(accepted) => return Ok(accepted),
             Err(error) => error,
         };
-        match backoff.after_error(&error) {
-            AfterAcceptError::GiveUp => return Err(error),
-            AfterAcceptError::Retry => on_error(&error),
-            AfterAcceptError::Wait(wait) => {
-                on_error(&error);
-                std::thread::sleep(wait);
-            }
+        if let Some(wait) = backoff.handle(error, &mut on_error)? {
+            std::thread::sleep(wait);
         }
     }
 }

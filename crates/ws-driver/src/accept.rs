@@ -94,6 +94,33 @@ impl AcceptBackoff {
         }
     }
 
+    /// The step of an accept loop after `error`: `on_error` is told of it
+    /// unless the listener is broken; then `Ok(Some(wait))` to wait before
+    /// accepting again, `Ok(None)` to accept again at once, or the error
+    /// back to end the loop. What [`retry_accept`] and
+    /// `ws_blocking::retry_accept` do between their accepts.
+    ///
+    /// # Errors
+    ///
+    /// `error` itself when the listener cannot accept any more.
+    pub fn handle(
+        &mut self,
+        error: io::Error,
+        on_error: &mut impl FnMut(&io::Error),
+    ) -> io::Result<Option<Duration>> {
+        match self.after_error(&error) {
+            AfterAcceptError::GiveUp => Err(error),
+            AfterAcceptError::Retry => {
+                on_error(&error);
+                Ok(None)
+            }
+            AfterAcceptError::Wait(wait) => {
+                on_error(&error);
+                Ok(Some(wait))
+            }
+        }
+    }
+
     /// A connection was accepted: the next resource error waits
     /// [`FIRST_WAIT`](Self::FIRST_WAIT) again.
     pub fn accepted(&mut self) {
@@ -145,14 +172,9 @@ where
             Ok(accepted) => return Ok(accepted),
             Err(error) => error,
         };
-        match backoff.after_error(&error) {
-            AfterAcceptError::GiveUp => return Err(error),
-            AfterAcceptError::Retry => on_error(&error),
-            AfterAcceptError::Wait(wait) => {
-                on_error(&error);
-                let mut timer = R::Timer::at(Instant::now() + wait);
-                poll_fn(|cx| timer.poll_fired(cx)).await;
-            }
+        if let Some(wait) = backoff.handle(error, &mut on_error)? {
+            let mut timer = R::Timer::at(Instant::now() + wait);
+            poll_fn(|cx| timer.poll_fired(cx)).await;
         }
     }
 }
