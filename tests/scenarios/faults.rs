@@ -14,25 +14,31 @@
 /// Closes `tcp` with a reset (RST) instead of a FIN: `SO_LINGER` with a zero
 /// timeout makes the kernel drop what is unsent and reset the connection.
 fn reset(tcp: rt::Tcp) {
-    use std::os::fd::AsRawFd;
     let linger = libc::linger {
         l_onoff: 1,
         l_linger: 0,
     };
-    // SAFETY: the descriptor is open (`tcp` owns it) and `linger` is a valid
-    // `struct linger` of the size passed.
+    set_socket_option(&tcp, libc::SO_LINGER, &linger);
+    drop(tcp);
+}
+
+/// Sets a `SOL_SOCKET` option of `tcp` (async-std's streams have no
+/// socket2 view, so this goes to setsockopt directly).
+fn set_socket_option<T>(tcp: &rt::Tcp, name: libc::c_int, value: &T) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is open (`tcp` owns it) and `value` is a valid
+    // `T` of the size passed, the type the option takes.
     #[allow(unsafe_code)]
     let status = unsafe {
         libc::setsockopt(
             tcp.as_raw_fd(),
             libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
         )
     };
     assert_eq!(status, 0, "{}", std::io::Error::last_os_error());
-    drop(tcp);
 }
 
 /// Whether `error` is the typed form of a reset transport.
@@ -330,6 +336,9 @@ fn server_output_stays_at_max_buffered_output_while_the_send_buffer_stays_full()
         let (listener, addr) = rt::listen().await;
         let served = rt::spawn(async move {
             let tcp = rt::accept_tcp(&listener).await.unwrap();
+            // A send buffer of a fixed small size: the kernel does not grow
+            // it while the test runs, so that "full" stays full.
+            set_socket_option(&tcp, libc::SO_SNDBUF, &(4096 as libc::c_int));
             let config = ServerConfig::default().connection(
                 Config::default()
                     .write_timeout(None)
@@ -350,6 +359,21 @@ fn server_output_stays_at_max_buffered_output_while_the_send_buffer_stays_full()
                 assert!(accepted < 100_000, "try_send never refused");
             };
             let full_at = socket.buffered_amount();
+            // Our queue is full; the kernel's buffers may still take some
+            // (try_send's writes lag behind on smol): send until a send
+            // waits, which it does once they are full too.
+            let mut until_full = 0usize;
+            while rt::timeout(
+                Duration::from_millis(200),
+                socket.send(Message::binary(vec![7u8; MESSAGE])),
+            )
+            .await
+            .is_some_and(|sent| sent.is_ok())
+            {
+                until_full += 1;
+                assert!(until_full < 10_000, "the kernel's buffers never filled");
+            }
+            println!("{until_full} more sends before the kernel's buffers were full");
             // While the peer stalls, samples of what is queued: try_send
             // keeps refusing and a send waits.
             let mut samples = Vec::new();
