@@ -53,18 +53,6 @@ fn ensure_installed(binary: &str, package: &str) -> PathBuf {
 
 use support::free_port;
 
-/// Waits until something accepts on `port` (a proxy that has started).
-fn wait_for_port(port: u16, what: &str, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("{what} exited at start: {status}");
-        }
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// A scratch directory the proxies (which drop root) can read and write.
 fn scratch_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ws-proxies-{}-{name}", std::process::id()));
@@ -83,17 +71,54 @@ struct Running {
     child: Child,
     port: u16,
     dir: PathBuf,
+    /// Squid's shared-memory segments in /dev/shm, which a killed squid
+    /// leaves behind.
+    shm_prefix: Option<String>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(prefix) = &self.shm_prefix {
+            if let Ok(entries) = std::fs::read_dir("/dev/shm") {
+                for entry in entries.flatten() {
+                    if entry
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with(prefix.as_str())
+                    {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
+                }
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 impl Running {
+    /// Waits until the proxy accepts on its port; if it exits first, the
+    /// panic carries what it wrote to its logs.
+    fn wait_for_port(&mut self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let logs: String = ["stderr.log", "cache.log", "danted.log"]
+                    .iter()
+                    .filter_map(|name| std::fs::read_to_string(self.dir.join(name)).ok())
+                    .collect();
+                panic!("{what} exited at start ({status}):\n{logs}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not listen on {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// squid, answering CONNECT for 127.0.0.1's clients; with `auth`, only
     /// for those with [`HTTP_USER`]'s Basic credentials.
     fn squid(auth: bool) -> Running {
@@ -133,15 +158,27 @@ impl Running {
         let config_path = dir.join("squid.conf");
         std::fs::write(&config_path, config).unwrap();
         set_mode(&config_path, 0o644);
+        // A service name of its own: squid names its shared-memory segments
+        // after it, and two squids under one name (tests run in parallel)
+        // create, truncate and unlink each other's segments. Alphanumeric
+        // only, squid insists.
+        let service = format!("wsproxies{}x{port}", std::process::id());
+        let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
         let mut child = Command::new(squid)
-            .args(["-N", "-f"])
+            .args(["-N", "-n", &service, "-f"])
             .arg(&config_path)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("starting squid");
-        wait_for_port(port, "squid", &mut child);
-        Running { child, port, dir }
+        let mut running = Running {
+            child,
+            port,
+            dir,
+            shm_prefix: Some(format!("{service}-")),
+        };
+        running.wait_for_port("squid");
+        running
     }
 
     /// dante, relaying for 127.0.0.1's clients; with `auth`, only for
@@ -168,15 +205,21 @@ impl Running {
         );
         let config_path = dir.join("danted.conf");
         std::fs::write(&config_path, config).unwrap();
-        let mut child = Command::new(danted)
+        let child = Command::new(danted)
             .args(["-N", "1", "-f"])
             .arg(&config_path)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("starting danted");
-        wait_for_port(port, "danted", &mut child);
-        Running { child, port, dir }
+        let mut running = Running {
+            child,
+            port,
+            dir,
+            shm_prefix: None,
+        };
+        running.wait_for_port("danted");
+        running
     }
 
     /// The proxy's URL: `scheme://[user:pass@]127.0.0.1:port`.
