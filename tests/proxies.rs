@@ -164,7 +164,7 @@ impl Running {
         // only, squid insists.
         let service = format!("wsproxies{}x{port}", std::process::id());
         let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
-        let mut child = Command::new(squid)
+        let child = Command::new(squid)
             .args(["-N", "-n", &service, "-f"])
             .arg(&config_path)
             .stdout(Stdio::null())
