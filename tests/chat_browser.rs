@@ -22,28 +22,7 @@ fn chromium() -> PathBuf {
     if let Some(path) = std::env::var_os("CHROMIUM") {
         return path.into();
     }
-    let path = PathBuf::from("/usr/bin/chromium");
-    if !path.exists() {
-        let install = || {
-            Command::new("apt-get")
-                .args(["install", "-y", "-q", "--no-install-recommends", "chromium"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|status| status.success())
-        };
-        let installed = install()
-            || (Command::new("apt-get")
-                .args(["update", "-q"])
-                .status()
-                .is_ok_and(|status| status.success())
-                && install());
-        assert!(
-            installed && path.exists(),
-            "this test needs Chromium: install Debian's chromium package, or set CHROMIUM \
-             to a Chromium or Chrome binary"
-        );
-    }
-    path
+    support::apt::ensure_installed_alone("/usr/bin/chromium", "chromium")
 }
 
 /// The folder with `node_modules/playwright-core` and the page script.

@@ -27,17 +27,8 @@ struct Redis {
     port: u16,
 }
 
-fn redis_server_binary() -> &'static str {
-    let found = |path: &str| std::path::Path::new(path).exists();
-    if !found("/usr/bin/redis-server") {
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "-q", "redis-server"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .expect("apt-get to install redis-server");
-        assert!(status.success(), "apt-get install redis-server");
-    }
-    "/usr/bin/redis-server"
+fn redis_server_binary() -> std::path::PathBuf {
+    support::apt::ensure_installed("/usr/bin/redis-server", "redis-server")
 }
 
 impl Redis {

@@ -29,28 +29,7 @@ const SOCKS_PASSWORD: &str = "tunnel-pass";
 const HTTP_USER: &str = "alice";
 const HTTP_PASSWORD: &str = "s3cret:with@signs";
 
-/// Installs Debian's `package` unless `binary` exists (one install at a time).
-fn ensure_installed(binary: &str, package: &str) -> PathBuf {
-    static APT: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = APT.lock().unwrap_or_else(|poison| poison.into_inner());
-    let path = PathBuf::from(binary);
-    if !path.exists() {
-        let install = || {
-            Command::new("apt-get")
-                .args(["install", "-y", "-q", package])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .map(|status| status.success())
-                .unwrap_or(false)
-        };
-        if !install() {
-            let _ = Command::new("apt-get").args(["update", "-q"]).status();
-            assert!(install(), "apt-get install {package}");
-        }
-    }
-    path
-}
-
+use support::apt::ensure_installed;
 use support::free_port;
 
 /// A scratch directory the proxies (which drop root) can read and write.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 
+pub mod apt;
 pub mod async_std_rt;
 pub mod example;
 pub mod smol_rt;
