@@ -7,14 +7,14 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use ws_frame::{
     decode_close_payload, encode_close_payload, CloseCode, FrameHeader, OpCode, Role,
-    MAX_HEADER_LEN,
+    Utf8Validator, MAX_HEADER_LEN,
 };
 
 use crate::output::Output;
 use crate::prepared::PreparedMessage;
 use crate::receiver::{Receiver, Step};
 use crate::timeout::{later, Timeout};
-use crate::{CloseFrame, Config, Message, ProtocolError, SendError, Utf8Bytes};
+use crate::{Chunk, CloseFrame, Config, Message, MessageKind, ProtocolError, SendError, Utf8Bytes};
 
 /// Output above this many bytes makes automatic pongs coalesce into one, so a
 /// peer that floods pings without reading cannot grow our buffer.
@@ -33,6 +33,10 @@ pub enum Event {
     /// A message arrived: a whole text or binary message, or a ping, pong or
     /// close frame (already answered when an answer is due).
     Message(Message),
+    /// A piece of a data message being received as a stream
+    /// ([`Connection::stream_next_message`]); the one with [`Chunk::fin`]
+    /// is its last.
+    Chunk(Chunk),
     /// The peer broke the protocol; the connection was failed with
     /// [`ProtocolError::close_code`] and is closing. Also reported, with
     /// [`ProtocolError::UnexpectedEof`], when the transport ends without a
@@ -89,6 +93,16 @@ struct Uncommon {
     /// Events decided ahead of parsing: a failure, the end. Only ever at a
     /// connection's end, so here rather than in every connection.
     events: VecDeque<Event>,
+    /// A message being sent in pieces ([`Connection::send_fragment`]).
+    sending: Option<Sending>,
+}
+
+/// A message being sent in pieces.
+#[derive(Debug)]
+struct Sending {
+    kind: MessageKind,
+    /// Where a text message's UTF-8 stands.
+    utf8: Utf8Validator,
 }
 
 /// Keepalive state: boxed, and only there once keepalive is configured and
@@ -550,6 +564,7 @@ impl Connection {
     ///
     /// As [`send`](Self::send): the connection is closing, or the output is full.
     pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        self.check_no_message_under_way()?;
         let (opcode, payload) = (message.opcode(), message.payload());
         let fragment_len = self.config.fragment_len();
         if self.role == Role::Client || fragment_len.is_some_and(|size| payload.len() > size) {
@@ -626,6 +641,132 @@ impl Connection {
         self.send_close(Some((code, reason)))
     }
 
+    /// Receives the next data message as a stream: see
+    /// [`Receiver::stream_next_message`]. Its pieces come as
+    /// [`Event::Chunk`]s, control frames still come between them (and are
+    /// answered), and its size is bounded by `limit` rather than
+    /// [`Config::max_message_size`].
+    ///
+    /// ```
+    /// use ws_core::{Config, Connection, Event, Role};
+    ///
+    /// let mut client = Connection::new(Role::Client, Config::default().rng_seed(Some(1)));
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// client.send_binary(&[7; 100]).unwrap();
+    /// let wire = client.take_transmit();
+    /// server.stream_next_message(1 << 30);
+    /// server.receive(&wire[..60]); // the header and the first bytes
+    /// let Some(Event::Chunk(first)) = server.poll_event() else { panic!() };
+    /// assert!(first.first && !first.fin);
+    /// server.receive(&wire[60..]);
+    /// let Some(Event::Chunk(last)) = server.poll_event() else { panic!() };
+    /// assert!(last.fin);
+    /// assert_eq!(first.data.len() + last.data.len(), 100);
+    /// ```
+    pub fn stream_next_message(&mut self, limit: u64) {
+        self.rx.stream_next_message(limit);
+    }
+
+    /// Takes back [`stream_next_message`](Self::stream_next_message) for a
+    /// message that has not started: see [`Receiver::assemble_next_message`].
+    pub fn assemble_next_message(&mut self) {
+        self.rx.assemble_next_message();
+    }
+
+    /// Whether a streamed message is under way or asked for.
+    pub fn is_streaming(&self) -> bool {
+        self.rx.is_streaming()
+    }
+
+    /// Queues a piece of a data message sent as a stream ([RFC 6455
+    /// section 5.4]): the first call starts a `kind` message, later ones
+    /// continue it (with the same `kind`), and the one with `fin` ends it.
+    /// Each piece goes out as one frame (or several of
+    /// [`Config::fragment_size`]), uncompressed even with permessage-deflate
+    /// (which lets any message go uncompressed, [RFC 7692 section 6]), so
+    /// nothing of the message is held back. Pings, pongs and a close may be
+    /// sent between pieces; other messages may not, until it ended.
+    ///
+    /// A text message's pieces are checked as UTF-8 as they are queued: a
+    /// piece may end in the middle of a character, the message may not.
+    ///
+    /// [RFC 6455 section 5.4]: https://www.rfc-editor.org/rfc/rfc6455#section-5.4
+    /// [RFC 7692 section 6]: https://www.rfc-editor.org/rfc/rfc7692#section-6
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send); [`SendError::MessageInProgress`] for a piece
+    /// of another kind than the message under way; [`SendError::InvalidUtf8`]
+    /// for text that is not UTF-8 (the piece is not queued).
+    ///
+    /// ```
+    /// use ws_core::{Config, Connection, Event, Message, MessageKind, Role};
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.send_fragment(MessageKind::Text, "hel".as_bytes(), false).unwrap();
+    /// server.send_fragment(MessageKind::Text, "lo".as_bytes(), true).unwrap();
+    /// let mut client = Connection::new(Role::Client, Config::default());
+    /// client.receive(&server.take_transmit());
+    /// assert_eq!(client.poll_event(), Some(Event::Message(Message::text("hello"))));
+    /// ```
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
+        self.check_can_send()?;
+        let under_way = self.uncommon.as_ref().and_then(|u| u.sending.as_ref());
+        if under_way.is_some_and(|sending| sending.kind != kind) {
+            return Err(SendError::MessageInProgress);
+        }
+        let first = under_way.is_none();
+        if kind == MessageKind::Text {
+            let mut utf8 =
+                under_way.map_or_else(Utf8Validator::new, |sending| sending.utf8.clone());
+            utf8.feed(data)?;
+            if fin {
+                utf8.finish()?;
+            }
+            if !fin {
+                self.uncommon().sending = Some(Sending { kind, utf8 });
+            }
+        } else if !fin && first {
+            self.uncommon().sending = Some(Sending {
+                kind,
+                utf8: Utf8Validator::new(),
+            });
+        }
+        if fin {
+            if let Some(uncommon) = self.uncommon.as_mut() {
+                uncommon.sending = None;
+            }
+        }
+        let opcode = if first {
+            kind.opcode()
+        } else {
+            OpCode::Continuation
+        };
+        match self.config.fragment_len() {
+            Some(size) if data.len() > size => {
+                let mut pieces = data.chunks(size).peekable();
+                let mut frame_opcode = opcode;
+                while let Some(piece) = pieces.next() {
+                    self.write_frame(frame_opcode, fin && pieces.peek().is_none(), piece);
+                    frame_opcode = OpCode::Continuation;
+                }
+            }
+            _ => self.write_frame(opcode, fin, data),
+        }
+        Ok(())
+    }
+
+    /// Whether a message sent in pieces ([`send_fragment`](Self::send_fragment))
+    /// is under way: other data messages wait until its last piece.
+    pub fn is_sending_fragments(&self) -> bool {
+        self.uncommon.as_ref().is_some_and(|u| u.sending.is_some())
+    }
+
     // ----- output -----
 
     /// The next event, parsing as much received input as it needs.
@@ -640,6 +781,7 @@ impl Connection {
         while !self.rx.is_stopped() {
             match self.rx.step(&self.config) {
                 Ok(Step::Message(message)) => return Some(Event::Message(message)),
+                Ok(Step::Chunk(chunk)) => return Some(Event::Chunk(chunk)),
                 Ok(Step::Control(opcode, payload)) => match self.handle_control(opcode, payload) {
                     Ok(event) => return Some(event),
                     Err(error) => {
@@ -1022,7 +1164,17 @@ impl Connection {
     /// Sends an owned payload. A server's large uncompressed, unfragmented
     /// payload is queued by reference instead of copied (it is sent
     /// unmasked, RFC 6455 section 5.1, so its bytes go out as they are).
+    /// A whole data message may not go out between the pieces of another
+    /// (RFC 6455 section 5.4: fragments of messages are not interleaved).
+    fn check_no_message_under_way(&self) -> Result<(), SendError> {
+        if self.is_sending_fragments() {
+            return Err(SendError::MessageInProgress);
+        }
+        Ok(())
+    }
+
     fn send_owned(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
+        self.check_no_message_under_way()?;
         let by_reference = self.role == Role::Server
             && payload.len() >= SHARE_PAYLOAD_MIN
             && self
@@ -1057,6 +1209,7 @@ impl Connection {
 
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
         self.check_can_send()?;
+        self.check_no_message_under_way()?;
         #[cfg(feature = "deflate")]
         if payload.len() >= self.config.compression_threshold {
             if let Some(deflate) = self.deflater.as_mut().filter(|d| d.can_compress()) {

@@ -15,7 +15,7 @@ use crate::{InflateError, ProtocolError};
 /// message and put back before inflating ([RFC 7692 section 7.2.1]).
 ///
 /// [RFC 7692 section 7.2.1]: https://www.rfc-editor.org/rfc/rfc7692#section-7.2.1
-const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// Output grows by at least this much at a time.
 const OUT_STEP: usize = 4 * 1024;
@@ -144,6 +144,55 @@ impl Inflater {
             self.decompressor = None;
         }
         result.map(|()| out.into_bytes())
+    }
+}
+
+impl Inflater {
+    /// Inflates the front of a streamed message's compressed payload into
+    /// at most `max_out` bytes: returns how much of `input` it consumed and
+    /// what it produced. Output is bounded per call, so a small input that
+    /// inflates to gigabytes comes out a piece at a time. Append [`TAIL`]
+    /// to the message's last input, then call
+    /// [`end_streamed`](Self::end_streamed).
+    pub(crate) fn inflate_some(
+        &mut self,
+        input: &[u8],
+        max_out: usize,
+    ) -> Result<(usize, Vec<u8>), ProtocolError> {
+        let bits = self.incoming.window_bits.max(9);
+        let decompressor = self
+            .decompressor
+            .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
+        let mut out = Vec::with_capacity(max_out.max(1));
+        let before_in = decompressor.total_in();
+        let status = match decompressor.decompress_vec(input, &mut out, FlushDecompress::Sync) {
+            Ok(status) => status,
+            Err(error) => {
+                self.decompressor = None;
+                return Err(ProtocolError::Deflate(InflateError::Corrupt(
+                    std::sync::Arc::new(error),
+                )));
+            }
+        };
+        let consumed = (decompressor.total_in() - before_in) as usize;
+        if status == Status::StreamEnd {
+            decompressor.reset(false);
+        }
+        if consumed == 0 && out.is_empty() && !input.is_empty() {
+            self.decompressor = None;
+            return Err(ProtocolError::Deflate(InflateError::Truncated));
+        }
+        Ok((consumed, out))
+    }
+
+    /// A streamed message ended: without context takeover the next one
+    /// starts with a fresh window ([RFC 7692 section 7.2.2]).
+    ///
+    /// [RFC 7692 section 7.2.2]: https://www.rfc-editor.org/rfc/rfc7692#section-7.2.2
+    pub(crate) fn end_streamed(&mut self) {
+        if self.incoming.no_context_takeover {
+            self.decompressor = None;
+        }
     }
 }
 

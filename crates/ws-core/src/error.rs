@@ -117,6 +117,21 @@ pub enum SendError {
     /// The close code may not be sent or the reason is over 123 bytes.
     #[error(transparent)]
     Close(#[from] ClosePayloadError),
+    /// A message is being sent in pieces
+    /// ([`Connection::send_fragment`](crate::Connection::send_fragment)):
+    /// no other data message may go out before its last piece, and its
+    /// pieces all have its kind ([RFC 6455 section 5.4]).
+    ///
+    /// [RFC 6455 section 5.4]: https://www.rfc-editor.org/rfc/rfc6455#section-5.4
+    #[error("a message is being sent in pieces; finish it first")]
+    MessageInProgress,
+    /// A piece of a text message is not UTF-8 (or the message ended in the
+    /// middle of a character): it would fail the peer's check
+    /// ([RFC 6455 section 8.1]).
+    ///
+    /// [RFC 6455 section 8.1]: https://www.rfc-editor.org/rfc/rfc6455#section-8.1
+    #[error("text that is not UTF-8: {0}")]
+    InvalidUtf8(#[from] Utf8Error),
 }
 
 /// Why a compressed message could not be inflated ([RFC 7692 section 6.2]).

@@ -38,7 +38,7 @@ mod utf8_bytes;
 pub use config::Config;
 pub use connection::{Closed, Connection, Event, State};
 pub use error::{InflateError, ProtocolError, SendError};
-pub use message::{CloseFrame, Message};
+pub use message::{Chunk, CloseFrame, Message, MessageKind};
 pub use prepared::PreparedMessage;
 pub use receiver::{Received, Receiver};
 pub use timeout::Timeout;

@@ -150,3 +150,49 @@ impl From<Bytes> for Message {
         Message::Binary(data)
     }
 }
+
+/// Whether a data message is text or binary ([RFC 6455 section 5.6]): the
+/// kind of a message received or sent in pieces.
+///
+/// [RFC 6455 section 5.6]: https://www.rfc-editor.org/rfc/rfc6455#section-5.6
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text (opcode 0x1).
+    Text,
+    /// Binary data (opcode 0x2).
+    Binary,
+}
+
+impl MessageKind {
+    pub(crate) fn opcode(self) -> ws_frame::OpCode {
+        match self {
+            MessageKind::Text => ws_frame::OpCode::Text,
+            MessageKind::Binary => ws_frame::OpCode::Binary,
+        }
+    }
+}
+
+/// A piece of a data message received as a stream, after
+/// [`Connection::stream_next_message`](crate::Connection::stream_next_message):
+/// the payload bytes that arrived (unmasked, inflated), handed out as they
+/// come, without the message being assembled ([RFC 6455 section 5.4]).
+///
+/// Pieces do not follow the frames: a large frame comes in many pieces, and
+/// empty frames in none. For text, the message's bytes are checked as UTF-8
+/// as they arrive, but a piece may end in the middle of a character; the
+/// concatenation of all of them is valid UTF-8 once the last (`fin`) one
+/// arrived.
+///
+/// [RFC 6455 section 5.4]: https://www.rfc-editor.org/rfc/rfc6455#section-5.4
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// The message's kind, the same in all its pieces.
+    pub kind: MessageKind,
+    /// The bytes of the message that follow those of the previous piece.
+    pub data: Bytes,
+    /// Whether this is the message's first piece.
+    pub first: bool,
+    /// Whether this is the message's last piece: the next data is a new
+    /// message, whole again unless streamed too.
+    pub fin: bool,
+}

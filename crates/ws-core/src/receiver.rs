@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::{Buf, Bytes, BytesMut};
 use ws_frame::{apply_mask, Decode, FrameHeader, OpCode, ReceiveRules, Role, Utf8Validator};
 
-use crate::{Config, Message, ProtocolError, Timeout, Utf8Bytes};
+use crate::{Chunk, Config, Message, MessageKind, ProtocolError, Timeout, Utf8Bytes};
 
 /// A frame whose header was read and whose payload is still arriving.
 #[derive(Debug)]
@@ -17,6 +17,10 @@ struct IncomingFrame {
     /// Payload bytes at the front of the input already unmasked (and fed to
     /// the UTF-8 validator, for text).
     processed: usize,
+    /// Payload bytes already taken out of the input (a streamed message's
+    /// frame is handed out as it arrives): where `processed` starts in the
+    /// frame, for the mask.
+    taken: u64,
 }
 
 /// A fragmented data message being reassembled.
@@ -28,7 +32,33 @@ struct IncomingMessage {
     data: BytesMut,
     utf8: Utf8Validator,
     fragments: usize,
+    /// Set when the message is handed out in pieces rather than assembled.
+    stream: Option<Box<Streamed>>,
 }
+
+/// A data message handed out in pieces ([`Chunk`]s) as it arrives.
+#[derive(Debug)]
+struct Streamed {
+    /// The most payload bytes the message may have (inflated, when
+    /// compressed), in place of [`Config::max_message_size`].
+    limit: u64,
+    /// Payload bytes taken out of frames so far (as sent: compressed, when
+    /// compressed).
+    taken: u64,
+    /// Payload bytes handed out so far.
+    handed_out: u64,
+    /// Bytes taken out of frames and not handed out yet: compressed input
+    /// not inflated yet, or what was assembled before streaming was asked.
+    pending: BytesMut,
+    /// The last frame was taken: once `pending` is out, the message is over.
+    ending: bool,
+    /// No piece was handed out yet.
+    first: bool,
+}
+
+/// A streamed compressed message inflates into pieces of at most this size.
+#[cfg(feature = "deflate")]
+const STREAM_PIECE: usize = 64 * 1024;
 
 /// The message timeout: the deadline, once armed, stays put while frames
 /// complete (a busy connection does not re-arm a timer per message); when
@@ -47,6 +77,9 @@ struct ReadProgress {
 pub enum Received {
     /// A whole text or binary message.
     Message(Message),
+    /// A piece of a streamed message
+    /// ([`Receiver::stream_next_message`]).
+    Chunk(Chunk),
     /// More input is needed (also once input is ignored, until its end).
     NeedMore,
     /// What comes next is for the whole connection to handle: a control
@@ -61,6 +94,7 @@ pub enum Received {
 /// What one parsing step achieved.
 pub(crate) enum Step {
     Message(Message),
+    Chunk(Chunk),
     Control(OpCode, Bytes),
     Progress,
     NeedMore,
@@ -83,6 +117,9 @@ pub struct Receiver {
     /// Boxed, like the other state only some connections need at a time,
     /// to keep an idle connection small.
     message: Option<Box<IncomingMessage>>,
+    /// The limit of the next data message, which is to be streamed
+    /// ([`Receiver::stream_next_message`]) once its first frame arrives.
+    stream_next: Option<u64>,
     eof: bool,
     /// Input is ignored once the connection failed, the peer's close
     /// arrived or the connection is over ([RFC 6455 section 7.1.7],
@@ -106,6 +143,7 @@ impl Receiver {
             input: BytesMut::new(),
             frame: None,
             message: None,
+            stream_next: None,
             eof: false,
             stopped: false,
             progress: ReadProgress::default(),
@@ -263,6 +301,182 @@ impl Receiver {
         None
     }
 
+    // ----- streaming -----
+
+    /// Hands out the next data message in pieces as it arrives
+    /// ([`Received::Chunk`], [`Event::Chunk`](crate::Event::Chunk)) instead
+    /// of assembling it, with `limit` in place of
+    /// [`Config::max_message_size`] and no frame size or fragment count
+    /// limit (nothing is held per frame): memory stays bounded by what one
+    /// read brings, whatever the message's size. Text is still checked as
+    /// UTF-8 as it arrives, and a compressed message is inflated a bounded
+    /// piece at a time.
+    ///
+    /// Applies to one message: the one under way, if one is (what was
+    /// assembled of it comes out as its first piece), or else the next
+    /// one. After the piece with [`Chunk::fin`], messages are whole again.
+    /// Asked again before the message ended, the limit changes.
+    pub fn stream_next_message(&mut self, limit: u64) {
+        let Some(message) = self.message.as_mut() else {
+            self.stream_next = Some(limit);
+            return;
+        };
+        match message.stream.as_mut() {
+            Some(stream) => stream.limit = limit,
+            None => {
+                let pending = std::mem::take(&mut message.data);
+                message.stream = Some(Box::new(Streamed {
+                    limit,
+                    taken: pending.len() as u64,
+                    handed_out: 0,
+                    pending,
+                    ending: false,
+                    first: true,
+                }));
+            }
+        }
+    }
+
+    /// Takes back [`stream_next_message`](Self::stream_next_message) for a
+    /// message that has not started: it is assembled, as usual. One under
+    /// way stays streamed.
+    pub fn assemble_next_message(&mut self) {
+        self.stream_next = None;
+    }
+
+    /// Whether a streamed message is under way or asked for: its pieces
+    /// are what comes next.
+    pub fn is_streaming(&self) -> bool {
+        self.stream_next.is_some()
+            || self
+                .message
+                .as_ref()
+                .is_some_and(|message| message.stream.is_some())
+    }
+
+    /// Hands out what a streamed message has pending: `None` when it has
+    /// nothing (or no streamed message is under way).
+    fn step_pending(&mut self) -> Result<Option<Step>, ProtocolError> {
+        let Some(message) = self.message.as_mut() else {
+            return Ok(None);
+        };
+        let Some(stream) = message.stream.as_mut() else {
+            return Ok(None);
+        };
+        if stream.pending.is_empty() && !stream.ending {
+            return Ok(None);
+        }
+        let data = if message.compressed && !stream.pending.is_empty() {
+            #[cfg(feature = "deflate")]
+            {
+                let inflater = self
+                    .inflater
+                    .as_mut()
+                    .expect("RSV1 is only allowed with deflate negotiated");
+                let (consumed, out) = inflater.inflate_some(&stream.pending, STREAM_PIECE)?;
+                stream.pending.advance(consumed);
+                Bytes::from(out)
+            }
+            #[cfg(not(feature = "deflate"))]
+            unreachable!("RSV1 is only allowed with deflate negotiated")
+        } else {
+            std::mem::take(&mut stream.pending).freeze()
+        };
+        let done = stream.ending && stream.pending.is_empty();
+        stream.handed_out += data.len() as u64;
+        if stream.handed_out > stream.limit {
+            return Err(ProtocolError::MessageTooBig {
+                size: stream.handed_out,
+                limit: usize::try_from(stream.limit).unwrap_or(usize::MAX),
+            });
+        }
+        if message.text && message.compressed {
+            message.utf8.feed(&data)?;
+        }
+        if data.is_empty() && !done {
+            return Ok(Some(Step::Progress));
+        }
+        if done && message.text {
+            message.utf8.finish()?;
+        }
+        let chunk = Chunk {
+            kind: if message.text {
+                MessageKind::Text
+            } else {
+                MessageKind::Binary
+            },
+            data,
+            first: stream.first,
+            fin: done,
+        };
+        stream.first = false;
+        if done {
+            #[cfg(feature = "deflate")]
+            if message.compressed {
+                if let Some(inflater) = self.inflater.as_mut() {
+                    inflater.end_streamed();
+                }
+            }
+            self.message = None;
+        }
+        Ok(Some(Step::Chunk(chunk)))
+    }
+
+    /// A streamed message's frame: what arrived of it is unmasked and taken
+    /// out of the input at once, to be handed out.
+    fn step_streamed_payload(&mut self) -> Result<Step, ProtocolError> {
+        let frame = self.frame.as_mut().expect("a frame under way");
+        let header = frame.header;
+        let remaining = header.payload_len - frame.taken;
+        let available = (self.input.len() as u64).min(remaining) as usize;
+        let message = self
+            .message
+            .as_mut()
+            .expect("a data frame belongs to a message");
+        if available > frame.processed {
+            let new = &mut self.input[frame.processed..available];
+            if let Some(key) = header.mask {
+                apply_mask(
+                    new,
+                    key,
+                    (frame.taken as usize).wrapping_add(frame.processed),
+                );
+            }
+            if message.text && !message.compressed {
+                message.utf8.feed(new)?;
+            }
+        }
+        if available == 0 && remaining > 0 {
+            return Ok(Step::NeedMore);
+        }
+        frame.taken += available as u64;
+        frame.processed = 0;
+        let frame_done = frame.taken == header.payload_len;
+        if frame_done {
+            self.frame = None;
+        }
+        let piece = if available == self.input.len() {
+            std::mem::take(&mut self.input)
+        } else {
+            self.input.split_to(available)
+        };
+        let stream = message.stream.as_mut().expect("a streamed message");
+        stream.taken += available as u64;
+        if stream.pending.is_empty() {
+            stream.pending = piece;
+        } else {
+            stream.pending.extend_from_slice(&piece);
+        }
+        if frame_done && header.fin {
+            stream.ending = true;
+            #[cfg(feature = "deflate")]
+            if message.compressed {
+                stream.pending.extend_from_slice(&crate::deflate::TAIL);
+            }
+        }
+        Ok(Step::Progress)
+    }
+
     // ----- parsing -----
 
     /// Parses data frames only: the next whole data message, an error, or
@@ -295,6 +509,7 @@ impl Receiver {
             }
             match self.step(config) {
                 Ok(Step::Message(message)) => return Received::Message(message),
+                Ok(Step::Chunk(chunk)) => return Received::Chunk(chunk),
                 Ok(Step::Progress) => {}
                 Ok(Step::NeedMore) if self.eof => return Received::NeedsConnection,
                 Ok(Step::NeedMore) => return Received::NeedMore,
@@ -314,13 +529,20 @@ impl Receiver {
             return Err(*error);
         }
         let step = self.step_inner(config)?;
-        if matches!(step, Step::Message(_) | Step::Control(..)) && self.message.is_none() {
+        // A streamed message's every piece is progress too: it may be one
+        // frame of a gigabyte.
+        if matches!(step, Step::Chunk(_))
+            || matches!(step, Step::Message(_) | Step::Control(..)) && self.message.is_none()
+        {
             self.progress.frames_completed = self.progress.frames_completed.wrapping_add(1);
         }
         Ok(step)
     }
 
     fn step_inner(&mut self, config: &Config) -> Result<Step, ProtocolError> {
+        if let Some(step) = self.step_pending()? {
+            return Ok(step);
+        }
         if self.frame.is_some() {
             return self.step_payload(config);
         }
@@ -346,7 +568,8 @@ impl Receiver {
         // Fast path: a whole unfragmented message or control frame is in the
         // buffer. Hand out a slice of the buffer itself.
         if self.input.len() >= len
-            && (header.opcode.is_control() || (header.fin && self.message.is_none()))
+            && (header.opcode.is_control()
+                || (header.fin && self.message.is_none() && self.stream_next.is_none()))
         {
             let mut payload = self.take_input(len);
             if let Some(key) = header.mask {
@@ -374,6 +597,16 @@ impl Receiver {
                 data: BytesMut::new(),
                 utf8: Utf8Validator::new(),
                 fragments: 0,
+                stream: self.stream_next.take().map(|limit| {
+                    Box::new(Streamed {
+                        limit,
+                        taken: 0,
+                        handed_out: 0,
+                        pending: BytesMut::new(),
+                        ending: false,
+                        first: true,
+                    })
+                }),
             }));
         }
         if let Some(message) = self.message.as_mut().filter(|_| header.opcode.is_data()) {
@@ -382,6 +615,7 @@ impl Receiver {
         self.frame = Some(IncomingFrame {
             header,
             processed: 0,
+            taken: 0,
         });
         Ok(Step::Progress)
     }
@@ -407,6 +641,30 @@ impl Receiver {
                 return Err(ProtocolError::ExpectedContinuation)
             }
             _ => {}
+        }
+        let streamed = match &self.message {
+            Some(message) => message
+                .stream
+                .as_ref()
+                .map(|stream| (stream.limit, stream.taken)),
+            None => self.stream_next.map(|limit| (limit, 0)),
+        };
+        if let Some((limit, taken)) = streamed {
+            // Nothing is held per frame: only the message's size is
+            // limited. A compressed one is checked as it inflates.
+            let compressed = header.rsv1
+                || self
+                    .message
+                    .as_ref()
+                    .is_some_and(|message| message.compressed);
+            let size = taken.saturating_add(header.payload_len);
+            if !compressed && size > limit {
+                return Err(ProtocolError::MessageTooBig {
+                    size,
+                    limit: usize::try_from(limit).unwrap_or(usize::MAX),
+                });
+            }
+            return Ok(());
         }
         if header.payload_len > config.max_frame_size as u64 {
             return Err(ProtocolError::FrameTooBig {
@@ -444,6 +702,14 @@ impl Receiver {
     fn step_payload(&mut self, config: &Config) -> Result<Step, ProtocolError> {
         let frame = self.frame.as_mut().expect("step_payload with a frame");
         let header = frame.header;
+        if header.opcode.is_data()
+            && self
+                .message
+                .as_ref()
+                .is_some_and(|message| message.stream.is_some())
+        {
+            return self.step_streamed_payload();
+        }
         let len = header.payload_len as usize;
         let available = self.input.len().min(len);
         if available > frame.processed {
