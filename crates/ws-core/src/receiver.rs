@@ -17,10 +17,6 @@ struct IncomingFrame {
     /// Payload bytes at the front of the input already unmasked (and fed to
     /// the UTF-8 validator, for text).
     processed: usize,
-    /// Payload bytes already taken out of the input (a streamed message's
-    /// frame is handed out as it arrives): where `processed` starts in the
-    /// frame, for the mask.
-    taken: u64,
 }
 
 /// A fragmented data message being reassembled.
@@ -34,6 +30,17 @@ struct IncomingMessage {
     fragments: usize,
     /// Set when the message is handed out in pieces rather than assembled.
     stream: Option<Box<Streamed>>,
+}
+
+/// What few receivers need at a time.
+#[derive(Debug, Default)]
+struct Rare {
+    /// An error [`Receiver::poll_data`] found while detached, for the
+    /// connection to fail with once attached.
+    failure: Option<ProtocolError>,
+    /// The limit of the next data message, which is to be streamed
+    /// ([`Receiver::stream_next_message`]) once its first frame arrives.
+    stream_next: Option<u64>,
 }
 
 /// A data message handed out in pieces ([`Chunk`]s) as it arrives.
@@ -117,9 +124,6 @@ pub struct Receiver {
     /// Boxed, like the other state only some connections need at a time,
     /// to keep an idle connection small.
     message: Option<Box<IncomingMessage>>,
-    /// The limit of the next data message, which is to be streamed
-    /// ([`Receiver::stream_next_message`]) once its first frame arrives.
-    stream_next: Option<u64>,
     eof: bool,
     /// Input is ignored once the connection failed, the peer's close
     /// arrived or the connection is over ([RFC 6455 section 7.1.7],
@@ -129,9 +133,9 @@ pub struct Receiver {
     /// [RFC 6455 section 5.5.1]: https://www.rfc-editor.org/rfc/rfc6455#section-5.5.1
     stopped: bool,
     progress: ReadProgress,
-    /// An error [`poll_data`](Self::poll_data) found while detached, for
-    /// the connection to fail with once attached.
-    failure: Option<Box<ProtocolError>>,
+    /// What few receivers need, boxed together so that the rest stay
+    /// small: a failure found while detached, a streaming request.
+    rare: Option<Box<Rare>>,
     #[cfg(feature = "deflate")]
     inflater: Option<Box<crate::deflate::Inflater>>,
 }
@@ -143,11 +147,10 @@ impl Receiver {
             input: BytesMut::new(),
             frame: None,
             message: None,
-            stream_next: None,
             eof: false,
             stopped: false,
             progress: ReadProgress::default(),
-            failure: None,
+            rare: None,
             #[cfg(feature = "deflate")]
             inflater: None,
         }
@@ -229,7 +232,9 @@ impl Receiver {
     /// Ignores all further input.
     pub(crate) fn stop(&mut self) {
         self.stopped = true;
-        self.failure = None;
+        if let Some(rare) = self.rare.as_mut() {
+            rare.failure = None;
+        }
         self.frame = None;
         self.message = None;
         self.input.clear();
@@ -318,7 +323,7 @@ impl Receiver {
     /// Asked again before the message ended, the limit changes.
     pub fn stream_next_message(&mut self, limit: u64) {
         let Some(message) = self.message.as_mut() else {
-            self.stream_next = Some(limit);
+            self.rare.get_or_insert_with(Box::default).stream_next = Some(limit);
             return;
         };
         match message.stream.as_mut() {
@@ -341,17 +346,29 @@ impl Receiver {
     /// message that has not started: it is assembled, as usual. One under
     /// way stays streamed.
     pub fn assemble_next_message(&mut self) {
-        self.stream_next = None;
+        if let Some(rare) = self.rare.as_mut() {
+            rare.stream_next = None;
+        }
     }
 
     /// Whether a streamed message is under way or asked for: its pieces
     /// are what comes next.
     pub fn is_streaming(&self) -> bool {
-        self.stream_next.is_some()
+        self.stream_next().is_some()
             || self
                 .message
                 .as_ref()
                 .is_some_and(|message| message.stream.is_some())
+    }
+
+    /// The limit of the next data message, to be streamed once its first
+    /// frame arrives.
+    fn stream_next(&self) -> Option<u64> {
+        self.rare.as_ref().and_then(|rare| rare.stream_next)
+    }
+
+    fn take_stream_next(&mut self) -> Option<u64> {
+        self.rare.as_mut().and_then(|rare| rare.stream_next.take())
     }
 
     /// Hands out what a streamed message has pending: `None` when it has
@@ -423,11 +440,14 @@ impl Receiver {
     }
 
     /// A streamed message's frame: what arrived of it is unmasked and taken
-    /// out of the input at once, to be handed out.
+    /// out of the input at once, to be handed out. The frame's header then
+    /// describes what is left of it: its length shrinks, and its masking key
+    /// turns so that the next byte is unmasked with the key byte it would
+    /// have had (RFC 6455 section 5.3: `j MOD 4`).
     fn step_streamed_payload(&mut self) -> Result<Step, ProtocolError> {
         let frame = self.frame.as_mut().expect("a frame under way");
         let header = frame.header;
-        let remaining = header.payload_len - frame.taken;
+        let remaining = header.payload_len;
         let available = (self.input.len() as u64).min(remaining) as usize;
         let message = self
             .message
@@ -436,11 +456,7 @@ impl Receiver {
         if available > frame.processed {
             let new = &mut self.input[frame.processed..available];
             if let Some(key) = header.mask {
-                apply_mask(
-                    new,
-                    key,
-                    (frame.taken as usize).wrapping_add(frame.processed),
-                );
+                apply_mask(new, key, frame.processed);
             }
             if message.text && !message.compressed {
                 message.utf8.feed(new)?;
@@ -449,9 +465,12 @@ impl Receiver {
         if available == 0 && remaining > 0 {
             return Ok(Step::NeedMore);
         }
-        frame.taken += available as u64;
+        frame.header.payload_len -= available as u64;
+        if let Some(key) = frame.header.mask.as_mut() {
+            key.rotate_left(available % 4);
+        }
         frame.processed = 0;
-        let frame_done = frame.taken == header.payload_len;
+        let frame_done = frame.header.payload_len == 0;
         if frame_done {
             self.frame = None;
         }
@@ -485,7 +504,7 @@ impl Receiver {
     /// data on its own and everything else with the connection attached.
     pub fn poll_data(&mut self, config: &Config) -> Received {
         loop {
-            if self.failure.is_some() {
+            if self.rare.as_ref().is_some_and(|rare| rare.failure.is_some()) {
                 return Received::NeedsConnection;
             }
             if self.stopped {
@@ -515,7 +534,7 @@ impl Receiver {
                 Ok(Step::NeedMore) => return Received::NeedMore,
                 Ok(Step::Control(..)) => unreachable!("control frames are left to the connection"),
                 Err(error) => {
-                    self.failure = Some(Box::new(error));
+                    self.rare.get_or_insert_with(Box::default).failure = Some(error);
                     return Received::NeedsConnection;
                 }
             }
@@ -525,8 +544,8 @@ impl Receiver {
     /// One parsing step: a whole message or control frame, progress, or
     /// the need for more input.
     pub(crate) fn step(&mut self, config: &Config) -> Result<Step, ProtocolError> {
-        if let Some(error) = self.failure.take() {
-            return Err(*error);
+        if let Some(error) = self.rare.as_mut().and_then(|rare| rare.failure.take()) {
+            return Err(error);
         }
         let step = self.step_inner(config)?;
         // A streamed message's every piece is progress too: it may be one
@@ -569,7 +588,7 @@ impl Receiver {
         // buffer. Hand out a slice of the buffer itself.
         if self.input.len() >= len
             && (header.opcode.is_control()
-                || (header.fin && self.message.is_none() && self.stream_next.is_none()))
+                || (header.fin && self.message.is_none() && self.stream_next().is_none()))
         {
             let mut payload = self.take_input(len);
             if let Some(key) = header.mask {
@@ -597,7 +616,7 @@ impl Receiver {
                 data: BytesMut::new(),
                 utf8: Utf8Validator::new(),
                 fragments: 0,
-                stream: self.stream_next.take().map(|limit| {
+                stream: self.take_stream_next().map(|limit| {
                     Box::new(Streamed {
                         limit,
                         taken: 0,
@@ -615,7 +634,6 @@ impl Receiver {
         self.frame = Some(IncomingFrame {
             header,
             processed: 0,
-            taken: 0,
         });
         Ok(Step::Progress)
     }
@@ -647,7 +665,7 @@ impl Receiver {
                 .stream
                 .as_ref()
                 .map(|stream| (stream.limit, stream.taken)),
-            None => self.stream_next.map(|limit| (limit, 0)),
+            None => self.stream_next().map(|limit| (limit, 0)),
         };
         if let Some((limit, taken)) = streamed {
             // Nothing is held per frame: only the message's size is
