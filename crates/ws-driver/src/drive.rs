@@ -9,7 +9,10 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use ws_core::{CloseCode, Closed, Connection, Event, Message, PreparedMessage, State, Timeout};
+use ws_core::{
+    Chunk, CloseCode, Closed, Connection, Event, Message, MessageKind, PreparedMessage, State,
+    Timeout,
+};
 
 use crate::buffers::{lend_spare, poll_read, release_idle};
 use crate::runtime::{Runtime, Timer, Transport, WriteTransport};
@@ -45,10 +48,50 @@ pub(crate) struct Driver<R: Runtime> {
     pub(crate) span: ConnSpan,
 }
 
+/// What the connection handed out: a message, or a piece of one that is
+/// received as a stream.
+pub(crate) enum Item {
+    Message(Message),
+    Chunk(Chunk),
+}
+
+impl Item {
+    /// What `recv` returns: a message; `None` for a piece of a streamed
+    /// message that the application stopped reading (the rest of it is
+    /// dropped).
+    pub(crate) fn into_message(self) -> Option<Message> {
+        match self {
+            Item::Message(message) => Some(message),
+            Item::Chunk(_) => None,
+        }
+    }
+
+    /// What `recv_chunk` returns: a piece, or a whole data message as one
+    /// piece; `None` for a control message (answered already).
+    pub(crate) fn into_chunk(self) -> Option<Chunk> {
+        match self {
+            Item::Chunk(chunk) => Some(chunk),
+            Item::Message(Message::Text(text)) => Some(Chunk {
+                kind: MessageKind::Text,
+                data: text.into_bytes(),
+                first: true,
+                fin: true,
+            }),
+            Item::Message(Message::Binary(data)) => Some(Chunk {
+                kind: MessageKind::Binary,
+                data,
+                first: true,
+                fin: true,
+            }),
+            Item::Message(_) => None,
+        }
+    }
+}
+
 /// What [`Driver::drive`] did.
 pub(crate) enum Step {
     /// Return this from the stream's `poll_next`.
-    Yield(Option<Result<Message, Error>>),
+    Yield(Option<Result<Item, Error>>),
     /// State changed (a timer fired, the transport was shut down): drive again.
     Again,
     /// Nothing to do until more input arrives: read.
@@ -63,6 +106,49 @@ impl<S: Unpin, R: Transport<S>> Parts<S, R> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
+        // A `recv_chunk` that was dropped before its message started.
+        self.driver.conn.assemble_next_message();
+        loop {
+            match ready!(self.poll_next_item(cx)) {
+                Some(Ok(item)) => {
+                    if let Some(message) = item.into_message() {
+                        return Poll::Ready(Some(Ok(message)));
+                    }
+                }
+                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+
+    /// Drives the connection until it yields a piece of a streamed message
+    /// (the next one streamed with `limit`, unless one is under way) or ends.
+    pub(crate) fn poll_next_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+        limit: u64,
+    ) -> Poll<Option<Result<Chunk, Error>>> {
+        if !self.driver.conn.is_streaming() {
+            self.driver.conn.stream_next_message(limit);
+        }
+        loop {
+            match ready!(self.poll_next_item(cx)) {
+                Some(Ok(item)) => {
+                    if let Some(chunk) = item.into_chunk() {
+                        return Poll::Ready(Some(Ok(chunk)));
+                    }
+                }
+                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+
+    /// Drives the connection until it yields something or ends.
+    pub(crate) fn poll_next_item(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Item, Error>>> {
         loop {
             if self.closed.is_some() {
                 return Poll::Ready(None);
@@ -181,6 +267,18 @@ impl<R: Runtime> Driver<R> {
         self.conn.send(message)
     }
 
+    /// Queues a piece of a message sent as a stream.
+    pub(crate) fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), ws_core::SendError> {
+        let _entered = trace::enter(&self.span);
+        lend_spare(&mut self.conn);
+        self.conn.send_fragment(kind, data, fin)
+    }
+
     /// Queues a prepared message, as [`send`](Self::send) does a message.
     pub(crate) fn send_prepared(
         &mut self,
@@ -230,8 +328,9 @@ impl<R: Runtime> Driver<R> {
                         return Step::Yield(Some(Err(error.into())));
                     }
                 }
-                return Step::Yield(Some(Ok(message)));
+                return Step::Yield(Some(Ok(Item::Message(message))));
             }
+            Some(Event::Chunk(chunk)) => return Step::Yield(Some(Ok(Item::Chunk(chunk)))),
             Some(Event::Error(error)) => {
                 // Send the close frame now, in case the application stops reading.
                 let _ = self.poll_transmit(io, cx);

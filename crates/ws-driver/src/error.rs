@@ -50,6 +50,14 @@ pub enum Error {
     /// How it ended is the socket's `closed()`.
     #[error("the connection is closed")]
     Closed,
+    /// Copying a message in pieces failed on the application's side: the
+    /// reader a message was sent from, or the writer a received one was
+    /// written to (`send_from`, `recv_into`). The connection is fine: a
+    /// message being sent is still under way (continue it with
+    /// `send_fragment`, or close), and the rest of one being received is
+    /// dropped by the next `recv` (or read on with `recv_chunk`).
+    #[error("copying a streamed message failed: {0}")]
+    Copy(#[source] std::io::Error),
     /// TLS could not be set up: rustls refused its configuration, the host
     /// is no valid server name, or the adapter was built without TLS
     /// ([`TlsUnavailable`]). The cause is the error's source.
@@ -82,8 +90,12 @@ impl Error {
         !matches!(
             self,
             Error::Send(
-                SendError::BufferFull { .. } | SendError::ControlTooLong(_) | SendError::Close(_)
-            )
+                SendError::BufferFull { .. }
+                    | SendError::ControlTooLong(_)
+                    | SendError::Close(_)
+                    | SendError::MessageInProgress
+                    | SendError::InvalidUtf8(_)
+            ) | Error::Copy(_)
         )
     }
 }

@@ -36,6 +36,7 @@ mod server;
 mod shutdown;
 mod socket;
 mod split;
+mod stream;
 #[cfg(feature = "rustls")]
 mod tls;
 pub mod trace;

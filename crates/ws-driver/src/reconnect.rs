@@ -218,7 +218,9 @@ pub fn retry_decision(error: &Error, retry_refusals: bool) -> RetryDecision {
             code: 1 | 3 | 4 | 5,
         }) => retry,
         Error::Proxy(_) => refusal,
-        Error::Uri(_) | Error::Tls(_) | Error::Request(_) | Error::Send(_) => RetryDecision::GiveUp,
+        Error::Uri(_) | Error::Tls(_) | Error::Request(_) | Error::Send(_) | Error::Copy(_) => {
+            RetryDecision::GiveUp
+        }
     }
 }
 

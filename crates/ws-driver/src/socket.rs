@@ -7,10 +7,13 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use futures_sink::Sink;
 
-use ws_core::{CloseCode, Closed, Config, Connection, Message, PreparedMessage, Role, State};
+use ws_core::{
+    Chunk, CloseCode, Closed, Config, Connection, Message, MessageKind, PreparedMessage, Role,
+    State,
+};
 
 use crate::drive::{Driver, Parts};
-use crate::runtime::{Runtime, SplitTransport, Transport};
+use crate::runtime::{ReadTransport, Runtime, SplitTransport, Transport, WriteTransport};
 use crate::split::{self, WebSocketReader, WebSocketWriter};
 use crate::upgrade::Upgrade;
 use crate::Error;
@@ -151,6 +154,157 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     /// connection when this returns it.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
         poll_fn(|cx| self.inner.poll_next_message(cx)).await
+    }
+
+    /// Receives the next piece of a message received as a stream: the
+    /// message under way, or else the next one, is handed out as its bytes
+    /// arrive, without being assembled, with `limit` in place of
+    /// [`Config::max_message_size`] (and no frame size limit): memory stays
+    /// bounded by one read, whatever the message's size. The piece with
+    /// [`Chunk::fin`] is its last; after it, call this again for the next
+    /// message in pieces, or [`recv`](Self::recv) for whole ones. `None`
+    /// once the connection is closed.
+    ///
+    /// Text is checked as UTF-8 as it arrives (a piece may end inside a
+    /// character); a compressed message is inflated a bounded piece at a
+    /// time. Pings are answered meanwhile and control messages are not
+    /// returned. A whole message that arrived before the call comes as one
+    /// piece. If the application goes back to `recv` in the middle of a
+    /// message, the rest of that message is dropped.
+    ///
+    /// Cancel safety: cancel-safe; a piece is only taken out of the
+    /// connection when this returns it.
+    ///
+    /// ```no_run
+    /// use ws_driver::{Error, Transport, WebSocket};
+    ///
+    /// /// Counts a message's bytes, however large, without holding it.
+    /// async fn count<S: Unpin, R: Transport<S>>(socket: &mut WebSocket<S, R>) -> Result<u64, Error> {
+    ///     let mut total = 0;
+    ///     while let Some(chunk) = socket.recv_chunk(u64::MAX).await {
+    ///         let chunk = chunk?;
+    ///         total += chunk.data.len() as u64;
+    ///         if chunk.fin {
+    ///             break;
+    ///         }
+    ///     }
+    ///     Ok(total)
+    /// }
+    /// ```
+    pub async fn recv_chunk(&mut self, limit: u64) -> Option<Result<Chunk, Error>> {
+        poll_fn(|cx| self.inner.poll_next_chunk(cx, limit)).await
+    }
+
+    /// Receives the next message as a stream ([`recv_chunk`](Self::recv_chunk))
+    /// and writes it to `writer` (a file, a pipe: any stream the runtime
+    /// writes), flushed at the end; returns its kind and size. `None` once
+    /// the connection is closed.
+    ///
+    /// Cancel safety: not cancel-safe (part of the message may have been
+    /// written).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Copy`] when writing to `writer` fails; [`Error::Closed`]
+    /// when the connection ended in the middle of the message (what arrived
+    /// of it was written); as [`recv`](Self::recv) otherwise.
+    pub async fn recv_into<W: Unpin>(
+        &mut self,
+        writer: &mut W,
+        limit: u64,
+    ) -> Option<Result<(MessageKind, u64), Error>>
+    where
+        R: WriteTransport<W>,
+    {
+        let mut total = 0;
+        loop {
+            let chunk = match self.recv_chunk(limit).await {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(error)) => return Some(Err(error)),
+                None if total == 0 => return None,
+                None => return Some(Err(Error::Closed)),
+            };
+            total += chunk.data.len() as u64;
+            if let Err(error) = crate::stream::write_chunk::<W, R>(writer, &chunk).await {
+                return Some(Err(error));
+            }
+            if chunk.fin {
+                return Some(Ok((chunk.kind, total)));
+            }
+        }
+    }
+
+    /// Sends a piece of a message sent as a stream ([RFC 6455 section
+    /// 5.4]) and flushes it, waiting first while the output is over
+    /// [`Config::max_buffered_output`] (backpressure): the first call starts
+    /// a `kind` message, the one with `fin` ends it. Each piece is a frame
+    /// of its own, uncompressed. See
+    /// [`Connection::send_fragment`](ws_core::Connection::send_fragment).
+    ///
+    /// [RFC 6455 section 5.4]: https://www.rfc-editor.org/rfc/rfc6455#section-5.4
+    ///
+    /// Cancel safety: not cancel-safe (the piece may be partly written).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] with [`SendError::MessageInProgress`](ws_core::SendError::MessageInProgress)
+    /// for a piece of another kind, with [`SendError::InvalidUtf8`](ws_core::SendError::InvalidUtf8)
+    /// for text that is not UTF-8; as [`send`](Self::send) otherwise.
+    pub async fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        self.ready().await?;
+        self.inner.driver.send_fragment(kind, data, fin)?;
+        self.flush().await
+    }
+
+    /// Sends what `reader` gives (a file, a pipe, a `&[u8]`: any stream the
+    /// runtime reads), to its end, as one `kind` message in pieces of at
+    /// most 64 KiB ([`send_fragment`](Self::send_fragment)), with
+    /// backpressure: memory stays bounded by one piece, whatever the size.
+    /// Returns the message's size.
+    ///
+    /// Cancel safety: not cancel-safe (the message stays under way).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Copy`] when `reader` fails: the message is still under way
+    /// (continue it with `send_fragment`, or close); as
+    /// [`send_fragment`](Self::send_fragment) otherwise.
+    ///
+    /// ```no_run
+    /// use ws_driver::{Error, ReadTransport, Transport, WebSocket};
+    /// use ws_core::MessageKind;
+    ///
+    /// async fn upload<S: Unpin, F: Unpin, R: Transport<S> + ReadTransport<F>>(
+    ///     socket: &mut WebSocket<S, R>,
+    ///     file: &mut F,
+    /// ) -> Result<u64, Error> {
+    ///     socket.send_from(MessageKind::Binary, file).await
+    /// }
+    /// ```
+    pub async fn send_from<T: Unpin>(
+        &mut self,
+        kind: MessageKind,
+        reader: &mut T,
+    ) -> Result<u64, Error>
+    where
+        R: ReadTransport<T>,
+    {
+        let mut buffer = bytes::BytesMut::with_capacity(crate::stream::PIECE);
+        let mut total = 0;
+        loop {
+            let fin = crate::stream::read_piece::<T, R>(reader, &mut buffer).await?;
+            total += buffer.len() as u64;
+            self.send_fragment(kind, &buffer, fin).await?;
+            if fin {
+                return Ok(total);
+            }
+            buffer.clear();
+        }
     }
 
     /// Sends a message and flushes it to the stream.

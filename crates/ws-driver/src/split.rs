@@ -19,12 +19,13 @@ use atomic_waker::AtomicWaker;
 use futures_core::Stream;
 use futures_sink::Sink;
 use ws_core::{
-    CloseCode, Closed, Config, Message, PreparedMessage, Received, Receiver, State, Timeout,
+    Chunk, CloseCode, Closed, Config, Message, MessageKind, PreparedMessage, Received, Receiver,
+    State, Timeout,
 };
 
 use crate::buffers::poll_read;
-use crate::drive::{arm_timer, Driver, Parts, Step, Subprotocol};
-use crate::runtime::SplitTransport;
+use crate::drive::{arm_timer, Driver, Item, Parts, Step, Subprotocol};
+use crate::runtime::{ReadTransport, SplitTransport, WriteTransport};
 use crate::Error;
 
 /// Who to wake when the write side needs attention. Writes, the shared
@@ -189,6 +190,65 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketReader<S, R> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 
+    /// Receives the next piece of a message received as a stream, as
+    /// [`WebSocket::recv_chunk`](crate::WebSocket::recv_chunk).
+    ///
+    /// Cancel safety: cancel-safe.
+    pub async fn recv_chunk(&mut self, limit: u64) -> Option<Result<Chunk, Error>> {
+        std::future::poll_fn(|cx| {
+            if !self.rx.is_streaming() {
+                self.rx.stream_next_message(limit);
+            }
+            loop {
+                match ready!(self.poll_next_item(cx)) {
+                    Some(Ok(item)) => {
+                        if let Some(chunk) = item.into_chunk() {
+                            return Poll::Ready(Some(Ok(chunk)));
+                        }
+                    }
+                    Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                    None => return Poll::Ready(None),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Receives the next message as a stream into `writer`, as
+    /// [`WebSocket::recv_into`](crate::WebSocket::recv_into).
+    ///
+    /// Cancel safety: not cancel-safe (part of the message may have been
+    /// written).
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::recv_into`](crate::WebSocket::recv_into).
+    pub async fn recv_into<W: Unpin>(
+        &mut self,
+        writer: &mut W,
+        limit: u64,
+    ) -> Option<Result<(MessageKind, u64), Error>>
+    where
+        R: WriteTransport<W>,
+    {
+        let mut total = 0;
+        loop {
+            let chunk = match self.recv_chunk(limit).await {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(error)) => return Some(Err(error)),
+                None if total == 0 => return None,
+                None => return Some(Err(Error::Closed)),
+            };
+            total += chunk.data.len() as u64;
+            if let Err(error) = crate::stream::write_chunk::<W, R>(writer, &chunk).await {
+                return Some(Err(error));
+            }
+            if chunk.fin {
+                return Some(Ok((chunk.kind, total)));
+            }
+        }
+    }
+
     /// How the connection ended, once the stream has returned `None`.
     pub fn closed(&self) -> Option<&Closed> {
         self.closed.as_deref()
@@ -216,7 +276,7 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketReader<S, R> {
     }
 
     /// A read failed: the connection ends as if the input had.
-    fn read_failed(&mut self, error: std::io::Error) -> Poll<Option<Result<Message, Error>>> {
+    fn read_failed(&mut self, error: std::io::Error) -> Poll<Option<Result<Item, Error>>> {
         let mut side = self.shared.lock();
         side.core.conn.swap_receiver(&mut self.rx);
         let closing = side.core.conn.state() != State::Open;
@@ -260,6 +320,55 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketWriter<S, R> {
         poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
         Pin::new(&mut *self).start_send(message)?;
         poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
+    }
+
+    /// Sends a piece of a message sent as a stream and flushes it, as
+    /// [`WebSocket::send_fragment`](crate::WebSocket::send_fragment).
+    ///
+    /// Cancel safety: not cancel-safe (the piece may be partly written).
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send_fragment`](crate::WebSocket::send_fragment).
+    pub async fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        use std::future::poll_fn;
+        poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
+        self.with_core(None, |core, _, _| core.send_fragment(kind, data, fin))?;
+        poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
+    }
+
+    /// Sends what `reader` gives, to its end, as one `kind` message in
+    /// pieces, as [`WebSocket::send_from`](crate::WebSocket::send_from).
+    ///
+    /// Cancel safety: not cancel-safe (the message stays under way).
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send_from`](crate::WebSocket::send_from).
+    pub async fn send_from<T: Unpin>(
+        &mut self,
+        kind: MessageKind,
+        reader: &mut T,
+    ) -> Result<u64, Error>
+    where
+        R: ReadTransport<T>,
+    {
+        let mut buffer = bytes::BytesMut::with_capacity(crate::stream::PIECE);
+        let mut total = 0;
+        loop {
+            let fin = crate::stream::read_piece::<T, R>(reader, &mut buffer).await?;
+            total += buffer.len() as u64;
+            self.send_fragment(kind, &buffer, fin).await?;
+            if fin {
+                return Ok(total);
+            }
+            buffer.clear();
+        }
     }
 
     /// Sends a message framed once for many sockets and flushes it, as
@@ -380,6 +489,26 @@ impl<S: Unpin, R: SplitTransport<S>> Stream for WebSocketReader<S, R> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        // A `recv_chunk` that was dropped before its message started.
+        this.rx.assemble_next_message();
+        loop {
+            match ready!(this.poll_next_item(cx)) {
+                Some(Ok(item)) => {
+                    if let Some(message) = item.into_message() {
+                        return Poll::Ready(Some(Ok(message)));
+                    }
+                }
+                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+impl<S: Unpin, R: SplitTransport<S>> WebSocketReader<S, R> {
+    /// Drives the connection until it yields something or ends.
+    fn poll_next_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Item, Error>>> {
+        let this = self;
         loop {
             if this.closed.is_some() {
                 return Poll::Ready(None);
@@ -392,7 +521,8 @@ impl<S: Unpin, R: SplitTransport<S>> Stream for WebSocketReader<S, R> {
                 }
             }
             match this.rx.poll_data(&this.config) {
-                Received::Message(message) => return Poll::Ready(Some(Ok(message))),
+                Received::Message(message) => return Poll::Ready(Some(Ok(Item::Message(message)))),
+                Received::Chunk(chunk) => return Poll::Ready(Some(Ok(Item::Chunk(chunk)))),
                 Received::NeedsConnection => {
                     this.needs_core = true;
                     continue;

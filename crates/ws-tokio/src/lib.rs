@@ -387,8 +387,8 @@ where
 
 pub use http;
 pub use ws_core::{
-    CloseCode, CloseFrame, Closed, Config, Message, ProtocolError, Role, SendError, State,
-    Utf8Bytes,
+    Chunk, CloseCode, CloseFrame, Closed, Config, Message, MessageKind, ProtocolError, Role,
+    SendError, State, Utf8Bytes,
 };
 pub use ws_driver::ws_proxy::{Proxy, ProxyError};
 use ws_driver::Transport;
