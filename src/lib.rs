@@ -35,4 +35,4 @@ pub use ws_pubsub as pubsub;
 #[cfg(feature = "tokio")]
 pub use ws_tokio as tokio;
 
-pub use ws_core::{CloseCode, CloseFrame, Config, Message, Utf8Bytes};
+pub use ws_core::{Chunk, CloseCode, CloseFrame, Config, Message, MessageKind, Utf8Bytes};

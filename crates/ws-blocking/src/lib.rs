@@ -54,8 +54,8 @@ pub use transport::{MaybeTlsStream, Transport};
 
 pub use http;
 pub use ws_core::{
-    CloseCode, CloseFrame, Closed, Config, Message, ProtocolError, Role, SendError, State,
-    Utf8Bytes,
+    Chunk, CloseCode, CloseFrame, Closed, Config, Message, MessageKind, ProtocolError, Role,
+    SendError, State, Utf8Bytes,
 };
 pub use ws_driver::ws_proxy::{Proxy, ProxyError};
 pub use ws_driver::ProxySetting;

@@ -3,11 +3,22 @@
 use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
-use ws_core::{CloseCode, Closed, Config, Connection, Event, Message, Role, State, Timeout};
+use ws_core::{
+    Chunk, CloseCode, Closed, Config, Connection, Event, Message, MessageKind, Role, State, Timeout,
+};
 use ws_driver::trace::{self, ConnSpan};
 use ws_driver::Error;
 
 use crate::transport::Transport;
+
+/// `send_from` reads, and sends as one frame, at most this much at a time.
+const SEND_PIECE: usize = 64 * 1024;
+
+/// What the reading loop found: a message, or a piece of a streamed one.
+enum Item {
+    Message(Message),
+    Chunk(Chunk),
+}
 
 /// Reads between frames go into a stack buffer of this size, and only what
 /// arrived is copied into the connection.
@@ -176,8 +187,127 @@ impl<S: Transport> WebSocket<S> {
     /// later call.
     pub fn read(&mut self) -> Result<Message, Error> {
         loop {
-            if let Some(message) = self.read_until(None)? {
+            if let Some(message) = self.read_message_until(None)? {
                 return Ok(message);
+            }
+        }
+    }
+
+    /// Waits for the next piece of a message received as a stream: the
+    /// message under way, or else the next one, is handed out as its bytes
+    /// arrive, without being assembled, with `limit` in place of
+    /// [`Config::max_message_size`]; the piece with [`Chunk::fin`] is its
+    /// last. Pings are answered meanwhile; control messages are not
+    /// returned. As the async adapters' `recv_chunk`: see
+    /// [`ws_driver::WebSocket::recv_chunk`].
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub fn read_chunk(&mut self, limit: u64) -> Result<Chunk, Error> {
+        if !self.conn.is_streaming() {
+            self.conn.stream_next_message(limit);
+        }
+        loop {
+            let chunk = match self.read_until(None)? {
+                Some(Item::Chunk(chunk)) => chunk,
+                Some(Item::Message(Message::Text(text))) => Chunk {
+                    kind: MessageKind::Text,
+                    data: text.into_bytes(),
+                    first: true,
+                    fin: true,
+                },
+                Some(Item::Message(Message::Binary(data))) => Chunk {
+                    kind: MessageKind::Binary,
+                    data,
+                    first: true,
+                    fin: true,
+                },
+                Some(Item::Message(_)) | None => continue,
+            };
+            return Ok(chunk);
+        }
+    }
+
+    /// Receives the next message as a stream ([`read_chunk`](Self::read_chunk))
+    /// into `writer`, flushed at the end; returns its kind and size.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Copy`] when writing to `writer` fails (the rest of the
+    /// message is dropped by the next `read`, or read on with
+    /// `read_chunk`); as [`read`](Self::read) otherwise, [`Error::Closed`]
+    /// also when the connection ended in the middle of the message.
+    pub fn read_into(
+        &mut self,
+        writer: &mut impl io::Write,
+        limit: u64,
+    ) -> Result<(MessageKind, u64), Error> {
+        let mut total = 0;
+        loop {
+            let chunk = self.read_chunk(limit)?;
+            total += chunk.data.len() as u64;
+            writer.write_all(&chunk.data).map_err(Error::Copy)?;
+            if chunk.fin {
+                writer.flush().map_err(Error::Copy)?;
+                return Ok((chunk.kind, total));
+            }
+        }
+    }
+
+    /// Sends a piece of a message sent as a stream and writes it out: the
+    /// first call starts a `kind` message, the one with `fin` ends it. See
+    /// [`ws_core::Connection::send_fragment`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] with [`SendError::MessageInProgress`](ws_core::SendError::MessageInProgress)
+    /// for a piece of another kind, with [`SendError::InvalidUtf8`](ws_core::SendError::InvalidUtf8)
+    /// for text that is not UTF-8; as [`send`](Self::send) otherwise.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        {
+            let _entered = trace::enter(&self.span);
+            if self.conn.is_output_full() {
+                self.flush()?;
+            }
+            self.conn.send_fragment(kind, data, fin)?;
+        }
+        self.flush()
+    }
+
+    /// Sends what `reader` gives, to its end, as one `kind` message in
+    /// pieces of at most 64 KiB, each written before the next is read:
+    /// memory stays bounded by one piece. Returns the message's size.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Copy`] when `reader` fails: the message is still under way
+    /// (continue it with `send_fragment`, or close); as
+    /// [`send_fragment`](Self::send_fragment) otherwise.
+    pub fn send_from(
+        &mut self,
+        kind: MessageKind,
+        reader: &mut impl io::Read,
+    ) -> Result<u64, Error> {
+        let mut buffer = vec![0; SEND_PIECE];
+        let mut total = 0;
+        loop {
+            let read = loop {
+                match reader.read(&mut buffer) {
+                    Ok(read) => break read,
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                    Err(error) => return Err(Error::Copy(error)),
+                }
+            };
+            total += read as u64;
+            self.send_fragment(kind, &buffer[..read], read == 0)?;
+            if read == 0 {
+                return Ok(total);
             }
         }
     }
@@ -191,11 +321,30 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// As [`read`](Self::read).
     pub fn read_within(&mut self, limit: Duration) -> Result<Option<Message>, Error> {
-        self.read_until(Instant::now().checked_add(limit))
+        let until = Instant::now().checked_add(limit);
+        loop {
+            match self.read_message_until(until)? {
+                Some(message) => return Ok(Some(message)),
+                None if until.is_some_and(|until| until <= Instant::now()) => return Ok(None),
+                None => {}
+            }
+        }
+    }
+
+    /// The reading loop for whole messages: `None` once `until` passes
+    /// without one, or for a piece of a streamed message the application
+    /// stopped reading (the rest of it is dropped).
+    fn read_message_until(&mut self, until: Option<Instant>) -> Result<Option<Message>, Error> {
+        // A `read_chunk` whose message has not started.
+        self.conn.assemble_next_message();
+        Ok(match self.read_until(until)? {
+            Some(Item::Message(message)) => Some(message),
+            Some(Item::Chunk(_)) | None => None,
+        })
     }
 
     /// The reading loop: `None` once `until` passes without a message.
-    fn read_until(&mut self, until: Option<Instant>) -> Result<Option<Message>, Error> {
+    fn read_until(&mut self, until: Option<Instant>) -> Result<Option<Item>, Error> {
         let _entered = trace::enter(&self.span);
         loop {
             if self.closed.is_some() {
@@ -210,8 +359,9 @@ impl<S: Transport> WebSocket<S> {
                             return Err(error);
                         }
                     }
-                    return Ok(Some(message));
+                    return Ok(Some(Item::Message(message)));
                 }
+                Some(Event::Chunk(chunk)) => return Ok(Some(Item::Chunk(chunk))),
                 Some(Event::Error(error)) => {
                     // The close frame goes out now, in case the caller stops reading.
                     let _ = self.write_out();
