@@ -594,3 +594,173 @@ fn server_requiring_a_subprotocol_refuses_a_client_without_one_with_400_naming_i
         socket.close(CloseCode::NORMAL, "").await.unwrap();
     })
 }
+
+// ----- messages in pieces -----
+
+/// A server that streams each message it receives into memory
+/// (`recv_into`) and sends it back from there (`send_from`).
+async fn stream_echo_server() -> SocketAddr {
+    let (listener, addr) = rt::listen().await;
+    rt::detach(async move {
+        let Some(tcp) = rt::accept_tcp(&listener).await else {
+            return;
+        };
+        let Ok(mut socket) = rt::ws::accept(tcp).await else {
+            return;
+        };
+        let mut received = Vec::new();
+        while let Some(Ok((kind, size))) = socket.recv_into(&mut received, u64::MAX).await {
+            assert_eq!(size, received.len() as u64);
+            let sent = socket.send_from(kind, &mut &received[..]).await.unwrap();
+            assert_eq!(sent, size);
+            received.clear();
+        }
+    });
+    addr
+}
+
+#[test]
+fn client_sends_messages_from_readers_and_a_server_streams_them_back_through_writers() {
+    use ws_toolkit::MessageKind;
+    rt::run(async {
+        let addr = stream_echo_server().await;
+        let (mut socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        // Over the default max_message_size (64 MiB) would not need lifting
+        // here; 3 MiB in 64 KiB pieces, then an empty message, then text
+        // whose pieces cut characters in two.
+        let binary: Vec<u8> = (0..3 << 20).map(|i: u32| (i % 251) as u8).collect();
+        let text = "Grüße, €100! ".repeat(20_000);
+        for (kind, data) in [
+            (MessageKind::Binary, &binary[..]),
+            (MessageKind::Binary, &[][..]),
+            (MessageKind::Text, text.as_bytes()),
+        ] {
+            let sent = socket.send_from(kind, &mut &data[..]).await.unwrap();
+            assert_eq!(sent, data.len() as u64);
+            let mut echoed = Vec::new();
+            let mut pieces = 0;
+            loop {
+                let chunk = socket.recv_chunk(u64::MAX).await.unwrap().unwrap();
+                assert_eq!(chunk.kind, kind);
+                assert_eq!(chunk.first, pieces == 0);
+                echoed.extend_from_slice(&chunk.data);
+                pieces += 1;
+                if chunk.fin {
+                    break;
+                }
+            }
+            assert!(echoed == data, "{kind:?} of {} bytes", data.len());
+            assert!(data.len() < 1 << 20 || pieces > 1, "{pieces} pieces");
+        }
+        // Whole messages again afterwards.
+        socket.send(Message::text("whole")).await.unwrap();
+        let mut received = Vec::new();
+        let (kind, size) = socket.recv_into(&mut received, 10).await.unwrap().unwrap();
+        assert_eq!(
+            (kind, size, &received[..]),
+            (MessageKind::Text, 5, &b"whole"[..])
+        );
+        socket.close(CloseCode::NORMAL, "").await.unwrap();
+    });
+}
+
+#[test]
+fn client_back_at_recv_mid_message_drops_its_rest_and_a_cancelled_recv_chunk_changes_nothing() {
+    use ws_toolkit::MessageKind;
+    rt::run(async {
+        let (listener, addr) = rt::listen().await;
+        rt::detach(async move {
+            let tcp = rt::accept_tcp(&listener).await.unwrap();
+            let mut socket = rt::ws::accept(tcp).await.unwrap();
+            for (piece, fin) in [("first ", false), ("second ", false), ("third", true)] {
+                let data = piece.as_bytes();
+                socket
+                    .send_fragment(MessageKind::Text, data, fin)
+                    .await
+                    .unwrap();
+            }
+            socket.send(Message::text("the next one")).await.unwrap();
+            // Sent once the client's recv_chunk timed out, as it says.
+            let go = socket.next().await.unwrap().unwrap();
+            assert_eq!(go, Message::text("go on"));
+            socket.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+            while socket.next().await.is_some() {}
+        });
+        let (mut socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        let first = socket.recv_chunk(u64::MAX).await.unwrap().unwrap();
+        assert_eq!(
+            (&first.data[..], first.first, first.fin),
+            (&b"first "[..], true, false)
+        );
+        // The application goes back to whole messages: the rest is dropped.
+        let next = socket.recv().await.unwrap().unwrap();
+        assert_eq!(next, Message::text("the next one"));
+        // A recv_chunk given up before its message started leaves the next
+        // message whole for recv.
+        let nothing = rt::timeout(Duration::from_millis(50), socket.recv_chunk(u64::MAX)).await;
+        assert!(nothing.is_none());
+        socket.send(Message::text("go on")).await.unwrap();
+        let whole = socket.recv().await.unwrap().unwrap();
+        assert_eq!(whole, Message::binary(vec![1, 2, 3]));
+        socket.close(CloseCode::NORMAL, "").await.unwrap();
+    });
+}
+
+#[test]
+fn split_halves_stream_a_message_each_way_at_once() {
+    use ws_toolkit::MessageKind;
+    rt::run(async {
+        let addr = stream_echo_server().await;
+        let (socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        let (mut reader, mut writer) = socket.split();
+        let data: Vec<u8> = (0..5 << 20).map(|i: u32| (i % 253) as u8).collect();
+        let expected = data.clone();
+        let sending = rt::spawn(async move {
+            writer
+                .send_from(MessageKind::Binary, &mut &data[..])
+                .await
+                .unwrap();
+            writer
+        });
+        let mut echoed = Vec::new();
+        let (kind, size) = reader
+            .recv_into(&mut echoed, u64::MAX)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((kind, size), (MessageKind::Binary, 5 << 20));
+        assert!(echoed == expected);
+        let mut writer = sending.await;
+        writer.close(CloseCode::NORMAL, "").await.unwrap();
+        while let Some(message) = reader.recv().await {
+            assert!(matches!(message, Ok(Message::Close(_))), "{message:?}");
+        }
+    });
+}
+
+#[test]
+fn client_refuses_a_whole_message_while_one_in_pieces_is_under_way() {
+    use ws_toolkit::core::SendError;
+    use ws_toolkit::MessageKind;
+    rt::run(async {
+        let addr = echo_server(ServerConfig::default()).await;
+        let (mut socket, _) = connect(format!("ws://{addr}/")).await.unwrap();
+        socket
+            .send_fragment(MessageKind::Binary, b"begun", false)
+            .await
+            .unwrap();
+        let refused = socket.send(Message::text("interleaved")).await.unwrap_err();
+        assert!(
+            matches!(refused, Error::Send(SendError::MessageInProgress)),
+            "{refused:?}"
+        );
+        assert!(!refused.is_fatal());
+        socket
+            .send_fragment(MessageKind::Binary, b" and done", true)
+            .await
+            .unwrap();
+        let echoed = socket.next().await.unwrap().unwrap();
+        assert_eq!(echoed, Message::binary(&b"begun and done"[..]));
+        socket.close(CloseCode::NORMAL, "").await.unwrap();
+    });
+}
