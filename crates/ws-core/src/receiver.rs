@@ -504,7 +504,11 @@ impl Receiver {
     /// data on its own and everything else with the connection attached.
     pub fn poll_data(&mut self, config: &Config) -> Received {
         loop {
-            if self.rare.as_ref().is_some_and(|rare| rare.failure.is_some()) {
+            if self
+                .rare
+                .as_ref()
+                .is_some_and(|rare| rare.failure.is_some())
+            {
                 return Received::NeedsConnection;
             }
             if self.stopped {
