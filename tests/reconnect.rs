@@ -5,6 +5,8 @@
 //! reconnects each time within the backoff's bounds, its per-connection
 //! set-up runs on every connection, and every message it sent is either
 //! echoed or on a connection that it saw fail: none disappears silently.
+//! What it queues while disconnected goes out, in order, on the next
+//! connection; what the queue cannot take is handed back.
 
 mod support;
 
@@ -209,4 +211,106 @@ fn reconnecting_client_follows_a_server_killed_and_restarted_at_random_points() 
     // Every message is echoed or reported on a failed connection.
     assert_eq!(sent, echoed + unacknowledged);
     assert!(unacknowledged <= connections as u64);
+}
+
+#[test]
+fn reconnecting_client_queues_what_it_sends_while_disconnected_and_sends_it_on_the_next_connection()
+{
+    use ws_toolkit::tokio::{QueueError, QueueLimit};
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let config = ClientConfig::default().proxy(None);
+        // Off by default: a message is handed back, not dropped.
+        let mut plain = ws_toolkit::tokio::reconnecting_with_config(
+            format!("ws://{addr}/"),
+            config.clone(),
+            ReconnectConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            plain.queue(Message::text("nowhere")),
+            Err(QueueError::Refused(Message::text("nowhere")))
+        );
+        // The byte bound counts payloads.
+        let mut small = ws_toolkit::tokio::reconnecting_with_config(
+            format!("ws://{addr}/"),
+            config.clone(),
+            ReconnectConfig::default().queue_while_disconnected(Some(QueueLimit {
+                messages: 100,
+                bytes: 10,
+            })),
+        )
+        .unwrap();
+        small.queue(Message::binary(vec![0; 10])).unwrap();
+        assert!(matches!(
+            small.queue(Message::binary(vec![0; 1])),
+            Err(QueueError::Full(_))
+        ));
+        assert_eq!(small.take_queued(), vec![Message::binary(vec![0; 10])]);
+        small.queue(Message::binary(vec![0; 10])).unwrap();
+
+        let policy = ReconnectConfig {
+            seed: Some(11),
+            ..ReconnectConfig::default()
+        }
+        .delays(INITIAL, MAX)
+        .queue_while_disconnected(Some(QueueLimit {
+            messages: 5,
+            bytes: 1 << 20,
+        }));
+        let mut client =
+            ws_toolkit::tokio::reconnecting_with_config(format!("ws://{addr}/"), config, policy)
+                .unwrap();
+        let server = Running::start("echo-server", &["--addr", &addr.to_string()]);
+        let Some(ReconnectEvent::Connected(mut socket, _)) = client.next().await else {
+            panic!("not connected");
+        };
+        socket.send(Message::text("before")).await.unwrap();
+        assert_eq!(
+            socket.next().await.unwrap().unwrap(),
+            Message::text("before")
+        );
+        drop(server); // SIGKILL
+        assert!(socket.next().await.is_none_or(|end| end.is_err()));
+        drop(socket);
+        let Some(ReconnectEvent::Retrying { .. }) = client.next().await else {
+            panic!("no retry announced");
+        };
+        // Disconnected: five messages wait, the sixth is handed back.
+        for i in 0..5 {
+            client.queue(Message::text(format!("queued {i}"))).unwrap();
+        }
+        let sixth = client.queue(Message::text("one too many")).unwrap_err();
+        assert_eq!(sixth.into_message(), Message::text("one too many"));
+        assert_eq!(client.queued(), 5);
+
+        let _server = Running::start("echo-server", &["--addr", &addr.to_string()]);
+        let mut socket = loop {
+            match client.next().await {
+                Some(ReconnectEvent::Connected(socket, _)) => break socket,
+                Some(ReconnectEvent::Retrying { .. }) => continue,
+                other => panic!("{other:?}"),
+            }
+        };
+        // The set-up first, then what waited, in order.
+        socket.send(Message::text("hello again")).await.unwrap();
+        assert_eq!(client.send_queued(&mut socket).await.unwrap(), 5);
+        assert_eq!(client.queued(), 0);
+        assert_eq!(
+            socket.next().await.unwrap().unwrap(),
+            Message::text("hello again")
+        );
+        for i in 0..5 {
+            let echo = socket.next().await.unwrap().unwrap();
+            assert_eq!(echo, Message::text(format!("queued {i}")));
+        }
+        socket
+            .close(ws_toolkit::CloseCode::NORMAL, "")
+            .await
+            .unwrap();
+    });
 }

@@ -6,8 +6,11 @@
 //! [`retry_decision`]); [`Reconnect`] drives it with the runtime's
 //! `connect` and timer.
 
+use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
+
+use ws_core::Message;
 
 use crate::client::{connect, IntoClientRequest};
 use crate::config::ClientConfig;
@@ -42,6 +45,43 @@ pub struct ReconnectConfig {
     /// Seeds the jitter, for tests; `None` (the default) seeds it from the
     /// process's randomness.
     pub seed: Option<u64>,
+    /// Messages the application [`queue`](Reconnect::queue)s while it has
+    /// no connection, to be sent on the next one: at most this many, and
+    /// this many bytes of payload. `None` (the default): none are queued,
+    /// `queue` hands each back ([`QueueError::Refused`]).
+    pub queue_while_disconnected: Option<QueueLimit>,
+}
+
+/// How much a [`Reconnect`] queues while disconnected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimit {
+    /// The most messages queued.
+    pub messages: usize,
+    /// The most payload bytes queued, summed over the messages.
+    pub bytes: usize,
+}
+
+/// A message [`Reconnect::queue`] did not take, handed back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    /// Queueing is off ([`ReconnectConfig::queue_while_disconnected`] is
+    /// `None`): send it on a connection, or drop it knowingly.
+    #[error(
+        "messages are not queued while disconnected (ReconnectConfig::queue_while_disconnected)"
+    )]
+    Refused(Message),
+    /// The queue is at its [`QueueLimit`].
+    #[error("the queue of messages waiting for a connection is full")]
+    Full(Message),
+}
+
+impl QueueError {
+    /// The message that was not queued.
+    pub fn into_message(self) -> Message {
+        match self {
+            QueueError::Refused(message) | QueueError::Full(message) => message,
+        }
+    }
 }
 
 impl Default for ReconnectConfig {
@@ -54,6 +94,7 @@ impl Default for ReconnectConfig {
             retry_refusals: false,
             max_attempts: None,
             seed: None,
+            queue_while_disconnected: None,
         }
     }
 }
@@ -81,6 +122,12 @@ impl ReconnectConfig {
     /// Sets [`ReconnectConfig::max_attempts`].
     pub fn max_attempts(mut self, attempts: Option<u32>) -> Self {
         self.max_attempts = attempts;
+        self
+    }
+
+    /// Sets [`ReconnectConfig::queue_while_disconnected`].
+    pub fn queue_while_disconnected(mut self, limit: Option<QueueLimit>) -> Self {
+        self.queue_while_disconnected = limit;
         self
     }
 }
@@ -276,8 +323,14 @@ pub enum ReconnectEvent<S, R: crate::Runtime> {
 ///
 /// Messages are sent on the socket of the moment: a send on a connection
 /// that ended fails with a typed error, and what was sent but not answered
-/// when it ended is the application's to send again. To stop, stop calling
-/// `next` (a clean close of the last socket ends it).
+/// when it ended is the application's to send again. Between connections,
+/// [`queue`](Self::queue) keeps messages for the next one, within
+/// [`ReconnectConfig::queue_while_disconnected`] (by default it hands them
+/// back), and [`send_queued`](Self::send_queued) sends them once the
+/// connection is set up; none is dropped silently: what the queue cannot
+/// take is handed back, and [`take_queued`](Self::take_queued) hands back
+/// what it holds (after [`ReconnectEvent::GaveUp`], say). To stop, stop
+/// calling `next` (a clean close of the last socket ends it).
 #[derive(Debug)]
 pub struct Reconnect<R> {
     request: http::Request<()>,
@@ -289,6 +342,9 @@ pub struct Reconnect<R> {
     /// The wait the next call starts with.
     wait: Option<Duration>,
     over: bool,
+    /// Messages waiting for a connection, and their payload bytes.
+    queue: VecDeque<Message>,
+    queued_bytes: usize,
     runtime: std::marker::PhantomData<fn() -> R>,
 }
 
@@ -317,8 +373,69 @@ where
             connected_at: None,
             wait: None,
             over: false,
+            queue: VecDeque::new(),
+            queued_bytes: 0,
             runtime: std::marker::PhantomData,
         })
+    }
+
+    /// Keeps `message` for the next connection, to be sent by
+    /// [`send_queued`](Self::send_queued), in the order queued.
+    ///
+    /// # Errors
+    ///
+    /// The message back: [`QueueError::Refused`] when queueing is off,
+    /// [`QueueError::Full`] at the [`QueueLimit`].
+    pub fn queue(&mut self, message: Message) -> Result<(), QueueError> {
+        let Some(limit) = self.policy.queue_while_disconnected else {
+            return Err(QueueError::Refused(message));
+        };
+        let bytes = message.len();
+        if self.queue.len() >= limit.messages
+            || self.queued_bytes.saturating_add(bytes) > limit.bytes
+        {
+            return Err(QueueError::Full(message));
+        }
+        self.queued_bytes += bytes;
+        self.queue.push_back(message);
+        Ok(())
+    }
+
+    /// How many messages wait for a connection.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Hands back every queued message, in order, emptying the queue.
+    pub fn take_queued(&mut self) -> Vec<Message> {
+        self.queued_bytes = 0;
+        self.queue.drain(..).collect()
+    }
+
+    /// Sends the queued messages on `socket` in order (call it once the
+    /// connection is set up: after authenticating, resubscribing) and
+    /// returns how many went out. A message whose send failed stays first
+    /// in the queue for the next connection, so it is sent at least once;
+    /// the ones after it wait too.
+    ///
+    /// Cancel safety: not cancel-safe; a message being sent when cancelled
+    /// stays queued (and may go out twice).
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`], for the message that stays queued.
+    pub async fn send_queued(
+        &mut self,
+        socket: &mut WebSocket<<R as Connect>::Stream, R>,
+    ) -> Result<usize, Error> {
+        let mut sent = 0;
+        while let Some(message) = self.queue.front() {
+            socket.send(message.clone()).await?;
+            let message = self.queue.pop_front().expect("front above");
+            self.queued_bytes -= message.len();
+            sent += 1;
+        }
+        Ok(sent)
     }
 
     /// Connects (at once the first time; after the announced wait when the
