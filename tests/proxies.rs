@@ -1,9 +1,10 @@
 //! Our client through proxies no one here wrote: Debian's squid (HTTP
 //! CONNECT, with and without Basic authentication) and dante-server
 //! (SOCKS5, `socks5://` and `socks5h://`, with and without RFC 1929
-//! username/password), each installed when missing, started on a loopback
-//! port of its own with a configuration written here, and stopped at the
-//! end. The servers behind them are ours, `ws://` and `wss://`, on
+//! username/password), and squid behind Debian's stunnel4 for an
+//! `https://` proxy (TLS to the proxy), each installed when missing,
+//! started on a loopback port of its own with a configuration written
+//! here, and stopped at the end. The servers behind them are ours, `ws://` and `wss://`, on
 //! 127.0.0.1. Every adapter goes through them: tokio, async-std and
 //! ws-blocking; the `client` example takes its proxy from the environment.
 
@@ -83,7 +84,7 @@ impl Running {
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let logs: String = ["stderr.log", "cache.log", "danted.log"]
+                let logs: String = ["stderr.log", "cache.log", "danted.log", "stunnel.log"]
                     .iter()
                     .filter_map(|name| std::fs::read_to_string(self.dir.join(name)).ok())
                     .collect();
@@ -198,6 +199,46 @@ impl Running {
             shm_prefix: None,
         };
         running.wait_for_port("danted");
+        running
+    }
+
+    /// stunnel, Debian's TLS wrapper, in front of `proxy`: TLS on a port
+    /// of its own, with the certificate in `pem`, for `https://` proxy
+    /// URLs (squid itself is built without TLS for its clients).
+    fn stunnel(proxy: &Running, pem: &support::Pem) -> Running {
+        let stunnel = ensure_installed("/usr/bin/stunnel4", "stunnel4");
+        let port = free_port();
+        let dir = scratch_dir(&format!("stunnel-{port}"));
+        let cert_path = dir.join("proxy.pem");
+        std::fs::write(&cert_path, format!("{}{}", pem.cert, pem.key)).unwrap();
+        let config = format!(
+            "foreground = yes\n\
+             pid =\n\
+             output = {dir}/stunnel.log\n\
+             [proxy]\n\
+             accept = 127.0.0.1:{port}\n\
+             connect = 127.0.0.1:{to}\n\
+             cert = {cert}\n",
+            dir = dir.display(),
+            to = proxy.port,
+            cert = cert_path.display(),
+        );
+        let config_path = dir.join("stunnel.conf");
+        std::fs::write(&config_path, config).unwrap();
+        let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
+        let child = Command::new(stunnel)
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("starting stunnel");
+        let mut running = Running {
+            child,
+            port,
+            dir,
+            shm_prefix: None,
+        };
+        running.wait_for_port("stunnel");
         running
     }
 
@@ -388,6 +429,72 @@ fn tokio_client_reaches_ws_and_wss_servers_through_squid_connect() {
     // Squid saw both tunnels.
     let log = squid.access_log();
     assert_eq!(log.matches("CONNECT").count(), 2, "{log}");
+}
+
+/// An `https://` proxy: TLS to the proxy (stunnel, with a certificate
+/// issued to `localhost` that the client trusts), squid's CONNECT inside
+/// it, and for `wss://` the server's TLS inside that; Basic credentials go
+/// inside the proxy's TLS. On every adapter.
+#[test]
+fn every_client_reaches_ws_and_wss_servers_through_an_https_proxy() {
+    let squid = Running::squid(true);
+    let (server_tls, client_tls, pem) = support::self_signed_tls_and_pem();
+    let stunnel = Running::stunnel(&squid, &pem);
+    let servers = Servers {
+        plain: echo_server(None),
+        secure: echo_server(Some(server_tls)),
+        client_tls,
+    };
+    let proxy = format!(
+        "https://{}:{}@localhost:{}",
+        percent_encode(HTTP_USER),
+        percent_encode(HTTP_PASSWORD),
+        stunnel.port
+    );
+    runtime().block_on(echo_through_to_both(&proxy, &servers));
+    let wss = format!("wss://localhost:{}/", servers.secure.port());
+    async_std::task::block_on(async {
+        let config = ws_toolkit::async_std::ClientConfig::default()
+            .proxy(Some(proxy.parse().unwrap()))
+            .tls(servers.client_tls.clone());
+        for url in [format!("ws://{}/", servers.plain), wss.clone()] {
+            let (mut socket, _) = ws_toolkit::async_std::connect_with_config(url.as_str(), &config)
+                .await
+                .unwrap_or_else(|error| panic!("{url} through {proxy}: {error}"));
+            socket.send(Message::text("async-std")).await.unwrap();
+            assert_eq!(
+                socket.next().await.unwrap().unwrap(),
+                Message::text("async-std")
+            );
+            socket.close(CloseCode::NORMAL, "").await.unwrap();
+        }
+    });
+    let config = ws_toolkit::blocking::ClientConfig::default()
+        .proxy(Some(proxy.parse().unwrap()))
+        .tls(servers.client_tls.clone());
+    for url in [format!("ws://{}/", servers.plain), wss] {
+        let (mut socket, _) = ws_toolkit::blocking::connect_with_config(url.as_str(), &config)
+            .unwrap_or_else(|error| panic!("{url} through {proxy}: {error}"));
+        socket.send(Message::text("blocking")).unwrap();
+        assert_eq!(socket.read().unwrap(), Message::text("blocking"));
+        socket.close(CloseCode::NORMAL, "").unwrap();
+    }
+    // Six tunnels, each authenticated inside the proxy's TLS.
+    let log = squid.access_log();
+    assert_eq!(log.matches("CONNECT").count(), 6, "{log}");
+    assert_eq!(log.matches(HTTP_USER).count(), 6, "{log}");
+    // A proxy whose certificate the client does not trust is not talked to.
+    runtime().block_on(async {
+        let config = ClientConfig::default().proxy(Some(proxy.parse().unwrap()));
+        let error =
+            ws_toolkit::tokio::connect_with_config(format!("ws://{}/", servers.plain), &config)
+                .await
+                .map(|_| ())
+                .unwrap_err();
+        println!("an untrusted proxy: {error}");
+        assert!(matches!(error, Error::ProxyUnreachable { .. }), "{error:?}");
+    });
+    assert_eq!(squid.access_log().matches("CONNECT").count(), 6);
 }
 
 #[test]

@@ -20,7 +20,24 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// TLS settings for a "localhost" server with a certificate made at run
 /// time, and a client that trusts only that certificate.
 pub fn self_signed_tls() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
+    let (server, client, _) = self_signed_tls_and_pem();
+    (server, client)
+}
+
+/// A certificate and key in PEM, for a TLS server that is not ours
+/// (stunnel in front of a proxy).
+pub struct Pem {
+    pub cert: String,
+    pub key: String,
+}
+
+/// [`self_signed_tls`], with the certificate and its key in PEM too.
+pub fn self_signed_tls_and_pem() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>, Pem) {
     let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let pem = Pem {
+        cert: generated.cert.pem(),
+        key: generated.key_pair.serialize_pem(),
+    };
     let cert: CertificateDer<'static> = generated.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(generated.key_pair.serialize_der()));
     let server = rustls::ServerConfig::builder_with_provider(provider())
@@ -36,7 +53,7 @@ pub fn self_signed_tls() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    (Arc::new(server), Arc::new(client))
+    (Arc::new(server), Arc::new(client), pem)
 }
 
 /// A loopback port nothing listens on (yet): for a peer that must be

@@ -11,9 +11,14 @@ use futures_io::{AsyncRead, AsyncWrite};
 pub enum MaybeTlsStream<S> {
     /// A plain stream (`ws://`).
     Plain(S),
-    /// A TLS stream through futures-rustls (`wss://`).
+    /// A TLS stream through futures-rustls (`wss://`; also `ws://` through
+    /// an `https://` proxy, whose TLS this is).
     #[cfg(feature = "rustls")]
     Rustls(Box<futures_rustls::client::TlsStream<S>>),
+    /// `wss://` through an `https://` proxy: the server's TLS inside the
+    /// proxy's.
+    #[cfg(feature = "rustls")]
+    RustlsInRustls(Box<futures_rustls::client::TlsStream<futures_rustls::client::TlsStream<S>>>),
 }
 
 impl<S> MaybeTlsStream<S> {
@@ -38,6 +43,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_read(cx, buf),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(stream) => Pin::new(stream).poll_read(cx, buf),
         }
     }
 }
@@ -52,6 +59,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_write(cx, buf),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(stream) => Pin::new(stream).poll_write(cx, buf),
         }
     }
 
@@ -66,6 +75,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(stream) => {
+                Pin::new(stream).poll_write_vectored(cx, bufs)
+            }
         }
     }
 
@@ -74,6 +87,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_flush(cx),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_flush(cx),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(stream) => Pin::new(stream).poll_flush(cx),
         }
     }
 
@@ -82,6 +97,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_close(cx),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_close(cx),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(stream) => Pin::new(stream).poll_close(cx),
         }
     }
 }

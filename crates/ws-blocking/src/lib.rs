@@ -195,29 +195,26 @@ pub fn connect_with_config(
     let opened = ws_handshake::Target::from_uri(request.uri())
         .map_err(Error::from)
         .and_then(|target| {
-            let tcp = match config.proxy_for(&target)? {
-                None => open_tcp(&target.host, target.port, deadline)?,
-                Some(proxy) => {
-                    let mut tcp = open_tcp(proxy.host(), proxy.port(), deadline).map_err(
-                        |error| match error {
-                            Error::Io(error) => Error::proxy_unreachable(&proxy, error),
-                            other => other,
-                        },
-                    )?;
-                    let resolved = match proxy.resolves_locally() {
-                        true => (target.host.as_str(), target.port)
-                            .to_socket_addrs()?
-                            .next(),
-                        false => None,
-                    };
-                    handshake::tunnel(&mut tcp, &proxy, &target, resolved, deadline)?;
-                    tcp
-                }
+            let Some(proxy) = config.proxy_for(&target)? else {
+                let tcp = open_tcp(&target.host, target.port, deadline)?;
+                return server_tls(tcp, &target, config);
             };
-            match target.tls {
-                true => tls(tcp, &target, config),
-                false => Ok(MaybeTlsStream::Plain(tcp)),
+            let mut tcp =
+                open_tcp(proxy.host(), proxy.port(), deadline).map_err(|error| match error {
+                    Error::Io(error) => Error::proxy_unreachable(&proxy, error),
+                    other => other,
+                })?;
+            let resolved = match proxy.resolves_locally() {
+                true => (target.host.as_str(), target.port)
+                    .to_socket_addrs()?
+                    .next(),
+                false => None,
+            };
+            if !proxy.uses_tls() {
+                handshake::tunnel(&mut tcp, &proxy, &target, resolved, deadline)?;
+                return server_tls(tcp, &target, config);
             }
+            tls_proxy_tunnel(tcp, &proxy, &target, resolved, config, deadline)
         });
     match opened {
         // The handshake reports its own outcome.
@@ -271,21 +268,73 @@ fn open_tcp(host: &str, port: u16, deadline: Deadline) -> Result<TcpStream, Erro
         .into())
 }
 
-#[cfg(feature = "rustls")]
-fn tls(
+/// The stream to the server (direct, or tunneled through a plain proxy),
+/// with TLS for `wss://`.
+fn server_tls(
     tcp: TcpStream,
     target: &ws_handshake::Target,
     config: &ClientConfig,
 ) -> Result<MaybeTlsStream, Error> {
-    let (tls, name) = ws_driver::client_tls(config, &target.host)?;
+    if !target.tls {
+        return Ok(MaybeTlsStream::Plain(tcp));
+    }
+    #[cfg(feature = "rustls")]
+    {
+        let tls = tls_over(tcp, &target.host, config)?;
+        Ok(MaybeTlsStream::Rustls(Box::new(tls)))
+    }
+    #[cfg(not(feature = "rustls"))]
+    {
+        let _ = config;
+        Err(Error::tls(ws_driver::TlsUnavailable("ws-blocking")))
+    }
+}
+
+/// TLS to `host` over `stream`; the TLS handshake runs on the first write,
+/// within the deadline.
+#[cfg(feature = "rustls")]
+fn tls_over<S: std::io::Read + std::io::Write>(
+    stream: S,
+    host: &str,
+    config: &ClientConfig,
+) -> Result<rustls::StreamOwned<rustls::ClientConnection, S>, Error> {
+    let (tls, name) = ws_driver::client_tls(config, host)?;
     let connection = rustls::ClientConnection::new(tls, name).map_err(Error::tls)?;
-    // The TLS handshake runs on the first write, within the deadline.
-    Ok(MaybeTlsStream::Rustls(Box::new(rustls::StreamOwned::new(
-        connection, tcp,
-    ))))
+    Ok(rustls::StreamOwned::new(connection, stream))
+}
+
+/// Through an `https://` proxy: TLS to the proxy (checked with the same
+/// settings as a server's), the tunnel inside it, and the server's TLS
+/// inside that for `wss://`.
+#[cfg(feature = "rustls")]
+fn tls_proxy_tunnel(
+    tcp: TcpStream,
+    proxy: &ws_driver::ws_proxy::Proxy,
+    target: &ws_handshake::Target,
+    resolved: Option<std::net::SocketAddr>,
+    config: &ClientConfig,
+    deadline: Deadline,
+) -> Result<MaybeTlsStream, Error> {
+    let mut to_proxy = tls_over(tcp, proxy.host(), config)?;
+    handshake::tunnel(&mut to_proxy, proxy, target, resolved, deadline)?;
+    if !target.tls {
+        return Ok(MaybeTlsStream::Rustls(Box::new(to_proxy)));
+    }
+    Ok(MaybeTlsStream::RustlsInRustls(Box::new(tls_over(
+        to_proxy,
+        &target.host,
+        config,
+    )?)))
 }
 
 #[cfg(not(feature = "rustls"))]
-fn tls(_: TcpStream, _: &ws_handshake::Target, _: &ClientConfig) -> Result<MaybeTlsStream, Error> {
+fn tls_proxy_tunnel(
+    _: TcpStream,
+    _: &ws_driver::ws_proxy::Proxy,
+    _: &ws_handshake::Target,
+    _: Option<std::net::SocketAddr>,
+    _: &ClientConfig,
+    _: Deadline,
+) -> Result<MaybeTlsStream, Error> {
     Err(Error::tls(ws_driver::TlsUnavailable("ws-blocking")))
 }

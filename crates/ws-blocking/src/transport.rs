@@ -96,9 +96,22 @@ where
 pub enum MaybeTlsStream {
     /// A plain TCP stream (`ws://`).
     Plain(TcpStream),
-    /// A TLS stream through rustls (`wss://`).
+    /// A TLS stream through rustls (`wss://`; also `ws://` through an
+    /// `https://` proxy, whose TLS this is).
     #[cfg(feature = "rustls")]
     Rustls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    /// `wss://` through an `https://` proxy: the server's TLS inside the
+    /// proxy's.
+    #[cfg(feature = "rustls")]
+    #[allow(clippy::type_complexity)]
+    RustlsInRustls(
+        Box<
+            rustls::StreamOwned<
+                rustls::ClientConnection,
+                rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+            >,
+        >,
+    ),
 }
 
 impl MaybeTlsStream {
@@ -108,6 +121,8 @@ impl MaybeTlsStream {
             MaybeTlsStream::Plain(tcp) => tcp,
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => &tls.sock,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(tls) => &tls.sock.sock,
         }
     }
 }
@@ -118,6 +133,8 @@ impl Read for MaybeTlsStream {
             MaybeTlsStream::Plain(tcp) => tcp.read(buffer),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.read(buffer),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(tls) => tls.read(buffer),
         }
     }
 }
@@ -128,6 +145,8 @@ impl Write for MaybeTlsStream {
             MaybeTlsStream::Plain(tcp) => tcp.write(bytes),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.write(bytes),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(tls) => tls.write(bytes),
         }
     }
 
@@ -136,6 +155,8 @@ impl Write for MaybeTlsStream {
             MaybeTlsStream::Plain(tcp) => tcp.write_vectored(bytes),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.write_vectored(bytes),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(tls) => tls.write_vectored(bytes),
         }
     }
 
@@ -144,6 +165,8 @@ impl Write for MaybeTlsStream {
             MaybeTlsStream::Plain(tcp) => tcp.flush(),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.flush(),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(tls) => tls.flush(),
         }
     }
 }
@@ -162,6 +185,8 @@ impl Transport for MaybeTlsStream {
             MaybeTlsStream::Plain(tcp) => tcp.shutdown_write(),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(tls) => tls.shutdown_write(),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(tls) => tls.shutdown_write(),
         }
     }
 }

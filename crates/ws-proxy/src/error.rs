@@ -12,8 +12,8 @@ pub enum ProxyError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// A scheme other than `http`, `socks5` and `socks5h`.
-    #[error("unsupported proxy scheme {0:?}: use http://, socks5:// or socks5h://")]
+    /// A scheme other than `http`, `https`, `socks5` and `socks5h`.
+    #[error("unsupported proxy scheme {0:?}: use http://, https://, socks5:// or socks5h://")]
     UnsupportedScheme(String),
     /// The HTTP proxy answered CONNECT with a status other than 2xx
     /// (407: credentials missing or wrong, with the scheme it asks for).

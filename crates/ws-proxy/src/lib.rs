@@ -105,7 +105,7 @@ impl Tunnel {
         resolved: Option<std::net::SocketAddr>,
     ) -> Result<Self, ProxyError> {
         Ok(match proxy.kind() {
-            ProxyKind::Http => {
+            ProxyKind::Http | ProxyKind::Https => {
                 let connect = HttpConnect::new(host, port, proxy.credentials());
                 Tunnel {
                     first: connect.request().to_vec(),

@@ -10,6 +10,11 @@ use crate::ProxyError;
 pub enum ProxyKind {
     /// HTTP CONNECT (`http://`), RFC 9110 section 9.3.6.
     Http,
+    /// HTTP CONNECT over TLS to the proxy itself (`https://`): the client
+    /// first makes a TLS connection to the proxy (checking its certificate
+    /// for the proxy's host name), then asks for the tunnel inside it; a
+    /// `wss://` server's TLS then runs inside that.
+    Https,
     /// SOCKS5, RFC 1928: `socks5://` resolves the server's name here and
     /// sends its address; `socks5h://` (`remote_dns`) sends the name.
     Socks5 {
@@ -37,8 +42,9 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// A proxy: `http://[user:pass@]host[:port]`, `socks5://...` or
-/// `socks5h://...`. The port defaults to 80 for `http` and 1080 for SOCKS.
+/// A proxy: `http://[user:pass@]host[:port]`, `https://...`, `socks5://...`
+/// or `socks5h://...`. The port defaults to 80 for `http`, 443 for `https`
+/// and 1080 for SOCKS.
 /// User name and password are percent-decoded.
 ///
 /// ```
@@ -80,6 +86,12 @@ impl Proxy {
         self.credentials.as_ref()
     }
 
+    /// Whether the client speaks TLS to the proxy itself (`https://`)
+    /// before asking for the tunnel.
+    pub fn uses_tls(&self) -> bool {
+        self.kind == ProxyKind::Https
+    }
+
     /// Whether the server's name is resolved by the client before the
     /// tunnel is asked for (`socks5://`); HTTP CONNECT and `socks5h://`
     /// send the name.
@@ -98,6 +110,7 @@ impl fmt::Display for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = match self.kind {
             ProxyKind::Http => "http",
+            ProxyKind::Https => "https",
             ProxyKind::Socks5 { remote_dns: false } => "socks5",
             ProxyKind::Socks5 { remote_dns: true } => "socks5h",
         };
@@ -122,6 +135,7 @@ impl FromStr for Proxy {
         let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
         let kind = match scheme.to_ascii_lowercase().as_str() {
             "http" => ProxyKind::Http,
+            "https" => ProxyKind::Https,
             "socks5" => ProxyKind::Socks5 { remote_dns: false },
             "socks5h" => ProxyKind::Socks5 { remote_dns: true },
             other => return Err(ProxyError::UnsupportedScheme(other.to_owned())),
@@ -168,6 +182,7 @@ impl FromStr for Proxy {
         let port = match port {
             Some(port) => port.parse().map_err(|_| invalid("bad port"))?,
             None if kind == ProxyKind::Http => 80,
+            None if kind == ProxyKind::Https => 443,
             None => 1080,
         };
         Ok(Proxy {

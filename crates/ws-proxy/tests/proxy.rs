@@ -27,6 +27,10 @@ fn client_reads_proxy_urls_with_default_ports_credentials_and_ipv6() {
     );
     assert_eq!("http://p".parse::<Proxy>().unwrap().port(), 80);
     assert_eq!("socks5://p".parse::<Proxy>().unwrap().port(), 1080);
+    let https: Proxy = "https://alice:pw@proxy.corp".parse().unwrap();
+    assert_eq!((https.kind(), https.port()), (ProxyKind::Https, 443));
+    assert!(https.uses_tls() && !http.uses_tls());
+    assert_eq!(https.to_string(), "https://alice:***@proxy.corp:443");
     assert_eq!("p:8080".parse::<Proxy>().unwrap().kind(), ProxyKind::Http);
     let socks: Proxy = "SOCKS5H://u%3Aser:pa%25ss@[2001:db8::1]".parse().unwrap();
     assert_eq!(socks.kind(), ProxyKind::Socks5 { remote_dns: true });
@@ -44,8 +48,8 @@ fn client_reads_proxy_urls_with_default_ports_credentials_and_ipv6() {
 #[test]
 fn client_refuses_proxy_urls_it_cannot_use_with_typed_errors_that_hide_the_password() {
     assert_eq!(
-        "https://p:443".parse::<Proxy>(),
-        Err(ProxyError::UnsupportedScheme("https".into()))
+        "socks4://p:1080".parse::<Proxy>(),
+        Err(ProxyError::UnsupportedScheme("socks4".into()))
     );
     for bad in [
         "http://",

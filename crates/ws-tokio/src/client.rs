@@ -8,38 +8,73 @@ impl ws_driver::Connect for Tokio {
     type Stream = MaybeTlsStream<TcpStream>;
 
     async fn open(target: &Target, config: &ClientConfig) -> Result<Self::Stream, Error> {
-        let tcp = match config.proxy_for(target)? {
-            None => TcpStream::connect((target.host.as_str(), target.port)).await?,
-            Some(proxy) => {
-                let mut tcp = TcpStream::connect((proxy.host(), proxy.port()))
-                    .await
-                    .map_err(|error| Error::proxy_unreachable(&proxy, error))?;
-                let resolved = match proxy.resolves_locally() {
-                    true => tokio::net::lookup_host((target.host.as_str(), target.port))
-                        .await?
-                        .next(),
-                    false => None,
-                };
-                ws_driver::tunnel::<Tokio, _>(&mut tcp, &proxy, target, resolved).await?;
-                tcp
-            }
+        let Some(proxy) = config.proxy_for(target)? else {
+            let tcp = TcpStream::connect((target.host.as_str(), target.port)).await?;
+            tcp.set_nodelay(true)?;
+            return server_tls(tcp, target, config).await;
         };
+        let mut tcp = TcpStream::connect((proxy.host(), proxy.port()))
+            .await
+            .map_err(|error| Error::proxy_unreachable(&proxy, error))?;
         tcp.set_nodelay(true)?;
-        if !target.tls {
-            return Ok(MaybeTlsStream::Plain(tcp));
+        let resolved = match proxy.resolves_locally() {
+            true => tokio::net::lookup_host((target.host.as_str(), target.port))
+                .await?
+                .next(),
+            false => None,
+        };
+        if !proxy.uses_tls() {
+            ws_driver::tunnel::<Tokio, _>(&mut tcp, &proxy, target, resolved).await?;
+            return server_tls(tcp, target, config).await;
         }
         #[cfg(feature = "rustls")]
         {
+            // TLS to the proxy itself, checked with the same settings as a
+            // server's; the tunnel inside it; the server's TLS inside that.
+            let (tls, name) = ws_driver::client_tls(config, proxy.host())?;
+            let mut to_proxy = tokio_rustls::TlsConnector::from(tls)
+                .connect(name, tcp)
+                .await
+                .map_err(|error| Error::proxy_unreachable(&proxy, error))?;
+            ws_driver::tunnel::<Tokio, _>(&mut to_proxy, &proxy, target, resolved).await?;
+            if !target.tls {
+                return Ok(MaybeTlsStream::Rustls(Box::new(to_proxy)));
+            }
             let (tls, name) = ws_driver::client_tls(config, &target.host)?;
             let stream = tokio_rustls::TlsConnector::from(tls)
-                .connect(name, tcp)
+                .connect(name, to_proxy)
                 .await?;
-            Ok(MaybeTlsStream::Rustls(Box::new(stream)))
+            Ok(MaybeTlsStream::RustlsInRustls(Box::new(stream)))
         }
         #[cfg(not(feature = "rustls"))]
         {
-            let _ = config;
+            let _ = (resolved, tcp);
             Err(Error::tls(ws_driver::TlsUnavailable("ws-tokio")))
         }
+    }
+}
+
+/// The stream to the server (direct, or tunneled through a plain proxy),
+/// with TLS for `wss://`.
+async fn server_tls(
+    tcp: TcpStream,
+    target: &Target,
+    config: &ClientConfig,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
+    if !target.tls {
+        return Ok(MaybeTlsStream::Plain(tcp));
+    }
+    #[cfg(feature = "rustls")]
+    {
+        let (tls, name) = ws_driver::client_tls(config, &target.host)?;
+        let stream = tokio_rustls::TlsConnector::from(tls)
+            .connect(name, tcp)
+            .await?;
+        Ok(MaybeTlsStream::Rustls(Box::new(stream)))
+    }
+    #[cfg(not(feature = "rustls"))]
+    {
+        let _ = config;
+        Err(Error::tls(ws_driver::TlsUnavailable("ws-tokio")))
     }
 }

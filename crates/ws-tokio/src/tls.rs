@@ -11,9 +11,14 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 pub enum MaybeTlsStream<S> {
     /// A plain stream (`ws://`).
     Plain(S),
-    /// A TLS stream through rustls (`wss://`).
+    /// A TLS stream through rustls (`wss://`; also `ws://` through an
+    /// `https://` proxy, whose TLS this is).
     #[cfg(feature = "rustls")]
     Rustls(Box<tokio_rustls::client::TlsStream<S>>),
+    /// `wss://` through an `https://` proxy: the server's TLS inside the
+    /// proxy's.
+    #[cfg(feature = "rustls")]
+    RustlsInRustls(Box<tokio_rustls::client::TlsStream<tokio_rustls::client::TlsStream<S>>>),
 }
 
 impl<S> MaybeTlsStream<S> {
@@ -37,6 +42,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_read(cx, buf),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(stream) => Pin::new(stream).poll_read(cx, buf),
         }
     }
 }
@@ -51,6 +58,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_write(cx, buf),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(stream) => Pin::new(stream).poll_write(cx, buf),
         }
     }
 
@@ -59,6 +68,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_flush(cx),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_flush(cx),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(stream) => Pin::new(stream).poll_flush(cx),
         }
     }
 
@@ -67,6 +78,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_shutdown(cx),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_shutdown(cx),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(stream) => Pin::new(stream).poll_shutdown(cx),
         }
     }
 
@@ -79,6 +92,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(stream) => {
+                Pin::new(stream).poll_write_vectored(cx, bufs)
+            }
         }
     }
 
@@ -87,6 +104,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(stream) => stream.is_write_vectored(),
             #[cfg(feature = "rustls")]
             MaybeTlsStream::Rustls(stream) => stream.is_write_vectored(),
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::RustlsInRustls(stream) => stream.is_write_vectored(),
         }
     }
 }
