@@ -314,3 +314,76 @@ fn reconnecting_client_queues_what_it_sends_while_disconnected_and_sends_it_on_t
             .unwrap();
     });
 }
+
+#[test]
+fn blocking_reconnecting_client_follows_a_restarted_server_and_sends_what_it_queued() {
+    use ws_toolkit::blocking::{self as ws, QueueLimit};
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let policy = ws::ReconnectConfig {
+        seed: Some(5),
+        ..ws::ReconnectConfig::default()
+    }
+    .delays(INITIAL, MAX)
+    .queue_while_disconnected(Some(QueueLimit {
+        messages: 10,
+        bytes: 1 << 20,
+    }));
+    let config = ws::ClientConfig::default().proxy(None);
+    let mut client = ws::reconnecting_with_config(format!("ws://{addr}/"), config, policy).unwrap();
+    // Nothing listens yet: the first attempt fails and announces its wait.
+    let Some(ws::ReconnectEvent::Retrying {
+        error: Some(_),
+        after,
+    }) = client.next()
+    else {
+        panic!("no retry announced");
+    };
+    assert!(after <= INITIAL);
+    let mut server = Some(Running::start(
+        "echo-server",
+        &["--addr", &addr.to_string()],
+    ));
+    let mut connections = 0;
+    let mut echoed = Vec::new();
+    while let Some(event) = client.next() {
+        match event {
+            ws::ReconnectEvent::Connected(mut socket, _) => {
+                connections += 1;
+                socket
+                    .send(Message::text(format!("hello {connections}")))
+                    .unwrap();
+                echoed.push(socket.read().unwrap());
+                if connections == 1 {
+                    // The server dies; the client sees the end.
+                    drop(server.take());
+                    assert!(socket.read().is_err());
+                    continue;
+                }
+                assert_eq!(client.send_queued(&mut socket).unwrap(), 2);
+                echoed.push(socket.read().unwrap());
+                echoed.push(socket.read().unwrap());
+                socket.close(ws_toolkit::CloseCode::NORMAL, "").unwrap();
+                break;
+            }
+            ws::ReconnectEvent::Retrying { after, .. } => {
+                assert!(after <= MAX, "{after:?}");
+                if server.is_none() {
+                    // Disconnected: two messages wait for the next
+                    // connection; then the server comes back.
+                    client.queue(Message::text("queued 1")).unwrap();
+                    client.queue(Message::text("queued 2")).unwrap();
+                    server = Some(Running::start(
+                        "echo-server",
+                        &["--addr", &addr.to_string()],
+                    ));
+                }
+            }
+            ws::ReconnectEvent::GaveUp(error) => panic!("gave up: {error}"),
+        }
+    }
+    assert_eq!(connections, 2);
+    assert_eq!(
+        echoed,
+        ["hello 1", "hello 2", "queued 1", "queued 2"].map(Message::text)
+    );
+}

@@ -43,12 +43,14 @@
 #![forbid(unsafe_code)]
 
 mod handshake;
+mod reconnect;
 mod socket;
 mod transport;
 
 use std::net::{TcpStream, ToSocketAddrs};
 
 use handshake::Deadline;
+pub use reconnect::{reconnecting, reconnecting_with_config, Reconnect, ReconnectEvent};
 pub use socket::WebSocket;
 pub use transport::{MaybeTlsStream, Transport};
 
@@ -58,8 +60,8 @@ pub use ws_core::{
     SendError, State, Utf8Bytes,
 };
 pub use ws_driver::ws_proxy::{Proxy, ProxyError};
-pub use ws_driver::ProxySetting;
 pub use ws_driver::{ClientConfig, Error, IntoClientRequest, ServerConfig};
+pub use ws_driver::{ProxySetting, QueueError, QueueLimit, ReconnectConfig};
 pub use ws_handshake::{OriginPolicy, RequestError, ResponseError};
 
 /// Accepts a WebSocket on a stream with the default configuration: reads

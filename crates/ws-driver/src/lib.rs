@@ -48,8 +48,8 @@ pub use config::{ClientConfig, ProxySetting, ServerConfig};
 pub use error::{Error, TlsUnavailable};
 pub use proxy::tunnel;
 pub use reconnect::{
-    retry_decision, Backoff, QueueError, QueueLimit, Reconnect, ReconnectConfig, ReconnectEvent,
-    RetryDecision,
+    clone_request, retry_decision, Backoff, NextStep, Outbox, QueueError, QueueLimit, Reconnect,
+    ReconnectConfig, ReconnectEvent, ReconnectState, RetryDecision,
 };
 pub use runtime::{
     downcast, downcast_within, timeout, upcast_within, Connect, ReadTransport, Runtime,

@@ -292,6 +292,160 @@ pub enum ReconnectEvent<S, R: crate::Runtime> {
     GaveUp(Error),
 }
 
+/// What a reconnecting client does next, decided without I/O by
+/// [`ReconnectState::next_step`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// The attempts are over ([`ReconnectEvent::GaveUp`] was reported).
+    Over,
+    /// The connection handed out last has ended: announce the wait before
+    /// the next attempt ([`ReconnectEvent::Retrying`] without an error).
+    Announce(Duration),
+    /// Wait this long (if at all), then connect.
+    Connect(Option<Duration>),
+}
+
+/// The state of a reconnecting client, without I/O: the backoff, when the
+/// last connection came up, the wait announced, whether it gave up. The
+/// async [`Reconnect`] and ws-blocking's drive the same one with their own
+/// `connect` and way of waiting.
+#[derive(Debug)]
+pub struct ReconnectState {
+    policy: ReconnectConfig,
+    backoff: Backoff,
+    /// When the connection handed out last came up.
+    connected_at: Option<Instant>,
+    /// The wait the next attempt starts with.
+    wait: Option<Duration>,
+    over: bool,
+}
+
+impl ReconnectState {
+    /// At the first attempt, which connects at once.
+    pub fn new(policy: ReconnectConfig) -> Self {
+        ReconnectState {
+            backoff: Backoff::new(&policy),
+            policy,
+            connected_at: None,
+            wait: None,
+            over: false,
+        }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &ReconnectConfig {
+        &self.policy
+    }
+
+    /// What to do next, at `now`.
+    pub fn next_step(&mut self, now: Instant) -> NextStep {
+        if self.over {
+            return NextStep::Over;
+        }
+        if let Some(up_since) = self.connected_at.take() {
+            if now.saturating_duration_since(up_since) >= self.policy.reset_after {
+                self.backoff.reset();
+            }
+            let after = self.backoff.next_delay(None);
+            self.wait = Some(after);
+            return NextStep::Announce(after);
+        }
+        NextStep::Connect(self.wait.take())
+    }
+
+    /// The attempt connected at `now`.
+    pub fn connected(&mut self, now: Instant) {
+        self.connected_at = Some(now);
+    }
+
+    /// The attempt failed with `error`: `Some(wait)` to announce before
+    /// the next, or `None` when the attempts are over.
+    pub fn failed(&mut self, error: &Error) -> Option<Duration> {
+        let out_of_attempts = self
+            .policy
+            .max_attempts
+            .is_some_and(|max| self.backoff.attempts() + 1 >= max);
+        match retry_decision(error, self.policy.retry_refusals) {
+            RetryDecision::Retry { retry_after } if !out_of_attempts => {
+                let after = self.backoff.next_delay(retry_after);
+                self.wait = Some(after);
+                Some(after)
+            }
+            _ => {
+                self.over = true;
+                None
+            }
+        }
+    }
+}
+
+/// Messages kept for the next connection while a reconnecting client has
+/// none, within [`ReconnectConfig::queue_while_disconnected`]; in order.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    limit: Option<QueueLimit>,
+    queue: VecDeque<Message>,
+    bytes: usize,
+}
+
+impl Outbox {
+    /// An empty outbox that takes what `limit` allows (nothing, for `None`).
+    pub fn new(limit: Option<QueueLimit>) -> Self {
+        Outbox {
+            limit,
+            queue: VecDeque::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Keeps `message`, last.
+    ///
+    /// # Errors
+    ///
+    /// The message back: [`QueueError::Refused`] when queueing is off,
+    /// [`QueueError::Full`] at the [`QueueLimit`].
+    pub fn push(&mut self, message: Message) -> Result<(), QueueError> {
+        let Some(limit) = self.limit else {
+            return Err(QueueError::Refused(message));
+        };
+        let bytes = message.len();
+        if self.queue.len() >= limit.messages || self.bytes.saturating_add(bytes) > limit.bytes {
+            return Err(QueueError::Full(message));
+        }
+        self.bytes += bytes;
+        self.queue.push_back(message);
+        Ok(())
+    }
+
+    /// The message to send first.
+    pub fn front(&self) -> Option<&Message> {
+        self.queue.front()
+    }
+
+    /// Takes the message sent first out (it was sent).
+    pub fn pop_front(&mut self) -> Option<Message> {
+        let message = self.queue.pop_front()?;
+        self.bytes -= message.len();
+        Some(message)
+    }
+
+    /// How many messages wait.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether none waits.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Every message, in order, emptying the outbox.
+    pub fn take_all(&mut self) -> Vec<Message> {
+        self.bytes = 0;
+        self.queue.drain(..).collect()
+    }
+}
+
 /// A client that connects again whenever its connection ends, with
 /// exponential backoff and full jitter ([`ReconnectConfig`]). The adapters
 /// make one (`ws_tokio::reconnecting`, `ws_async_std::reconnecting`); the
@@ -335,16 +489,8 @@ pub enum ReconnectEvent<S, R: crate::Runtime> {
 pub struct Reconnect<R> {
     request: http::Request<()>,
     config: ClientConfig,
-    policy: ReconnectConfig,
-    backoff: Backoff,
-    /// When the connection last handed out came up.
-    connected_at: Option<Instant>,
-    /// The wait the next call starts with.
-    wait: Option<Duration>,
-    over: bool,
-    /// Messages waiting for a connection, and their payload bytes.
-    queue: VecDeque<Message>,
-    queued_bytes: usize,
+    state: ReconnectState,
+    outbox: Outbox,
     runtime: std::marker::PhantomData<fn() -> R>,
 }
 
@@ -368,13 +514,8 @@ where
         Ok(Reconnect {
             request,
             config,
-            backoff: Backoff::new(&policy),
-            policy,
-            connected_at: None,
-            wait: None,
-            over: false,
-            queue: VecDeque::new(),
-            queued_bytes: 0,
+            outbox: Outbox::new(policy.queue_while_disconnected),
+            state: ReconnectState::new(policy),
             runtime: std::marker::PhantomData,
         })
     }
@@ -387,29 +528,17 @@ where
     /// The message back: [`QueueError::Refused`] when queueing is off,
     /// [`QueueError::Full`] at the [`QueueLimit`].
     pub fn queue(&mut self, message: Message) -> Result<(), QueueError> {
-        let Some(limit) = self.policy.queue_while_disconnected else {
-            return Err(QueueError::Refused(message));
-        };
-        let bytes = message.len();
-        if self.queue.len() >= limit.messages
-            || self.queued_bytes.saturating_add(bytes) > limit.bytes
-        {
-            return Err(QueueError::Full(message));
-        }
-        self.queued_bytes += bytes;
-        self.queue.push_back(message);
-        Ok(())
+        self.outbox.push(message)
     }
 
     /// How many messages wait for a connection.
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.outbox.len()
     }
 
     /// Hands back every queued message, in order, emptying the queue.
     pub fn take_queued(&mut self) -> Vec<Message> {
-        self.queued_bytes = 0;
-        self.queue.drain(..).collect()
+        self.outbox.take_all()
     }
 
     /// Sends the queued messages on `socket` in order (call it once the
@@ -429,10 +558,9 @@ where
         socket: &mut WebSocket<<R as Connect>::Stream, R>,
     ) -> Result<usize, Error> {
         let mut sent = 0;
-        while let Some(message) = self.queue.front() {
+        while let Some(message) = self.outbox.front() {
             socket.send(message.clone()).await?;
-            let message = self.queue.pop_front().expect("front above");
-            self.queued_bytes -= message.len();
+            self.outbox.pop_front();
             sent += 1;
         }
         Ok(sent)
@@ -444,54 +572,37 @@ where
     /// Cancel safety: cancel-safe while waiting; dropping it mid-connect
     /// drops that attempt.
     pub async fn next(&mut self) -> Option<ReconnectEvent<<R as Connect>::Stream, R>> {
-        if self.over {
-            return None;
-        }
-        if let Some(up_since) = self.connected_at.take() {
-            // The connection handed out last has ended.
-            if up_since.elapsed() >= self.policy.reset_after {
-                self.backoff.reset();
+        let wait = match self.state.next_step(Instant::now()) {
+            NextStep::Over => return None,
+            NextStep::Announce(after) => {
+                return Some(ReconnectEvent::Retrying { error: None, after })
             }
-            let after = self.backoff.next_delay(None);
-            self.wait = Some(after);
-            return Some(ReconnectEvent::Retrying { error: None, after });
-        }
-        if let Some(wait) = self.wait.take() {
+            NextStep::Connect(wait) => wait,
+        };
+        if let Some(wait) = wait {
             let mut timer = R::Timer::at(Instant::now() + wait);
             std::future::poll_fn(|cx| timer.poll_fired(cx)).await;
         }
         let request = clone_request(&self.request);
         match connect::<R>(request, &self.config).await {
             Ok((socket, response)) => {
-                self.connected_at = Some(Instant::now());
+                self.state.connected(Instant::now());
                 Some(ReconnectEvent::Connected(socket, response))
             }
-            Err(error) => {
-                let out_of_attempts = self
-                    .policy
-                    .max_attempts
-                    .is_some_and(|max| self.backoff.attempts() + 1 >= max);
-                match retry_decision(&error, self.policy.retry_refusals) {
-                    RetryDecision::Retry { retry_after } if !out_of_attempts => {
-                        let after = self.backoff.next_delay(retry_after);
-                        self.wait = Some(after);
-                        Some(ReconnectEvent::Retrying {
-                            error: Some(error),
-                            after,
-                        })
-                    }
-                    _ => {
-                        self.over = true;
-                        Some(ReconnectEvent::GaveUp(error))
-                    }
-                }
-            }
+            Err(error) => Some(match self.state.failed(&error) {
+                Some(after) => ReconnectEvent::Retrying {
+                    error: Some(error),
+                    after,
+                },
+                None => ReconnectEvent::GaveUp(error),
+            }),
         }
     }
 }
 
-/// A copy of a body-less request (`http::Request` is not `Clone`).
-fn clone_request(request: &http::Request<()>) -> http::Request<()> {
+/// A copy of a body-less request (`http::Request` is not `Clone`), for an
+/// attempt of a reconnecting client.
+pub fn clone_request(request: &http::Request<()>) -> http::Request<()> {
     let mut copy = http::Request::new(());
     *copy.method_mut() = request.method().clone();
     *copy.uri_mut() = request.uri().clone();

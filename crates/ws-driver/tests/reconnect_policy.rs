@@ -124,3 +124,70 @@ fn client_retries_network_errors_5xx_and_429_with_retry_after_but_not_refusals()
     let bad_password = Error::Proxy(ws_driver::ws_proxy::ProxyError::AuthenticationFailed);
     assert_eq!(retry_decision(&bad_password, false), RetryDecision::GiveUp);
 }
+
+#[test]
+fn client_state_connects_at_once_then_waits_announces_after_a_drop_and_gives_up_on_a_refusal() {
+    use std::time::Instant;
+    use ws_driver::{NextStep, ReconnectState};
+    let config = seeded(3).reset_after(Duration::from_secs(30));
+    let mut state = ReconnectState::new(config);
+    let t0 = Instant::now();
+    assert_eq!(state.next_step(t0), NextStep::Connect(None));
+    let io = Error::Io(std::io::ErrorKind::ConnectionRefused.into());
+    let first = state.failed(&io).expect("a network error is retried");
+    assert!(first <= Duration::from_millis(100));
+    assert_eq!(state.next_step(t0), NextStep::Connect(Some(first)));
+    state.connected(t0);
+    // Up for less than reset_after: the backoff goes on growing.
+    let NextStep::Announce(second) = state.next_step(t0 + Duration::from_secs(1)) else {
+        panic!("the end of a connection is announced");
+    };
+    assert!(second <= Duration::from_millis(200));
+    assert_eq!(state.next_step(t0), NextStep::Connect(Some(second)));
+    // Up long enough: back to the first wait's cap.
+    state.connected(t0);
+    let NextStep::Announce(reset) = state.next_step(t0 + Duration::from_secs(31)) else {
+        panic!("the end of a connection is announced");
+    };
+    assert!(reset <= Duration::from_millis(100));
+    assert_eq!(state.next_step(t0), NextStep::Connect(Some(reset)));
+    // A refusal that will not change ends it.
+    assert_eq!(state.failed(&refused(403, &[])), None);
+    assert_eq!(state.next_step(t0), NextStep::Over);
+}
+
+#[test]
+fn client_outbox_refuses_when_off_and_keeps_order_within_its_message_and_byte_bounds() {
+    use ws_core::Message;
+    use ws_driver::{Outbox, QueueError, QueueLimit};
+    let mut off = Outbox::new(None);
+    assert_eq!(
+        off.push(Message::text("x")),
+        Err(QueueError::Refused(Message::text("x")))
+    );
+    let mut outbox = Outbox::new(Some(QueueLimit {
+        messages: 3,
+        bytes: 10,
+    }));
+    outbox.push(Message::text("12345")).unwrap();
+    outbox.push(Message::text("1234")).unwrap();
+    // Over the bytes: handed back.
+    assert_eq!(
+        outbox.push(Message::text("12")).unwrap_err().into_message(),
+        Message::text("12")
+    );
+    outbox.push(Message::text("1")).unwrap();
+    // Over the count.
+    assert!(matches!(
+        outbox.push(Message::text("")),
+        Err(QueueError::Full(_))
+    ));
+    assert_eq!(outbox.pop_front(), Some(Message::text("12345")));
+    // Room again for what was refused.
+    outbox.push(Message::text("12")).unwrap();
+    assert_eq!(
+        outbox.take_all(),
+        ["1234", "1", "12"].map(Message::text).to_vec()
+    );
+    assert!(outbox.is_empty());
+}
