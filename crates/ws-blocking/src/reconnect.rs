@@ -14,6 +14,9 @@ use ws_driver::{
 use crate::{MaybeTlsStream, WebSocket};
 
 /// What [`Reconnect::next`] has to say.
+// The socket is moved out once per connection; boxing it would cost every
+// user a `*socket` for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum ReconnectEvent {
     /// Connected: the socket and the server's 101 response. Run the
