@@ -1,10 +1,13 @@
 //! A client and a server connection wired to each other, driven through a
 //! random interleaving of commands (send, ping, close, on either side),
 //! partial deliveries of the bytes in flight, the passing of time, a
-//! corrupted byte and the end of a transport. Checks, besides "no panic":
+//! corrupted byte and the end of a transport; messages are also sent in
+//! fragments (`send_fragment`) and received in pieces
+//! (`stream_next_message`). Checks, besides "no panic":
 //!
 //! - while the channel is intact, each side receives exactly the data
-//!   messages the other sent, in order;
+//!   messages the other sent, in order, whether sent whole or in
+//!   fragments and received whole or in pieces;
 //! - after `Closed`, a side yields no event again; `Closed` comes once;
 //! - the state only moves forward (Open, Closing, Closed), and nothing can be
 //!   sent after a close was sent;
@@ -19,7 +22,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use ws_core::{CloseCode, Config, Connection, Event, Message, Role, State};
+use ws_core::{CloseCode, Config, Connection, Event, Message, MessageKind, Role, State};
 
 const LIMIT: usize = 16 * 1024;
 
@@ -38,6 +41,17 @@ struct Side {
     eof_received: bool,
     /// The connection reported an error (it failed).
     failed: bool,
+    /// A message this side is sending in fragments, so far.
+    sending: Option<(MessageKind, Vec<u8>)>,
+    /// A message this side is receiving in pieces, so far.
+    receiving: Option<(MessageKind, Vec<u8>)>,
+}
+
+fn message_of(kind: MessageKind, data: Vec<u8>) -> Message {
+    match kind {
+        MessageKind::Text => Message::text(String::from_utf8(data).expect("checked as UTF-8")),
+        MessageKind::Binary => Message::binary(data),
+    }
 }
 
 impl Side {
@@ -60,6 +74,8 @@ impl Side {
             eof_sent: false,
             eof_received: false,
             failed: false,
+            sending: None,
+            receiving: None,
         }
     }
 
@@ -110,6 +126,21 @@ fn react(side: &mut Side, peer: &mut Side, intact: bool) {
                 if message.is_data() && intact {
                     let expected = peer.sent.pop_front();
                     assert_eq!(Some(&message), expected.as_ref(), "data out of order");
+                }
+            }
+            Event::Chunk(chunk) => {
+                assert_eq!(chunk.first, side.receiving.is_none(), "a first piece or not");
+                let (kind, data) = side.receiving.get_or_insert_with(|| (chunk.kind, Vec::new()));
+                assert_eq!(*kind, chunk.kind, "the kind of every piece is the message's");
+                data.extend_from_slice(&chunk.data);
+                assert!(data.len() <= 4 * LIMIT, "past the streamed limit");
+                if chunk.fin {
+                    let (kind, data) = side.receiving.take().expect("inserted above");
+                    let message = message_of(kind, data);
+                    if intact {
+                        let expected = peer.sent.pop_front();
+                        assert_eq!(Some(&message), expected.as_ref(), "data out of order");
+                    }
                 }
             }
             Event::Error(_) => side.failed = true,
@@ -204,6 +235,38 @@ fuzz_target!(|data: &[u8]| {
                     other.conn.receive_eof();
                     react(other, this, intact);
                 }
+            }
+            // Receive the next message (or the one under way) in pieces.
+            118..=121 => {
+                this.conn.stream_next_message(4 * LIMIT as u64);
+                react(this, other, intact);
+            }
+            // A fragment of a message sent in pieces: its kind from the bit
+            // 0, `fin` from bit 1, its length from the rest.
+            122..=127 => {
+                let kind = match arg & 1 {
+                    0 => MessageKind::Text,
+                    _ => MessageKind::Binary,
+                };
+                let fin = arg & 2 != 0;
+                let data = vec![b't'; usize::from(arg >> 2) * 16];
+                let closing = this.conn.state() != State::Open;
+                if this.conn.send_fragment(kind, &data, fin).is_ok() {
+                    assert!(!closing, "sent after a close");
+                    let (under_way, so_far) = this.sending.get_or_insert_with(|| (kind, Vec::new()));
+                    assert_eq!(*under_way, kind, "a fragment of another kind was accepted");
+                    so_far.extend_from_slice(&data);
+                    if fin {
+                        let (kind, data) = this.sending.take().expect("inserted above");
+                        this.sent.push_back(message_of(kind, data));
+                    }
+                } else {
+                    assert!(
+                        closing || this.sending.as_ref().is_some_and(|(k, _)| *k != kind),
+                        "a fragment was refused on an open connection"
+                    );
+                }
+                this.write();
             }
             _ => {}
         }
