@@ -465,6 +465,141 @@ impl ClientHandshake {
             Single::One(value) if value == self.expected_accept.as_bytes() => {}
             _ => return Err(ResponseError::AcceptKey),
         }
+        let accepted = self.agreement(status, http::Version::HTTP_11, headers)?;
+        Ok(Parse::Complete((accepted, head_len)))
+    }
+
+    /// Builds the HTTP/2 extended CONNECT that opens a WebSocket as a stream
+    /// of an HTTP/2 connection ([RFC 8441 section 4]) from a request whose
+    /// URI is a `ws://` or `wss://` URI: `CONNECT` with the `http` or `https`
+    /// scheme, the authority and the path, `Sec-WebSocket-Version: 13`, the
+    /// config's offers and the request's own headers (none of HTTP/1.1's
+    /// `Host`, `Upgrade`, `Connection` or `Sec-WebSocket-Key`). The caller's
+    /// HTTP/2 library sets the `:protocol` pseudo-header to `websocket`
+    /// (hyper: the `hyper::ext::Protocol` extension), which a header map
+    /// cannot hold. Check the answer with
+    /// [`check_connect_response`](Self::check_connect_response).
+    ///
+    /// [RFC 8441 section 4]: https://www.rfc-editor.org/rfc/rfc8441#section-4
+    ///
+    /// ```
+    /// use ws_handshake::{ClientConfig, ClientHandshake};
+    ///
+    /// let request = http::Request::get("wss://example.com/chat").body(()).unwrap();
+    /// let config = ClientConfig::default().subprotocols(["chat"]);
+    /// let (handshake, connect) = ClientHandshake::extended_connect(&request, &config).unwrap();
+    /// assert_eq!(connect.method(), http::Method::CONNECT);
+    /// assert_eq!(connect.uri(), "https://example.com/chat");
+    /// assert_eq!(connect.headers()["sec-websocket-version"], "13");
+    /// let mut answer = http::Response::new(());
+    /// answer.headers_mut().insert("sec-websocket-protocol", "chat".parse().unwrap());
+    /// let accepted = handshake.check_connect_response(answer).unwrap();
+    /// assert_eq!(accepted.subprotocol.as_deref(), Some("chat"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`] for a URI that is not a WebSocket URI.
+    pub fn extended_connect<B>(
+        request: &http::Request<B>,
+        config: &ClientConfig,
+    ) -> Result<(ClientHandshake, http::Request<()>), ClientError> {
+        let (mut handshake, _) = ClientHandshake::from_request(request, config)?;
+        handshake.expected_accept.clear();
+        let target = Target::from_uri(request.uri())?;
+        let scheme = if target.tls { "https" } else { "http" };
+        let uri: Uri = format!("{scheme}://{}{}", target.host_header, target.path_and_query)
+            .parse()
+            .map_err(|error: http::uri::InvalidUri| ClientError::InvalidUri(error.to_string()))?;
+        let mut connect = http::Request::new(());
+        *connect.method_mut() = http::Method::CONNECT;
+        *connect.uri_mut() = uri;
+        *connect.version_mut() = http::Version::HTTP_2;
+        let headers = connect.headers_mut();
+        headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        if !config.subprotocols.is_empty() {
+            headers.append(
+                SEC_WEBSOCKET_PROTOCOL,
+                HeaderValue::from_str(&config.subprotocols.join(", "))
+                    .map_err(|_| ClientError::Header("Sec-WebSocket-Protocol"))?,
+            );
+        }
+        #[cfg(feature = "deflate")]
+        let deflate_offer = config.deflate.as_ref().map(crate::deflate::deflate_offer);
+        #[cfg(not(feature = "deflate"))]
+        let deflate_offer: Option<Extension> = None;
+        if deflate_offer.is_some() || !config.extensions.is_empty() {
+            let value = deflate_offer
+                .iter()
+                .chain(&config.extensions)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            headers.append(
+                SEC_WEBSOCKET_EXTENSIONS,
+                HeaderValue::from_str(&value)
+                    .map_err(|_| ClientError::Header("Sec-WebSocket-Extensions"))?,
+            );
+        }
+        if let Some(origin) = &config.origin {
+            headers.insert(
+                ORIGIN,
+                HeaderValue::from_str(origin).map_err(|_| ClientError::Header("Origin"))?,
+            );
+        }
+        for (name, value) in config.extra_headers.iter().chain(request.headers().iter()) {
+            // HTTP/1.1's connection-specific fields have no place in HTTP/2
+            // (RFC 9113 section 8.2.2); the key is not used (RFC 8441
+            // section 5).
+            let left_out = [
+                HOST,
+                UPGRADE,
+                CONNECTION,
+                SEC_WEBSOCKET_KEY,
+                SEC_WEBSOCKET_VERSION,
+            ]
+            .contains(name);
+            if !left_out {
+                headers.append(name, value.clone());
+            }
+        }
+        Ok((handshake, connect))
+    }
+
+    /// Checks the answer to an [`extended_connect`](Self::extended_connect)
+    /// ([RFC 8441 section 5]): a 2xx status, and a subprotocol and
+    /// extensions that we offered, as for HTTP/1.1.
+    ///
+    /// [RFC 8441 section 5]: https://www.rfc-editor.org/rfc/rfc8441#section-5
+    ///
+    /// # Errors
+    ///
+    /// [`ResponseError::Status`] for another status (with its headers; the
+    /// body is the caller's to read), and as
+    /// [`parse_response`](Self::parse_response) for the agreement.
+    pub fn check_connect_response(
+        &self,
+        response: http::Response<()>,
+    ) -> Result<AcceptedResponse, ResponseError> {
+        let (parts, ()) = response.into_parts();
+        if !parts.status.is_success() {
+            return Err(ResponseError::Status {
+                status: parts.status,
+                headers: parts.headers,
+                body: Vec::new(),
+            });
+        }
+        self.agreement(parts.status, http::Version::HTTP_2, parts.headers)
+    }
+
+    /// The subprotocol and extensions an accepting response agreed on, each
+    /// one we offered.
+    fn agreement(
+        &self,
+        status: StatusCode,
+        version: http::Version,
+        headers: HeaderMap,
+    ) -> Result<AcceptedResponse, ResponseError> {
         let subprotocol = {
             let mut selected = list_items(&headers, &SEC_WEBSOCKET_PROTOCOL);
             match (selected.next(), selected.next()) {
@@ -497,18 +632,15 @@ impl ClientHandshake {
         let deflate = self.check_deflate(&extensions)?;
         let mut response = http::Response::new(());
         *response.status_mut() = status;
-        *response.version_mut() = http::Version::HTTP_11;
+        *response.version_mut() = version;
         *response.headers_mut() = headers;
-        Ok(Parse::Complete((
-            AcceptedResponse {
-                response,
-                subprotocol,
-                extensions,
-                #[cfg(feature = "deflate")]
-                deflate,
-            },
-            head_len,
-        )))
+        Ok(AcceptedResponse {
+            response,
+            subprotocol,
+            extensions,
+            #[cfg(feature = "deflate")]
+            deflate,
+        })
     }
 
     /// The agreed permessage-deflate parameters: at most one answer, and one

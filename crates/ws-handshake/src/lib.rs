@@ -88,8 +88,8 @@ pub use request::{is_upgrade_request, parse_request, HeaderLimits};
 pub use response::write_response;
 pub use scan::HeadScanner;
 pub use server::{
-    accept, AcceptedRequest, OriginCheck, OriginPolicy, RequestError, ServerConfig,
-    SubprotocolRequest, SubprotocolSelector,
+    accept, accept_extended_connect, AcceptedRequest, OriginCheck, OriginPolicy, RequestError,
+    ServerConfig, SubprotocolRequest, SubprotocolSelector,
 };
 pub use ws_frame::DeflateParams;
 

@@ -293,6 +293,12 @@ pub enum RequestError {
     /// `Connection` does not list `upgrade`. 400.
     #[error("the Connection header does not contain the token `upgrade`")]
     ConnectionNotUpgrade,
+    /// An HTTP/2 CONNECT whose `:protocol` is not `websocket`, or that has
+    /// none (a plain CONNECT, for a proxy): [RFC 8441 section 4]. 400.
+    ///
+    /// [RFC 8441 section 4]: https://www.rfc-editor.org/rfc/rfc8441#section-4
+    #[error("an HTTP/2 CONNECT without :protocol websocket (got {0:?})")]
+    ConnectProtocol(Option<String>),
     /// `Sec-WebSocket-Key` is missing, duplicated or not base64 of 16 bytes. 400.
     #[error("Sec-WebSocket-Key must appear once and be the base64 of 16 bytes")]
     Key,
@@ -344,6 +350,7 @@ impl RequestError {
             | RequestError::HttpVersion(_)
             | RequestError::Host
             | RequestError::ConnectionNotUpgrade
+            | RequestError::ConnectProtocol(_)
             | RequestError::Key
             | RequestError::VersionMissing
             | RequestError::Extensions(_)
@@ -442,6 +449,24 @@ impl AcceptedRequest {
         }
         response
     }
+
+    /// The 200 response to an HTTP/2 extended CONNECT
+    /// ([`accept_extended_connect`], [RFC 8441 section 5]): the agreed
+    /// subprotocol and extensions, and the configured extra headers; no
+    /// `Upgrade`, `Connection` or `Sec-WebSocket-Accept`, which HTTP/2 does
+    /// without.
+    ///
+    /// [RFC 8441 section 5]: https://www.rfc-editor.org/rfc/rfc8441#section-5
+    pub fn response_to_connect(&self, config: &ServerConfig) -> http::Response<()> {
+        let mut response = self.response(config);
+        *response.status_mut() = StatusCode::OK;
+        *response.version_mut() = Version::HTTP_2;
+        let headers = response.headers_mut();
+        for name in [UPGRADE, CONNECTION, SEC_WEBSOCKET_ACCEPT] {
+            headers.remove(name);
+        }
+        response
+    }
 }
 
 /// Validates a WebSocket opening handshake request ([RFC 6455 section 4.2.1])
@@ -485,6 +510,71 @@ pub fn accept<B>(
         Single::One(key) if is_valid_key(key) => key,
         _ => return Err(RequestError::Key),
     };
+    negotiate(request, config, accept_key(key))
+}
+
+/// Validates an HTTP/2 extended CONNECT that opens a WebSocket ([RFC 8441
+/// section 4]) and decides the response ([`AcceptedRequest::response_to_connect`]):
+/// the same rules as [`accept`] where they apply, without the ones HTTP/2
+/// replaces (no `Upgrade`, `Connection`, `Sec-WebSocket-Key` or
+/// `Sec-WebSocket-Accept`, RFC 8441 section 5).
+///
+/// `protocol` is the request's `:protocol` pseudo-header, which HTTP
+/// libraries keep out of the header map (hyper: `hyper::ext::Protocol` in
+/// the request's extensions; h2: `h2::ext::Protocol`).
+///
+/// Checks, in order: the method is CONNECT, `:protocol` is `websocket`,
+/// `:authority` is present, `Sec-WebSocket-Version` is 13, the origin
+/// policy allows `Origin`, `Sec-WebSocket-Extensions` parses, and a
+/// subprotocol is agreed when one is required.
+///
+/// [RFC 8441 section 4]: https://www.rfc-editor.org/rfc/rfc8441#section-4
+///
+/// ```
+/// use ws_handshake::{accept_extended_connect, ServerConfig};
+///
+/// let request = http::Request::connect("https://example.com/chat")
+///     .version(http::Version::HTTP_2)
+///     .header("sec-websocket-version", "13")
+///     .header("origin", "https://example.com")
+///     .body(())
+///     .unwrap();
+/// let config = ServerConfig::default();
+/// let accepted = accept_extended_connect(&request, Some("websocket"), &config).unwrap();
+/// assert_eq!(accepted.response_to_connect(&config).status(), 200);
+/// ```
+///
+/// # Errors
+///
+/// [`RequestError`] for the first rule the request breaks, with the status to answer
+/// ([`RequestError::status`]): [`RequestError::MethodNotAllowed`] (405) for
+/// another method, [`RequestError::ConnectProtocol`] (400) for another or no
+/// `:protocol`, [`RequestError::Host`] (400) without `:authority`.
+pub fn accept_extended_connect<B>(
+    request: &http::Request<B>,
+    protocol: Option<&str>,
+    config: &ServerConfig,
+) -> Result<AcceptedRequest, RequestError> {
+    if request.method() != Method::CONNECT {
+        return Err(RequestError::MethodNotAllowed(request.method().clone()));
+    }
+    if !protocol.is_some_and(|protocol| protocol.eq_ignore_ascii_case("websocket")) {
+        return Err(RequestError::ConnectProtocol(protocol.map(str::to_owned)));
+    }
+    if request.uri().authority().is_none() && request.headers().get(HOST).is_none() {
+        return Err(RequestError::Host);
+    }
+    negotiate(request, config, String::new())
+}
+
+/// What both opening handshakes share once their own framing is checked:
+/// the version, the origin, the extensions, the subprotocol.
+fn negotiate<B>(
+    request: &http::Request<B>,
+    config: &ServerConfig,
+    accept_key: String,
+) -> Result<AcceptedRequest, RequestError> {
+    let headers = request.headers();
     match single(headers, &SEC_WEBSOCKET_VERSION) {
         Single::One(b"13") => {}
         Single::One(other) => {
@@ -542,7 +632,7 @@ pub fn accept<B>(
         .as_ref()
         .and_then(|ours| crate::deflate::negotiate_deflate(&offered_extensions, ours));
     Ok(AcceptedRequest {
-        accept_key: accept_key(key),
+        accept_key,
         subprotocol,
         #[cfg(feature = "deflate")]
         extensions: negotiated.as_ref().map(|(_, answer)| answer.to_string()),
