@@ -246,6 +246,9 @@ pub struct Connection {
     failed: bool,
     transport_close: bool,
     closed: bool,
+    /// The transport took bytes it has not flushed yet (its flush is
+    /// pending): still writing, for the write timeout.
+    flushing: bool,
     /// The timeout that failed the connection, if one did.
     expired: Expired,
 
@@ -279,6 +282,7 @@ impl Connection {
             failed: false,
             transport_close: false,
             closed: false,
+            flushing: false,
             expired: Expired::No,
             // Made with the connection when keepalive is on, so that
             // `poll_timeout` can tell from this field alone that it is off.
@@ -761,6 +765,18 @@ impl Connection {
         Ok(())
     }
 
+    /// Tells the connection whether the transport's flush is pending: it
+    /// took every byte, but holds some it cannot pass on yet (an HTTP/2
+    /// stream without flow-control window, a TLS stream whose socket is
+    /// full). While it is, the write timeout runs as if bytes waited to be
+    /// written; a flush that completes counts as progress.
+    pub fn set_transport_flushing(&mut self, flushing: bool) {
+        if self.flushing && !flushing {
+            self.progress.writes = self.progress.writes.wrapping_add(1);
+        }
+        self.flushing = flushing;
+    }
+
     /// Whether a message sent in pieces ([`send_fragment`](Self::send_fragment))
     /// is under way: other data messages wait until its last piece.
     pub fn is_sending_fragments(&self) -> bool {
@@ -898,6 +914,7 @@ impl Connection {
         // nothing to write and no keepalive, the answer comes from a few
         // fields of the connection, without reading the configuration.
         if self.output.is_empty()
+            && !self.flushing
             && self.progress.write_deadline.is_none()
             && !self.close_sent
             && self.keepalive.is_none()
@@ -906,7 +923,7 @@ impl Connection {
             return None;
         }
         let mut earliest = self.progress.write_deadline;
-        if earliest.is_none() && self.config.write_timeout.is_some() && !self.output.is_empty() {
+        if earliest.is_none() && self.config.write_timeout.is_some() && self.is_writing() {
             return Some(Timeout::Now);
         }
         match self.rx.poll_timeout(&self.config) {
@@ -980,11 +997,17 @@ impl Connection {
         }
     }
 
+    /// Whether bytes wait to be written or flushed: what the write timeout
+    /// times.
+    fn is_writing(&self) -> bool {
+        !self.output.is_empty() || self.flushing
+    }
+
     /// Arms the write deadline when there is something to time.
     fn arm_progress(&mut self, now: Instant) {
         if let Some(timeout) = self.config.write_timeout {
             let progress = &mut self.progress;
-            if progress.write_deadline.is_none() && !self.output.is_empty() {
+            if progress.write_deadline.is_none() && (!self.output.is_empty() || self.flushing) {
                 progress.write_deadline = Some(later(now, timeout));
                 progress.write_mark = progress.writes;
             }
@@ -995,7 +1018,7 @@ impl Connection {
     /// was armed, else disarms it (the next `poll_timeout` re-arms it if
     /// there is still something to write).
     fn check_progress(&mut self, now: Instant) -> Option<ProtocolError> {
-        let writing = !self.output.is_empty();
+        let writing = self.is_writing();
         let progress = &mut self.progress;
         if progress
             .write_deadline

@@ -886,6 +886,33 @@ fn server_gives_up_on_a_peer_that_stops_reading_after_the_write_timeout() {
 }
 
 #[test]
+fn server_times_a_pending_transport_flush_like_unwritten_bytes() {
+    let mut server = Connection::new(Role::Server, timed(None, Some(30)));
+    let start = Instant::now();
+    server.send_binary(&[1; 1000]).unwrap();
+    let _ = sent(&mut server);
+    // Every byte was taken, but the transport's flush waits (an HTTP/2
+    // stream without window): still writing.
+    assert_eq!(deadline_at(&mut server, start), None);
+    server.set_transport_flushing(true);
+    let at = deadline_at(&mut server, start).unwrap();
+    assert_eq!(at, start + Duration::from_secs(30));
+    // The flush completes: progress, and nothing left to time.
+    server.set_transport_flushing(false);
+    server.handle_timeout(at);
+    assert!(drain(&mut server).is_empty());
+    assert_eq!(deadline_at(&mut server, at), None);
+    // A flush that never completes fails the connection with 1008.
+    server.send_binary(&[2; 10]).unwrap();
+    let _ = sent(&mut server);
+    server.set_transport_flushing(true);
+    let at = deadline_at(&mut server, at).unwrap();
+    server.handle_timeout(at);
+    assert_eq!(error_of(&drain(&mut server)), &ProtocolError::WriteTimeout);
+    assert_eq!(server.timed_out(), Some(ProtocolError::WriteTimeout));
+}
+
+#[test]
 fn client_write_deadline_disarms_once_everything_is_written() {
     let mut client = Connection::new(Role::Client, timed(None, Some(30)));
     let start = Instant::now();

@@ -475,6 +475,42 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
+    /// Flushes the transport, with the write timeout running while the
+    /// flush waits: a transport that took every byte but cannot pass them
+    /// on (an HTTP/2 stream whose peer stopped granting window) is given up
+    /// on as a peer that stopped reading is.
+    fn poll_flush_timed<W>(
+        &mut self,
+        mut io: Pin<&mut W>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Error>>
+    where
+        R: WriteTransport<W>,
+    {
+        loop {
+            match R::poll_flush(io.as_mut(), cx) {
+                Poll::Ready(Ok(())) => {
+                    self.conn.set_transport_flushing(false);
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Ready(Err(error)) => {
+                    self.conn.set_transport_flushing(false);
+                    self.transport_failed(&mut None);
+                    return Poll::Ready(Err(error.into()));
+                }
+                Poll::Pending => {
+                    self.conn.set_transport_flushing(true);
+                    if let Some(error) = self.conn.timed_out() {
+                        return Poll::Ready(Err(error.into()));
+                    }
+                    if !self.poll_timer(cx) {
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+    }
+
     pub(crate) fn poll_flush_out<W>(
         &mut self,
         mut io: Pin<&mut W>,
@@ -484,10 +520,7 @@ impl<R: Runtime> Driver<R> {
         R: WriteTransport<W>,
     {
         ready!(self.poll_transmit_timed(io.as_mut(), cx))?;
-        if let Err(error) = ready!(R::poll_flush(io.as_mut(), cx)) {
-            self.transport_failed(&mut None);
-            return Poll::Ready(Err(error.into()));
-        }
+        ready!(self.poll_flush_timed(io.as_mut(), cx))?;
         if self.conn.should_close_transport() && !self.write_shutdown {
             let _ = ready!(R::poll_shutdown(io, cx));
             self.write_shutdown = true;
