@@ -61,7 +61,7 @@ pub use socket::WebSocket;
 pub use split::{WebSocketReader, WebSocketWriter};
 #[cfg(feature = "rustls")]
 pub use tls::client_tls;
-pub use upgrade::{upgrade, upgrade_with, Upgrade};
+pub use upgrade::{upgrade, upgrade_extended_connect, upgrade_with, Upgrade};
 
 #[cfg(feature = "rustls")]
 pub use rustls;

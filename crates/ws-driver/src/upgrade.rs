@@ -70,19 +70,71 @@ where
     let accepted = ws_handshake::accept(request, &config.handshake)?;
     let mut response = accepted.response(&config.handshake);
     callback(request, &mut response)?;
+    Ok(agreed(accepted, response, config))
+}
+
+/// [`upgrade_with`] for an HTTP/2 extended CONNECT ([RFC 8441 section 4]):
+/// the same checks where they apply ([`ws_handshake::accept_extended_connect`];
+/// `protocol` is the request's `:protocol`), and a 200 response instead of
+/// a 101. The stream the HTTP/2 server hands over once that response is
+/// sent is the WebSocket's.
+///
+/// [RFC 8441 section 4]: https://www.rfc-editor.org/rfc/rfc8441#section-4
+///
+/// ```
+/// # use ws_driver::{upgrade_extended_connect, ServerConfig};
+/// let request = http::Request::connect("https://example.com/ws")
+///     .version(http::Version::HTTP_2)
+///     .header("sec-websocket-version", "13")
+///     .body(())
+///     .unwrap();
+/// let config = ServerConfig::default();
+/// let (response, _upgrade) =
+///     upgrade_extended_connect(&request, Some("websocket"), &config, |_, _| Ok(())).unwrap();
+/// assert_eq!(response.status(), 200);
+/// ```
+///
+/// # Errors
+///
+/// An invalid extended CONNECT or the callback's refusal;
+/// [`RequestError::status`] is the status to answer.
+pub fn upgrade_extended_connect<B, F>(
+    request: &http::Request<B>,
+    protocol: Option<&str>,
+    config: &ServerConfig,
+    callback: F,
+) -> Result<(http::Response<()>, Upgrade), RequestError>
+where
+    F: FnOnce(&http::Request<B>, &mut http::Response<()>) -> Result<(), RequestError>,
+{
+    let accepted = ws_handshake::accept_extended_connect(request, protocol, &config.handshake)?;
+    let mut response = accepted.response_to_connect(&config.handshake);
+    callback(request, &mut response)?;
+    Ok(agreed(accepted, response, config))
+}
+
+/// The connection an accepted handshake agreed on, with its response.
+fn agreed(
+    accepted: ws_handshake::AcceptedRequest,
+    response: http::Response<()>,
+    config: &ServerConfig,
+) -> (http::Response<()>, Upgrade) {
     #[cfg(feature = "deflate")]
     let deflate = accepted.deflate;
     #[cfg(not(feature = "deflate"))]
-    let deflate = None;
+    let deflate = {
+        let _ = accepted;
+        None
+    };
     let connection = config.new_connection(deflate);
     let subprotocol = subprotocol_of(&response);
-    Ok((
+    (
         response,
         Upgrade {
             connection,
             subprotocol,
         },
-    ))
+    )
 }
 
 /// An accepted upgrade whose 101 response another HTTP server sends (see

@@ -219,6 +219,13 @@ pub enum ResponseError {
     /// [RFC 7692 section 7.1]: https://www.rfc-editor.org/rfc/rfc7692#section-7.1
     #[error("unacceptable permessage-deflate answer: {0}")]
     Deflate(String),
+    /// The HTTP/2 server did not enable extended CONNECT
+    /// (`SETTINGS_ENABLE_CONNECT_PROTOCOL`, [RFC 8441 section 3]): it does
+    /// not take WebSockets over HTTP/2; use HTTP/1.1.
+    ///
+    /// [RFC 8441 section 3]: https://www.rfc-editor.org/rfc/rfc8441#section-3
+    #[error("the HTTP/2 server does not enable extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL); use HTTP/1.1")]
+    NoExtendedConnect,
 }
 
 /// The server's 101 response, checked against our request and accepted
