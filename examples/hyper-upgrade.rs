@@ -1,39 +1,35 @@
-//! Accepting the WebSocket upgrade inside a hyper 1.x server, or an axum
-//! handler, and handing the upgraded connection to ws-tokio: for services
-//! whose HTTP already runs on hyper or axum and that want our WebSocket.
+//! WebSockets inside a hyper 1.x server, or an axum handler, over HTTP/1.1
+//! and HTTP/2 from one port, through ws-hyper: for services whose HTTP
+//! already runs on hyper or axum and that want our WebSocket.
 //!
 //! ```text
 //! cargo run --release --example hyper-upgrade -- --addr 127.0.0.1:9003 [--server hyper|axum]
 //! ```
 //!
-//! `ws://ADDR/ws` echoes every message; any other path is plain HTTP.
+//! `ws://ADDR/ws` echoes every message; any other path is plain HTTP. A
+//! client speaks HTTP/1.1 (an `Upgrade`) or HTTP/2 with prior knowledge
+//! (an extended CONNECT, RFC 8441); the server says, for every WebSocket,
+//! the version it came over (`websocket over HTTP/1.1`, `... HTTP/2`).
 //!
-//! The recipe is the same for both servers:
+//! - hyper: [`ws_hyper::server_builder`] serves both versions with HTTP/2's
+//!   extended CONNECT enabled, and [`ws_hyper::on_upgrade`] answers a
+//!   request of either version (101 or 200) and runs the socket;
+//! - axum: the [`ws_hyper::WebSocketUpgrade`] extractor on a route made
+//!   with `any` (a `get` route would refuse HTTP/2's CONNECT with 405),
+//!   served by the same builder (`axum::serve` does not enable extended
+//!   CONNECT).
 //!
-//! 1. [`upgrade`] checks the request and gives the 101 response to return
-//!    from the handler, plus an [`Upgrade`] (the agreed subprotocol,
-//!    permessage-deflate and connection settings);
-//! 2. [`hyper::upgrade::on`] yields the connection once hyper has sent that
-//!    response;
-//! 3. [`WebSocket::from_upgrade`] wraps it (through hyper-util's `TokioIo`)
-//!    in a ws-tokio socket.
-//!
-//! An invalid upgrade request gets the status [`RequestError::status`] says
-//! (400, 405, 426, ...), as it would from `ws_tokio::accept`.
-//!
-//! [`upgrade`]: ws_toolkit::tokio::upgrade
-//! [`Upgrade`]: ws_toolkit::tokio::Upgrade
-//! [`WebSocket::from_upgrade`]: ws_toolkit::tokio::WebSocket
-//! [`RequestError::status`]: ws_toolkit::tokio::RequestError::status
+//! An invalid upgrade request gets the status `ws_tokio::accept` would give
+//! (400, 403, 405, 426).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
 use hyper_util::rt::TokioIo;
+use ws_hyper::{ServerConfig, WebSocket};
 use ws_toolkit::core::DeflateParams;
-use ws_toolkit::tokio::{http, upgrade, ServerConfig, WebSocket};
+use ws_toolkit::tokio::http;
 
 struct Args {
     addr: SocketAddr,
@@ -80,16 +76,33 @@ async fn main() -> std::io::Result<()> {
     let local = listener.local_addr()?;
     match args.server.as_str() {
         "hyper" => {
-            println!("hyper-upgrade (hyper) listening on ws://{local}/ws");
-            serve_hyper(listener, config).await
+            println!("hyper-upgrade (hyper) listening on ws://{local}/ws, HTTP/1.1 and HTTP/2");
+            let service = move |mut request: http::Request<hyper::body::Incoming>| {
+                let response = if request.uri().path() == "/ws" {
+                    ws_hyper::on_upgrade(&mut request, &config, echo)
+                } else {
+                    http::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
+                        b"a plain HTTP page from hyper\n",
+                    )))
+                };
+                async move { Ok::<_, Infallible>(response) }
+            };
+            serve(listener, move || {
+                hyper::service::service_fn(service.clone())
+            })
+            .await
         }
         "axum" => {
-            println!("hyper-upgrade (axum) listening on ws://{local}/ws");
+            println!("hyper-upgrade (axum) listening on ws://{local}/ws, HTTP/1.1 and HTTP/2");
             let app = axum::Router::new()
-                .route("/ws", axum::routing::get(axum_ws))
+                // `any`: GET over HTTP/1.1, CONNECT over HTTP/2.
+                .route("/ws", axum::routing::any(axum_ws))
                 .fallback(|| async { "a plain HTTP page from axum\n" })
                 .with_state(config);
-            axum::serve(listener, app).await
+            serve(listener, move || {
+                hyper_util::service::TowerToHyperService::new(app.clone())
+            })
+            .await
         }
         other => {
             eprintln!("unknown --server {other:?}: hyper or axum");
@@ -98,52 +111,31 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
-/// Steps 1 and 2 of the recipe, for a request with any body type: the
-/// response to return, and a task that runs the WebSocket once hyper hands
-/// the connection over.
-fn upgrade_to_echo<B>(
-    request: &mut http::Request<B>,
-    config: &ServerConfig,
-) -> http::Response<String> {
-    match upgrade(request, config) {
-        Ok((response, accepted)) => {
-            let on_upgrade = hyper::upgrade::on(request);
-            tokio::spawn(async move {
-                match on_upgrade.await {
-                    Ok(upgraded) => {
-                        echo(WebSocket::from_upgrade(TokioIo::new(upgraded), accepted)).await
-                    }
-                    Err(error) => eprintln!("upgrade failed: {error}"),
-                }
-            });
-            response.map(|()| String::new())
-        }
-        Err(error) => {
-            let mut response = http::Response::new(format!("{error}\n"));
-            *response.status_mut() = error.status();
-            response
-        }
-    }
-}
-
-/// Echoes every data message until the connection ends.
-async fn echo<S>(mut socket: WebSocket<S>)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    while let Some(Ok(message)) = socket.next().await {
+/// Echoes every data message until the connection ends, after saying
+/// which HTTP version the WebSocket came over.
+async fn echo(mut socket: WebSocket, version: http::Version) {
+    println!("websocket over {version:?}");
+    while let Some(Ok(message)) = socket.recv().await {
         if message.is_data() && socket.send(message).await.is_err() {
             break;
         }
     }
 }
 
-/// A bare hyper 1.x server: one `http1` connection per TCP stream, with
-/// upgrades enabled.
-async fn serve_hyper(
-    listener: tokio::net::TcpListener,
-    config: Arc<ServerConfig>,
-) -> std::io::Result<()> {
+/// Serves every TCP connection with hyper-util's server for HTTP/1.1 and
+/// HTTP/2 (prior knowledge), extended CONNECT on ([`ws_hyper::server_builder`]).
+async fn serve<F, S, B>(listener: tokio::net::TcpListener, make_service: F) -> std::io::Result<()>
+where
+    F: Fn() -> S,
+    S: hyper::service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     loop {
         // Survives EMFILE and aborted connections instead of exiting.
         let (tcp, peer) = ws_toolkit::tokio::retry_accept(
@@ -153,23 +145,10 @@ async fn serve_hyper(
         .await?;
         // Latency only: a peer already gone fails later, in the handshake.
         let _ = tcp.set_nodelay(true);
-        let config = config.clone();
+        let service = make_service();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(
-                move |mut request: http::Request<hyper::body::Incoming>| {
-                    let response = if request.uri().path() == "/ws" {
-                        upgrade_to_echo(&mut request, &config)
-                    } else {
-                        http::Response::new("a plain HTTP page from hyper\n".to_owned())
-                    };
-                    let response =
-                        response.map(|body| http_body_util::Full::new(bytes::Bytes::from(body)));
-                    async move { Ok::<_, Infallible>(response) }
-                },
-            );
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tcp), service)
-                .with_upgrades();
+            let builder = ws_hyper::server_builder();
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
             if let Err(error) = connection.await {
                 eprintln!("{peer}: {error}");
             }
@@ -177,10 +156,10 @@ async fn serve_hyper(
     }
 }
 
-/// An axum handler: the same recipe on axum's request type.
+/// An axum handler: the extractor, with the server's settings.
 async fn axum_ws(
     axum::extract::State(config): axum::extract::State<Arc<ServerConfig>>,
-    mut request: axum::extract::Request,
-) -> http::Response<String> {
-    upgrade_to_echo(&mut request, &config)
+    upgrade: ws_hyper::WebSocketUpgrade,
+) -> axum::response::Response {
+    upgrade.config((*config).clone()).on_upgrade(echo)
 }

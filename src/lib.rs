@@ -4,6 +4,8 @@
 //! ```text
 //!   ws_toolkit::pubsub (ws-pubsub)         topics, encode-once broadcast, slow consumers
 //!            |
+//!   ws_toolkit::hyper (ws-hyper)           inside hyper and axum, HTTP/1.1 and HTTP/2
+//!            |
 //!   ws_toolkit::tokio (ws-tokio)           accept/connect, TLS, Stream + Sink
 //!   ws_toolkit::async_std (ws-async-std)   the same over futures-io (async-std, smol)
 //!            |                             ws_toolkit::blocking (ws-blocking)
@@ -29,6 +31,8 @@ pub use ws_blocking as blocking;
 pub use ws_core as core;
 pub use ws_frame as frame;
 pub use ws_handshake as handshake;
+#[cfg(feature = "hyper")]
+pub use ws_hyper as hyper;
 pub use ws_proxy as proxy;
 #[cfg(feature = "pubsub")]
 pub use ws_pubsub as pubsub;

@@ -391,8 +391,9 @@ async fn ticker_example_pushes_updates_to_every_subscriber() {
 }
 
 /// The hyper-upgrade example on `server`: `/ws` upgrades and echoes (with
-/// permessage-deflate agreed), other paths are the server's own HTTP, and an
-/// invalid upgrade gets its status.
+/// permessage-deflate agreed) over HTTP/1.1 and over HTTP/2 on the same
+/// port, logging the version of each; other paths are the server's own
+/// HTTP, and an invalid upgrade gets its status.
 async fn hyper_upgrade_on(server: &str) {
     let running = Running::start(
         "hyper-upgrade",
@@ -432,6 +433,35 @@ async fn hyper_upgrade_on(server: &str) {
     }
     socket.close(CloseCode::NORMAL, "").await.unwrap();
     assert!(socket.closed().unwrap().clean);
+
+    // HTTP/2 on the same port (prior knowledge): an extended CONNECT, with
+    // permessage-deflate agreed too.
+    let tcp = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let client = ws_hyper::Http2Client::handshake(tcp, config).await.unwrap();
+    let (mut socket, response) = client
+        .connect(format!("ws://{}/ws", running.addr))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["sec-websocket-extensions"]
+        .to_str()
+        .unwrap()
+        .starts_with("permessage-deflate"));
+    socket.send(Message::text("over HTTP/2")).await.unwrap();
+    assert_eq!(
+        socket.recv().await.unwrap().unwrap(),
+        Message::text("over HTTP/2")
+    );
+    socket.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(socket.closed().unwrap().clean);
+
+    // The server said which version each WebSocket came over.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let expected = ["websocket over HTTP/1.1", "websocket over HTTP/2.0"];
+    while running.output() != expected && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(running.output(), expected);
 }
 
 #[tokio::test]
