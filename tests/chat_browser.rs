@@ -2,7 +2,9 @@
 //! Chromium pages load the example's page from 127.0.0.1, connect over
 //! WebSocket, and see each other's messages (`tests/browser/chat.js`) or the
 //! same live top 10 (`tests/browser/leaderboard.js`), driven by
-//! playwright-core.
+//! playwright-core; and the hyper-upgrade example over `https://`, where
+//! Chromium's WebSocket goes over the page's HTTP/2 connection as an RFC
+//! 8441 extended CONNECT (`tests/browser/h2.js`).
 //!
 //! The test installs what it needs: Debian's `chromium` package (with
 //! apt-get, when `/usr/bin/chromium` is missing and no `CHROMIUM` path is
@@ -42,7 +44,7 @@ fn playwright() -> PathBuf {
             .expect("npm (Node.js) is needed for this test");
         assert!(status.success(), "npm install playwright-core failed");
     }
-    for script in ["chat.js", "leaderboard.js", "origin.js"] {
+    for script in ["chat.js", "leaderboard.js", "origin.js", "h2.js"] {
         std::fs::copy(root.join("tests/browser").join(script), dir.join(script)).unwrap();
     }
     dir
@@ -130,4 +132,49 @@ fn chromium_page_from_another_origin_is_refused_and_the_same_origin_page_is_acce
     let stdout = run_page_script("origin.js", "chat", &[&other]);
     assert!(stdout.contains("cross-origin page: refused"), "{stdout}");
     assert!(stdout.contains("same-origin page: open"), "{stdout}");
+}
+
+/// WebSockets over HTTP/2 from Chromium (RFC 8441): the hyper-upgrade
+/// example with `--tls` (ALPN `h2`) serves its page over HTTP/2, and the
+/// page's WebSocket to the same origin arrives as an extended CONNECT on
+/// that connection (the example logs `websocket over HTTP/2.0`), echoes
+/// text and binary up to 1 MiB with permessage-deflate, and closes with
+/// 1000. On hyper and on axum.
+#[test]
+fn chromium_opens_a_websocket_over_http2_to_the_hyper_upgrade_example() {
+    let browser = chromium();
+    let dir = playwright();
+    for server in ["hyper", "axum"] {
+        let example = Running::start(
+            "hyper-upgrade",
+            &["--addr", "127.0.0.1:0", "--server", server, "--tls"],
+        );
+        let output = Command::new("node")
+            .current_dir(&dir)
+            .arg("h2.js")
+            .arg(format!("https://127.0.0.1:{}/", example.addr.port()))
+            .env("CHROMIUM", &browser)
+            .output()
+            .expect("node (Node.js) is needed for this test");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && stdout.lines().last() == Some("ok"),
+            "h2.js on {server} failed:\n{stdout}\n{stderr}"
+        );
+        assert!(stdout.contains("page over h2"), "{stdout}");
+        assert!(stdout.contains("echoed 1048576 bytes"), "{stdout}");
+        // The WebSocket came over HTTP/2: an extended CONNECT, not a second
+        // (HTTP/1.1) connection. The page's own script opened one too.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while example.output().len() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let seen = example.output();
+        assert!(
+            !seen.is_empty() && seen.iter().all(|line| line == "websocket over HTTP/2.0"),
+            "{server}: {seen:?}"
+        );
+        println!("{server}:\n{stdout}");
+    }
 }
