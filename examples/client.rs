@@ -4,26 +4,64 @@
 //!
 //! ```text
 //! cargo run --release --example client -- ws://127.0.0.1:9001/
+//! cargo run --release --example client -- --http2 wss://127.0.0.1:9003/ws
 //! ```
+//!
+//! It goes through the proxy the environment names (`WSS_PROXY`,
+//! `HTTPS_PROXY`, `ALL_PROXY`, ... and `NO_PROXY`, as curl does). With
+//! `--http2` it opens the WebSocket as a stream of an HTTP/2 connection
+//! instead (RFC 8441, through ws-hyper's `Http2Client`): prior knowledge
+//! on `ws://`, ALPN `h2` on `wss://`, and no proxy.
 
 use futures_util::StreamExt;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use ws_toolkit::tokio::connect;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
+use ws_toolkit::tokio::{connect, WebSocket};
 use ws_toolkit::{CloseCode, Message};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let Some(url) = std::env::args().nth(1) else {
-        eprintln!("usage: client ws://HOST:PORT/PATH");
+    let mut http2 = false;
+    let mut url = None;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--http2" => http2 = true,
+            _ if url.is_none() => url = Some(arg),
+            _ => url = None,
+        }
+    }
+    let Some(url) = url else {
+        eprintln!("usage: client [--http2] ws://HOST:PORT/PATH");
         std::process::exit(2);
     };
-    let (socket, _) = match connect(url.as_str()).await {
-        Ok(connected) => connected,
-        Err(error) => {
-            eprintln!("client: cannot connect to {url}: {error}");
-            std::process::exit(1);
+    let cannot = |error: ws_toolkit::tokio::Error| -> ! {
+        eprintln!("client: cannot connect to {url}: {error}");
+        std::process::exit(1);
+    };
+    let ok = if http2 {
+        let config = ws_hyper::ClientConfig::default();
+        let client = match ws_hyper::Http2Client::dial(url.as_str(), config).await {
+            Ok(client) => client,
+            Err(error) => cannot(error),
+        };
+        match client.connect(url.as_str()).await {
+            Ok((socket, _)) => run(socket).await,
+            Err(error) => cannot(error),
+        }
+    } else {
+        match connect(url.as_str()).await {
+            Ok((socket, _)) => run(socket).await,
+            Err(error) => cannot(error),
         }
     };
+    std::process::exit(if ok { 0 } else { 1 });
+}
+
+/// Lines of standard input out, messages printed, a clean close at the end
+/// of input: whether all went well.
+async fn run<S>(socket: WebSocket<S>) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (mut reader, mut writer) = socket.split();
 
     let printer = tokio::spawn(async move {
@@ -65,5 +103,5 @@ async fn main() {
     }
     let _ = writer.close(CloseCode::NORMAL, "").await;
     let clean = printer.await.unwrap_or(false);
-    std::process::exit(if ok && clean { 0 } else { 1 });
+    ok && clean
 }

@@ -262,6 +262,42 @@ fn client_example_sends_lines_prints_echoes_and_exits_zero() {
     assert_eq!(stdout, "first line\nsecond, with ünïcode\n");
 }
 
+/// `client --http2` opens its WebSocket as a stream of an HTTP/2
+/// connection (prior knowledge), which the hyper-upgrade example sees as
+/// HTTP/2.
+#[test]
+fn client_example_with_http2_echoes_through_the_hyper_upgrade_example() {
+    let server = Running::start("hyper-upgrade", &["--addr", "127.0.0.1:0"]);
+    let mut client = Command::new(binary("client"))
+        .args(["--http2", &format!("ws://{}/ws", server.addr)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    client
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("over one stream\nof HTTP/2\n".as_bytes())
+        .unwrap();
+    let output = client.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "over one stream\nof HTTP/2\n"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while server.output().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.output(), ["websocket over HTTP/2.0"]);
+}
+
 #[test]
 fn client_example_exits_nonzero_when_nobody_listens() {
     // A port that was just free: bind, note it, release it.

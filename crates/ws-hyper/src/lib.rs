@@ -377,6 +377,61 @@ impl Http2Client {
         })
     }
 
+    /// Connects to the server of a `ws://` or `wss://` URI and starts
+    /// HTTP/2: TCP with prior knowledge for `ws://`; for `wss://`, TLS
+    /// (with the configuration's TLS settings, or the webpki roots) offering
+    /// ALPN `h2` only. No proxy is used.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Uri`] for a URI that is not a WebSocket URI; [`Error::Io`]
+    /// for DNS, TCP and TLS; [`Error::Response`] with
+    /// [`ResponseError::NoExtendedConnect`] when TLS did not agree on `h2`
+    /// (the server speaks HTTP/1.1 only); [`Error::Tls`] without the
+    /// `rustls` feature for `wss://`; [`Error::HandshakeTimeout`] past the
+    /// handshake timeout, which covers all of it.
+    pub async fn dial(
+        uri: impl IntoClientRequest,
+        config: ClientConfig,
+    ) -> Result<Http2Client, Error> {
+        let request = uri.into_client_request()?;
+        let target = ws_handshake::Target::from_uri(request.uri())?;
+        let timeout = config.handshake_timeout;
+        let started = Instant::now();
+        let tcp = tokio::time::timeout(
+            timeout,
+            tokio::net::TcpStream::connect((target.host.as_str(), target.port)),
+        )
+        .await
+        .map_err(|_| Error::HandshakeTimeout)??;
+        tcp.set_nodelay(true)?;
+        let mut config = config;
+        config.handshake_timeout = timeout.saturating_sub(started.elapsed());
+        if !target.tls {
+            return Http2Client::handshake(tcp, config).await;
+        }
+        #[cfg(feature = "rustls")]
+        {
+            let (tls, name) = ws_driver::client_tls(&config, &target.host)?;
+            let mut tls = (*tls).clone();
+            tls.alpn_protocols = vec![b"h2".to_vec()];
+            let connect = tokio_rustls::TlsConnector::from(Arc::new(tls)).connect(name, tcp);
+            let stream = tokio::time::timeout(config.handshake_timeout, connect)
+                .await
+                .map_err(|_| Error::HandshakeTimeout)??;
+            if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
+                return Err(Error::Response(Box::new(ResponseError::NoExtendedConnect)));
+            }
+            config.handshake_timeout = timeout.saturating_sub(started.elapsed());
+            Http2Client::handshake(stream, config).await
+        }
+        #[cfg(not(feature = "rustls"))]
+        {
+            let _ = tcp;
+            Err(Error::tls(ws_driver::TlsUnavailable("ws-hyper")))
+        }
+    }
+
     /// Whether the server enabled extended CONNECT, as far as its SETTINGS
     /// have arrived.
     pub fn supports_websockets(&self) -> bool {
