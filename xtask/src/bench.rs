@@ -126,6 +126,8 @@ struct Options {
     idle: bool,
     micro: bool,
     broadcast: bool,
+    /// WebSockets over HTTP/2 beside HTTP/1.1 (`crate::h2bench`).
+    h2: bool,
     /// Which load generators drive the echo workloads.
     generators: Vec<Generator>,
     /// Prints of `broadcast_test` per measurement.
@@ -152,6 +154,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         idle: true,
         micro: true,
         broadcast: true,
+        h2: true,
         generators: vec![Generator::Ours],
         broadcast_samples: 2,
         libs: LIBS.iter().map(|s| s.to_string()).collect(),
@@ -187,6 +190,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.idle = only.split(',').any(|o| o == "idle");
                 options.micro = only.split(',').any(|o| o == "micro");
                 options.broadcast = only.split(',').any(|o| o == "broadcast");
+                options.h2 = only.split(',').any(|o| o == "h2");
             }
             "--quick" => {
                 options.rounds = 1;
@@ -212,7 +216,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 
 pub const USAGE: &str =
     "cargo xtask bench [--rounds 5] [--warmup 1] [--duration 3] [--idle-conns 10000] \
-[--libs ours-tokio,...] [--generator ours|uws|both] [--only echo,idle,micro,broadcast] [--quick]";
+[--libs ours-tokio,...] [--generator ours|uws|both] [--only echo,idle,micro,broadcast,h2] [--quick]";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
@@ -220,7 +224,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     let mut report = Report::default();
-    if options.echo || options.idle || options.broadcast {
+    if options.echo || options.idle || options.broadcast || options.h2 {
         build_bench_crate(&root)?;
     }
     let mut options = options;
@@ -273,6 +277,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
             seconds,
         )?);
     }
+    if options.h2 {
+        let rounds = options.rounds.min(3);
+        report.h2 = Some(crate::h2bench::run(&root, rounds, options.duration)?);
+    }
     if options.micro {
         report.micro = microbenchmarks(&root)?;
     }
@@ -280,7 +288,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("\n{markdown}");
     std::fs::write(out.join("results.md"), &markdown).map_err(|e| e.to_string())?;
     // The docs hold complete runs only; a partial one stays in target/.
-    if !(options.echo && options.idle && options.micro && options.broadcast) {
+    if !(options.echo && options.idle && options.micro && options.broadcast && options.h2) {
         println!("partial run: wrote target/bench/results.md; docs/performance.md left as it is");
         return Ok(());
     }
@@ -753,6 +761,8 @@ struct Report {
     broadcast: Option<crate::broadcast::Results>,
     /// The echo workloads with uWebSockets' `load_test` as the generator.
     echo_uws: EchoResults,
+    /// The HTTP/2 section, already written.
+    h2: Option<String>,
 }
 
 /// A library's median row: name, msgs/s, server CPU, loadgen CPU, bytes
@@ -902,6 +912,10 @@ impl Report {
         }
         if let Some(broadcast) = &self.broadcast {
             md.push_str(&broadcast.markdown());
+        }
+        if let Some(h2) = &self.h2 {
+            md.push_str(h2);
+            md.push('\n');
         }
         if !self.micro.is_empty() {
             md.push_str("### Microbenchmarks (criterion medians)\n\n| benchmark | time | throughput |\n|---|---:|---:|\n");

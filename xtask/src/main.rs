@@ -3,9 +3,10 @@
 //! * `autobahn [--mode server|client|both] [--runtime tokio|async-std|smol|blocking] [--cases 1.*,2.1.1]`:
 //!   runs the Autobahn TestSuite against our echo server and our client, on
 //!   loopback, and judges strictly.
-//! * `bench [--rounds 5] [--only echo,idle,micro,broadcast] [--quick] ...`: the echo
-//!   benchmark against the peers, memory per idle connection and the
-//!   criterion microbenchmarks, written into `docs/performance.md`.
+//! * `bench [--rounds 5] [--only echo,idle,micro,broadcast,h2] [--quick] ...`: the echo
+//!   benchmark against the peers, memory per idle connection, WebSockets
+//!   over HTTP/2 beside HTTP/1.1 and the criterion microbenchmarks, written
+//!   into `docs/performance.md`.
 //! * `fuzz [--time 60] [--targets ...] [--cmin]`: every cargo-fuzz target for
 //!   a given time each, growing the corpora in `fuzz/corpus/`.
 //! * `soak [--conns 10000] [--seconds 10] [--runtime tokio|async-std|smol]`:
@@ -15,6 +16,7 @@ mod autobahn;
 mod bench;
 mod broadcast;
 mod fuzz;
+mod h2bench;
 mod soak;
 mod soak_server;
 
