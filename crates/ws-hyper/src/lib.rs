@@ -26,7 +26,8 @@
 //! - **axum** (feature `axum`): the [`WebSocketUpgrade`] extractor, for a
 //!   route that takes both GET and CONNECT (`any(handler)`: a `get(handler)`
 //!   route refuses the CONNECT that browsers send over HTTP/2).
-//! - **Client**: [`Http2Client`] opens many WebSockets as streams of one
+//! - **Client**: [`connect`] prefers HTTP/2 and falls back to HTTP/1.1;
+//!   [`Http2Client`] opens many WebSockets as streams of one
 //!   HTTP/2 connection.
 //!
 //! Flow control is backpressure: a stream whose window the peer does not
@@ -55,8 +56,11 @@ pub use ws_tokio::{ClientConfig, Error, ServerConfig};
 
 #[cfg(feature = "axum")]
 mod axum_extract;
+mod fallback;
+
 #[cfg(feature = "axum")]
 pub use axum_extract::{WebSocketUpgrade, WebSocketUpgradeRejection};
+pub use fallback::{connect, ClientStream};
 
 /// The stream a WebSocket runs on inside hyper: the upgraded HTTP/1.1
 /// connection, or the HTTP/2 stream of an extended CONNECT.
@@ -463,6 +467,14 @@ impl Http2Client {
     }
 
     async fn open(&self, request: Request<()>) -> Result<(WebSocket, Response<()>), Error> {
+        let opened = self.open_stream(request).await?;
+        let socket = ws_tokio::WebSocket::from_connection(opened.stream, opened.connection, &[])
+            .with_subprotocol(opened.subprotocol);
+        Ok((socket, opened.response))
+    }
+
+    /// The extended CONNECT, up to the stream and the agreed connection.
+    pub(crate) async fn open_stream(&self, request: Request<()>) -> Result<OpenedStream, Error> {
         let mut sender = self.sender.clone();
         // The server's SETTINGS follow its preface; until they arrive the
         // setting reads as off.
@@ -490,10 +502,21 @@ impl Http2Client {
         let accepted = handshake.check_connect_response(Response::from_parts(parts, ()))?;
         let connection = self.config.connection_for(&accepted);
         let upgraded = on_upgrade.await.map_err(std::io::Error::other)?;
-        let socket = ws_tokio::WebSocket::from_connection(TokioIo::new(upgraded), connection, &[])
-            .with_subprotocol(accepted.subprotocol.clone());
-        Ok((socket, accepted.response))
+        Ok(OpenedStream {
+            stream: TokioIo::new(upgraded),
+            connection,
+            subprotocol: accepted.subprotocol,
+            response: accepted.response,
+        })
     }
+}
+
+/// A stream opened by an extended CONNECT, and what it agreed.
+pub(crate) struct OpenedStream {
+    pub(crate) stream: HyperStream,
+    pub(crate) connection: ws_core::Connection,
+    pub(crate) subprotocol: Option<String>,
+    pub(crate) response: Response<()>,
 }
 
 /// How long [`Http2Client::connect`] waits for the server's SETTINGS to
