@@ -228,6 +228,46 @@ pub enum ResponseError {
     NoExtendedConnect,
 }
 
+/// What a client's opening handshake offers, over either HTTP version: its
+/// subprotocols, its extensions (permessage-deflate first) and its
+/// `Origin` ([RFC 6455 section 4.1], [RFC 8441 section 5]).
+///
+/// [RFC 6455 section 4.1]: https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+/// [RFC 8441 section 5]: https://www.rfc-editor.org/rfc/rfc8441#section-5
+fn add_offers(config: &ClientConfig, headers: &mut HeaderMap) -> Result<(), ClientError> {
+    if !config.subprotocols.is_empty() {
+        headers.append(
+            SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_str(&config.subprotocols.join(", "))
+                .map_err(|_| ClientError::Header("Sec-WebSocket-Protocol"))?,
+        );
+    }
+    #[cfg(feature = "deflate")]
+    let deflate_offer = config.deflate.as_ref().map(crate::deflate::deflate_offer);
+    #[cfg(not(feature = "deflate"))]
+    let deflate_offer: Option<Extension> = None;
+    if deflate_offer.is_some() || !config.extensions.is_empty() {
+        let value = deflate_offer
+            .iter()
+            .chain(&config.extensions)
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        headers.append(
+            SEC_WEBSOCKET_EXTENSIONS,
+            HeaderValue::from_str(&value)
+                .map_err(|_| ClientError::Header("Sec-WebSocket-Extensions"))?,
+        );
+    }
+    if let Some(origin) = &config.origin {
+        headers.insert(
+            ORIGIN,
+            HeaderValue::from_str(origin).map_err(|_| ClientError::Header("Origin"))?,
+        );
+    }
+    Ok(())
+}
+
 /// The server's 101 response, checked against our request and accepted
 /// ([`ClientHandshake::parse_response`]). [`AcceptedRequest`](crate::AcceptedRequest)
 /// is the server's side of the same.
@@ -312,37 +352,7 @@ impl ClientHandshake {
             HeaderValue::from_str(&key).expect("base64 is a header value"),
         );
         headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        if !config.subprotocols.is_empty() {
-            let value = config.subprotocols.join(", ");
-            headers.append(
-                SEC_WEBSOCKET_PROTOCOL,
-                HeaderValue::from_str(&value)
-                    .map_err(|_| ClientError::Header("Sec-WebSocket-Protocol"))?,
-            );
-        }
-        #[cfg(feature = "deflate")]
-        let deflate_offer = config.deflate.as_ref().map(crate::deflate::deflate_offer);
-        #[cfg(not(feature = "deflate"))]
-        let deflate_offer: Option<Extension> = None;
-        if deflate_offer.is_some() || !config.extensions.is_empty() {
-            let value = deflate_offer
-                .iter()
-                .chain(&config.extensions)
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            headers.append(
-                SEC_WEBSOCKET_EXTENSIONS,
-                HeaderValue::from_str(&value)
-                    .map_err(|_| ClientError::Header("Sec-WebSocket-Extensions"))?,
-            );
-        }
-        if let Some(origin) = &config.origin {
-            headers.insert(
-                ORIGIN,
-                HeaderValue::from_str(origin).map_err(|_| ClientError::Header("Origin"))?,
-            );
-        }
+        add_offers(config, &mut headers)?;
         for (name, value) in config.extra_headers.iter().chain(given.iter()) {
             let replaced_by_us = [
                 UPGRADE,
@@ -524,36 +534,7 @@ impl ClientHandshake {
         *connect.version_mut() = http::Version::HTTP_2;
         let headers = connect.headers_mut();
         headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        if !config.subprotocols.is_empty() {
-            headers.append(
-                SEC_WEBSOCKET_PROTOCOL,
-                HeaderValue::from_str(&config.subprotocols.join(", "))
-                    .map_err(|_| ClientError::Header("Sec-WebSocket-Protocol"))?,
-            );
-        }
-        #[cfg(feature = "deflate")]
-        let deflate_offer = config.deflate.as_ref().map(crate::deflate::deflate_offer);
-        #[cfg(not(feature = "deflate"))]
-        let deflate_offer: Option<Extension> = None;
-        if deflate_offer.is_some() || !config.extensions.is_empty() {
-            let value = deflate_offer
-                .iter()
-                .chain(&config.extensions)
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            headers.append(
-                SEC_WEBSOCKET_EXTENSIONS,
-                HeaderValue::from_str(&value)
-                    .map_err(|_| ClientError::Header("Sec-WebSocket-Extensions"))?,
-            );
-        }
-        if let Some(origin) = &config.origin {
-            headers.insert(
-                ORIGIN,
-                HeaderValue::from_str(origin).map_err(|_| ClientError::Header("Origin"))?,
-            );
-        }
+        add_offers(config, headers)?;
         for (name, value) in config.extra_headers.iter().chain(request.headers().iter()) {
             // HTTP/1.1's connection-specific fields have no place in HTTP/2
             // (RFC 9113 section 8.2.2); the key is not used (RFC 8441
