@@ -216,22 +216,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     where
         R: WriteTransport<W>,
     {
-        let mut total = 0;
-        loop {
-            let chunk = match self.recv_chunk(limit).await {
-                Some(Ok(chunk)) => chunk,
-                Some(Err(error)) => return Some(Err(error)),
-                None if total == 0 => return None,
-                None => return Some(Err(Error::Closed)),
-            };
-            total += chunk.data.len() as u64;
-            if let Err(error) = crate::stream::write_chunk::<W, R>(writer, &chunk).await {
-                return Some(Err(error));
-            }
-            if chunk.fin {
-                return Some(Ok((chunk.kind, total)));
-            }
-        }
+        crate::stream::recv_into::<_, W, R>(self, writer, limit).await
     }
 
     /// Sends a piece of a message sent as a stream ([RFC 6455 section
@@ -294,17 +279,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     where
         R: ReadTransport<T>,
     {
-        let mut buffer = bytes::BytesMut::with_capacity(crate::stream::PIECE);
-        let mut total = 0;
-        loop {
-            let fin = crate::stream::read_piece::<T, R>(reader, &mut buffer).await?;
-            total += buffer.len() as u64;
-            self.send_fragment(kind, &buffer, fin).await?;
-            if fin {
-                return Ok(total);
-            }
-            buffer.clear();
-        }
+        crate::stream::send_from::<_, T, R>(self, kind, reader).await
     }
 
     /// Sends a message and flushes it to the stream.
@@ -482,6 +457,18 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
         split::unsplit(reader, writer).map(|parts| WebSocket {
             inner: Box::new(parts),
         })
+    }
+}
+
+impl<S: Unpin, R: Transport<S>> crate::stream::ReceivesChunks for WebSocket<S, R> {
+    async fn next_chunk(&mut self, limit: u64) -> Option<Result<Chunk, Error>> {
+        self.recv_chunk(limit).await
+    }
+}
+
+impl<S: Unpin, R: Transport<S>> crate::stream::SendsFragments for WebSocket<S, R> {
+    async fn fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), Error> {
+        self.send_fragment(kind, data, fin).await
     }
 }
 

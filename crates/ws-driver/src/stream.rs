@@ -6,11 +6,11 @@
 //!
 //! [RFC 6455 section 5.4]: https://www.rfc-editor.org/rfc/rfc6455#section-5.4
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 
 use bytes::BytesMut;
-use ws_core::Chunk;
+use ws_core::{Chunk, MessageKind};
 
 use crate::runtime::{ReadTransport, WriteTransport};
 use crate::Error;
@@ -54,4 +54,62 @@ pub(crate) async fn write_chunk<W: Unpin, R: WriteTransport<W>>(
             .map_err(Error::Copy)?;
     }
     Ok(())
+}
+
+/// What receives a message in pieces: a whole socket or its reader half.
+pub(crate) trait ReceivesChunks {
+    fn next_chunk(&mut self, limit: u64) -> impl Future<Output = Option<Result<Chunk, Error>>>;
+}
+
+/// What sends a message in pieces: a whole socket or its writer half.
+pub(crate) trait SendsFragments {
+    fn fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> impl Future<Output = Result<(), Error>>;
+}
+
+/// `recv_into`: the next message, piece by piece, into `writer`.
+pub(crate) async fn recv_into<T: ReceivesChunks, W: Unpin, R: WriteTransport<W>>(
+    socket: &mut T,
+    writer: &mut W,
+    limit: u64,
+) -> Option<Result<(MessageKind, u64), Error>> {
+    let mut total = 0;
+    loop {
+        let chunk = match socket.next_chunk(limit).await {
+            Some(Ok(chunk)) => chunk,
+            Some(Err(error)) => return Some(Err(error)),
+            None if total == 0 => return None,
+            None => return Some(Err(Error::Closed)),
+        };
+        total += chunk.data.len() as u64;
+        if let Err(error) = write_chunk::<W, R>(writer, &chunk).await {
+            return Some(Err(error));
+        }
+        if chunk.fin {
+            return Some(Ok((chunk.kind, total)));
+        }
+    }
+}
+
+/// `send_from`: what `reader` gives, to its end, as one message in pieces.
+pub(crate) async fn send_from<T: SendsFragments, F: Unpin, R: ReadTransport<F>>(
+    socket: &mut T,
+    kind: MessageKind,
+    reader: &mut F,
+) -> Result<u64, Error> {
+    let mut buffer = BytesMut::with_capacity(PIECE);
+    let mut total = 0;
+    loop {
+        let fin = read_piece::<F, R>(reader, &mut buffer).await?;
+        total += buffer.len() as u64;
+        socket.fragment(kind, &buffer, fin).await?;
+        if fin {
+            return Ok(total);
+        }
+        buffer.clear();
+    }
 }
