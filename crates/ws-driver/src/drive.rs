@@ -88,6 +88,26 @@ impl Item {
     }
 }
 
+/// Polls `next` until it yields an item that `pick` keeps (a message for
+/// `recv`, a piece for `recv_chunk`), an error, or the end.
+pub(crate) fn poll_picked<T>(
+    cx: &mut Context<'_>,
+    mut next: impl FnMut(&mut Context<'_>) -> Poll<Option<Result<Item, Error>>>,
+    pick: impl Fn(Item) -> Option<T>,
+) -> Poll<Option<Result<T, Error>>> {
+    loop {
+        match ready!(next(cx)) {
+            Some(Ok(item)) => {
+                if let Some(kept) = pick(item) {
+                    return Poll::Ready(Some(Ok(kept)));
+                }
+            }
+            Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+            None => return Poll::Ready(None),
+        }
+    }
+}
+
 /// What [`Driver::drive`] did.
 pub(crate) enum Step {
     /// Return this from the stream's `poll_next`.
@@ -108,17 +128,7 @@ impl<S: Unpin, R: Transport<S>> Parts<S, R> {
     ) -> Poll<Option<Result<Message, Error>>> {
         // A `recv_chunk` that was dropped before its message started.
         self.driver.conn.assemble_next_message();
-        loop {
-            match ready!(self.poll_next_item(cx)) {
-                Some(Ok(item)) => {
-                    if let Some(message) = item.into_message() {
-                        return Poll::Ready(Some(Ok(message)));
-                    }
-                }
-                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
-                None => return Poll::Ready(None),
-            }
-        }
+        poll_picked(cx, |cx| self.poll_next_item(cx), Item::into_message)
     }
 
     /// Drives the connection until it yields a piece of a streamed message
@@ -131,17 +141,7 @@ impl<S: Unpin, R: Transport<S>> Parts<S, R> {
         if !self.driver.conn.is_streaming() {
             self.driver.conn.stream_next_message(limit);
         }
-        loop {
-            match ready!(self.poll_next_item(cx)) {
-                Some(Ok(item)) => {
-                    if let Some(chunk) = item.into_chunk() {
-                        return Poll::Ready(Some(Ok(chunk)));
-                    }
-                }
-                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
-                None => return Poll::Ready(None),
-            }
-        }
+        poll_picked(cx, |cx| self.poll_next_item(cx), Item::into_chunk)
     }
 
     /// Drives the connection until it yields something or ends.

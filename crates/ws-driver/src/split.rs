@@ -24,7 +24,7 @@ use ws_core::{
 };
 
 use crate::buffers::poll_read;
-use crate::drive::{arm_timer, Driver, Item, Parts, Step, Subprotocol};
+use crate::drive::{arm_timer, poll_picked, Driver, Item, Parts, Step, Subprotocol};
 use crate::runtime::{ReadTransport, SplitTransport, WriteTransport};
 use crate::Error;
 
@@ -199,17 +199,7 @@ impl<S: Unpin, R: SplitTransport<S>> WebSocketReader<S, R> {
             if !self.rx.is_streaming() {
                 self.rx.stream_next_message(limit);
             }
-            loop {
-                match ready!(self.poll_next_item(cx)) {
-                    Some(Ok(item)) => {
-                        if let Some(chunk) = item.into_chunk() {
-                            return Poll::Ready(Some(Ok(chunk)));
-                        }
-                    }
-                    Some(Err(error)) => return Poll::Ready(Some(Err(error))),
-                    None => return Poll::Ready(None),
-                }
-            }
+            poll_picked(cx, |cx| self.poll_next_item(cx), Item::into_chunk)
         })
         .await
     }
@@ -466,17 +456,7 @@ impl<S: Unpin, R: SplitTransport<S>> Stream for WebSocketReader<S, R> {
         let this = self.get_mut();
         // A `recv_chunk` that was dropped before its message started.
         this.rx.assemble_next_message();
-        loop {
-            match ready!(this.poll_next_item(cx)) {
-                Some(Ok(item)) => {
-                    if let Some(message) = item.into_message() {
-                        return Poll::Ready(Some(Ok(message)));
-                    }
-                }
-                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
-                None => return Poll::Ready(None),
-            }
-        }
+        poll_picked(cx, |cx| this.poll_next_item(cx), Item::into_message)
     }
 }
 
