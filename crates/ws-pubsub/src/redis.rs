@@ -239,6 +239,12 @@ async fn serve(
 ) -> Result<(), redis::RedisError> {
     let (mut sink, mut stream) = client.get_async_pubsub().await?.split();
     let mut conn = client.get_multiplexed_async_connection().await?;
+    // Publishing works from here on: what the hub publishes meanwhile waits
+    // in the queue instead of being counted lost, so a process whose
+    // subscriptions other processes can already see (PUBSUB NUMSUB) never
+    // drops what it publishes next.
+    shared.connected.store(true, Ordering::Release);
+    shared.connections.fetch_add(1, Ordering::Relaxed);
     let topics: Vec<String> = shared
         .topics
         .lock()
@@ -249,8 +255,6 @@ async fn serve(
     if !topics.is_empty() {
         sink.subscribe(&topics).await?;
     }
-    shared.connected.store(true, Ordering::Release);
-    shared.connections.fetch_add(1, Ordering::Relaxed);
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut batch = Vec::with_capacity(BATCH);
     loop {
