@@ -154,14 +154,22 @@ async fn next_line(client: &mut Client) -> String {
     }
 }
 
-fn chat_with(redis: &Redis) -> Running {
-    Running::start("chat", &["--addr", "127.0.0.1:0", "--redis", &redis.url()])
+/// A chat process on the Redis server, once its backplane is connected:
+/// until then what it publishes (a join announcement, say) is counted
+/// lost, as documented, which the test of a healthy run must not see.
+async fn chat_with(redis: &Redis) -> Running {
+    let chat = Running::start("chat", &["--addr", "127.0.0.1:0", "--redis", &redis.url()]);
+    wait_until("the chat process connected to Redis", || {
+        stats(chat.addr).contains("\"connected\":true")
+    })
+    .await;
+    chat
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_processes_share_a_room_through_redis_in_order_per_sender() {
     let redis = Redis::start(None);
-    let (a, b) = (chat_with(&redis), chat_with(&redis));
+    let (a, b) = (chat_with(&redis).await, chat_with(&redis).await);
     let mut alice = join(&a, "alice", "r1").await;
     let mut bob = join(&b, "bob", "r1").await;
     let mut carol = join(&b, "carol", "r2").await;
@@ -209,7 +217,7 @@ async fn chat_processes_share_a_room_through_redis_in_order_per_sender() {
 async fn chat_processes_reconnect_after_redis_restarts_and_count_what_was_lost() {
     let mut redis = Redis::start(None);
     let port = redis.port;
-    let (a, b) = (chat_with(&redis), chat_with(&redis));
+    let (a, b) = (chat_with(&redis).await, chat_with(&redis).await);
     let mut alice = join(&a, "alice", "room").await;
     let mut bob = join(&b, "bob", "room").await;
     wait_until("both subscribed", || subscribers(port, "room") == 2).await;
