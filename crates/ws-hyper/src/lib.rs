@@ -498,7 +498,16 @@ impl Http2Client {
             .await
             .map_err(std::io::Error::other)?;
         let on_upgrade = hyper::upgrade::on(&mut response);
-        let (parts, _body) = response.into_parts();
+        let (parts, body) = response.into_parts();
+        if !parts.status.is_success() {
+            // A refusal's body usually says why (ours names the rule, or
+            // the subprotocols the server speaks): keep its first bytes.
+            return Err(Error::Response(Box::new(ResponseError::Status {
+                status: parts.status,
+                headers: parts.headers,
+                body: refusal_body(body).await,
+            })));
+        }
         let accepted = handshake.check_connect_response(Response::from_parts(parts, ()))?;
         let connection = self.config.connection_for(&accepted);
         let upgraded = on_upgrade.await.map_err(std::io::Error::other)?;
@@ -522,3 +531,25 @@ pub(crate) struct OpenedStream {
 /// How long [`Http2Client::connect`] waits for the server's SETTINGS to
 /// say whether it takes extended CONNECT.
 const SETTINGS_WAIT: Duration = Duration::from_secs(2);
+
+/// How much of a refusal's body [`ResponseError::Status`] keeps.
+const REFUSAL_BODY_LIMIT: usize = 64 * 1024;
+
+/// The first [`REFUSAL_BODY_LIMIT`] bytes of a refusal's body, as far as
+/// the stream delivers them (under the caller's handshake timeout).
+async fn refusal_body(mut body: hyper::body::Incoming) -> Vec<u8> {
+    use http_body_util::BodyExt as _;
+    let mut bytes = Vec::new();
+    while bytes.len() < REFUSAL_BODY_LIMIT {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            Some(Err(_)) | None => break,
+        }
+    }
+    bytes.truncate(REFUSAL_BODY_LIMIT);
+    bytes
+}
