@@ -10,6 +10,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 pub mod apt;
 pub mod async_std_rt;
 pub mod example;
+pub mod http2_rt;
 pub mod smol_rt;
 pub mod tokio_rt;
 
@@ -78,6 +79,10 @@ macro_rules! net_helpers {
 
         use $io::{AsyncReadExt as _, AsyncWriteExt as _};
         use $net::{TcpListener, TcpStream};
+
+        /// The status of an accepted WebSocket over HTTP/1.1 (RFC 6455
+        /// section 4.2.2).
+        pub const UPGRADED: u16 = 101;
 
         pub type Tcp = TcpStream;
         pub type Listener = TcpListener;
