@@ -34,6 +34,10 @@ const RESERVE_GROWTH: usize = 16;
 /// has nothing buffered.
 const SCRATCH_SIZE: usize = 64 * 1024;
 
+/// A read between frames of at least this many bytes is kept, not copied,
+/// where the runtime allows it ([`ReadTransport::READS_UNINIT`]).
+const KEEP_MIN: usize = 8 * 1024;
+
 thread_local! {
     /// Reads between frames land here, and only what arrived is copied into
     /// the connection: an idle connection holds no read buffer, and a busy
@@ -46,6 +50,11 @@ thread_local! {
     /// hold no write buffer, and a busy thread does not allocate one per
     /// message.
     static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
+
+    /// Reads between frames land here on a runtime that reads into
+    /// uninitialized memory: a large read becomes the connection's buffer
+    /// as it is, a small one is copied out as from [`SCRATCH`].
+    static FRESH: Cell<Option<BytesMut>> = const { Cell::new(None) };
 }
 
 /// Frees `conn`'s idle buffers, keeping its write buffer as the thread's spare.
@@ -103,6 +112,32 @@ pub(crate) fn poll_read<S, R: ReadTransport<S>>(
 ) -> Poll<io::Result<usize>> {
     let wanted = input.frame_bytes_wanted();
     let buffer = input.receive_buffer();
+    if buffer.is_empty() && wanted == 0 && R::READS_UNINIT {
+        return FRESH.with(|fresh| {
+            // Taken out for the read, as the scratch below.
+            let mut bytes = fresh.take().unwrap_or_default();
+            if bytes.capacity() < SCRATCH_SIZE {
+                bytes = BytesMut::with_capacity(SCRATCH_SIZE);
+            }
+            let result = R::poll_read(io, cx, &mut bytes);
+            if let Poll::Ready(Ok(read)) = result {
+                if read >= KEEP_MIN {
+                    // The connection keeps this allocation, cut down in
+                    // place to what arrived: no copy; the next read
+                    // between frames on this thread takes a new one.
+                    let mut kept = Vec::from(bytes);
+                    kept.shrink_to_fit();
+                    *buffer = BytesMut::from(bytes::Bytes::from(kept));
+                    return result;
+                }
+                // Small: an exact-size copy, the cheapest allocation.
+                *buffer = BytesMut::from(&bytes[..]);
+                bytes.clear();
+            }
+            fresh.set(Some(bytes));
+            result
+        });
+    }
     if buffer.is_empty() && wanted == 0 {
         return SCRATCH.with(|scratch| {
             // Taken out for the read, so that a re-entrant call (another
@@ -165,6 +200,96 @@ mod tests {
         assert_eq!(read_room(0, 0), READ_CHUNK);
         assert_eq!(read_room(10, 3), READ_CHUNK);
         assert_eq!(read_room(100 << 10, 300 << 10), 100 << 10);
+    }
+
+    /// A runtime that reads into spare capacity, over bytes in memory.
+    struct Uninit;
+
+    struct Never(std::time::Instant);
+
+    impl crate::runtime::Timer for Never {
+        fn at(deadline: std::time::Instant) -> Self {
+            Never(deadline)
+        }
+        fn deadline(&self) -> std::time::Instant {
+            self.0
+        }
+        fn reset(&mut self, deadline: std::time::Instant) {
+            self.0 = deadline;
+        }
+        fn poll_fired(&mut self, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Pending
+        }
+    }
+
+    impl crate::runtime::Runtime for Uninit {
+        type Timer = Never;
+    }
+
+    impl ReadTransport<Vec<u8>> for Uninit {
+        const READS_UNINIT: bool = true;
+
+        fn poll_read(
+            io: Pin<&mut Vec<u8>>,
+            _: &mut Context<'_>,
+            buffer: &mut BytesMut,
+        ) -> Poll<io::Result<usize>> {
+            let room = buffer.capacity() - buffer.len();
+            let take = room.min(io.len());
+            buffer.extend_from_slice(&io[..take]);
+            io.get_mut().drain(..take);
+            Poll::Ready(Ok(take))
+        }
+
+        fn poll_read_slice(
+            _: Pin<&mut Vec<u8>>,
+            _: &mut Context<'_>,
+            _: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            unreachable!("a runtime that reads into spare capacity is never given a slice")
+        }
+    }
+
+    fn read_between_frames(arrived: usize) -> Connection {
+        let mut conn = Connection::new(Role::Server, Config::default());
+        let mut source = vec![0x82u8; arrived];
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let read = poll_read::<_, Uninit>(Pin::new(&mut source), &mut cx, &mut conn);
+        assert!(matches!(read, Poll::Ready(Ok(n)) if n == arrived));
+        conn
+    }
+
+    /// A large read between frames (a 16 KiB message arriving whole) stays
+    /// where it was read, cut down to its size: the connection holds what
+    /// arrived, not the 64 KiB it was read into, and the thread's next
+    /// read gets a new buffer.
+    #[test]
+    fn server_keeps_a_large_read_between_frames_cut_to_what_arrived() {
+        FRESH.set(None);
+        let mut conn = read_between_frames(16 * 1024 + 4);
+        let buffer = conn.receive_buffer();
+        assert_eq!(buffer.len(), 16 * 1024 + 4);
+        assert!(
+            buffer.capacity() < SCRATCH_SIZE / 2,
+            "{}",
+            buffer.capacity()
+        );
+        assert!(
+            FRESH.take().is_none(),
+            "the read's buffer went to the connection"
+        );
+    }
+
+    /// A small read between frames is copied out at its size, and the
+    /// thread keeps its read buffer for the next one.
+    #[test]
+    fn server_copies_a_small_read_between_frames_and_keeps_the_thread_buffer() {
+        FRESH.set(None);
+        let mut conn = read_between_frames(100);
+        assert_eq!(conn.receive_buffer().len(), 100);
+        assert!(conn.receive_buffer().capacity() < 1024);
+        let fresh = FRESH.take().expect("kept for the next read");
+        assert!(fresh.is_empty() && fresh.capacity() >= SCRATCH_SIZE);
     }
 
     /// A server connection that wrote everything and went idle leaves its

@@ -43,6 +43,12 @@ pub trait ReadTransport<S>: Runtime {
         cx: &mut Context<'_>,
         buffer: &mut BytesMut,
     ) -> Poll<io::Result<usize>>;
+    /// Whether [`poll_read`](Self::poll_read) reads into the spare capacity
+    /// without initializing it first (tokio's `ReadBuf` does; futures-io's
+    /// `AsyncRead` takes an initialized slice). When it does, a large read
+    /// between frames goes into a fresh buffer that the connection keeps,
+    /// not into the per-thread one, whose bytes would have to be copied.
+    const READS_UNINIT: bool = false;
     /// Reads into `buffer`, an initialized slice; `Ok(0)` is the end of the
     /// stream. Used with the driver's per-thread read buffer.
     fn poll_read_slice(

@@ -42,6 +42,8 @@ impl ws_driver::Runtime for Tokio {
 }
 
 impl<S: AsyncRead + Unpin> ws_driver::ReadTransport<S> for Tokio {
+    const READS_UNINIT: bool = true;
+
     fn poll_read(
         io: Pin<&mut S>,
         cx: &mut Context<'_>,
