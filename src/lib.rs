@@ -33,6 +33,8 @@ pub use ws_frame as frame;
 pub use ws_handshake as handshake;
 #[cfg(feature = "hyper")]
 pub use ws_hyper as hyper;
+#[cfg(feature = "mio")]
+pub use ws_mio as mio;
 pub use ws_proxy as proxy;
 #[cfg(feature = "pubsub")]
 pub use ws_pubsub as pubsub;
