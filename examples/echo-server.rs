@@ -1,7 +1,7 @@
 //! An echo server: every text and binary message is sent back as it came.
 //!
 //! ```text
-//! cargo run --release --example echo-server -- --addr 127.0.0.1:9001 [--runtime tokio|async-std|smol|blocking] [--log]
+//! cargo run --release --example echo-server -- --addr 127.0.0.1:9001 [--runtime tokio|async-std|smol|blocking|mio] [--log]
 //! ```
 //!
 //! `--log` prints the toolkit's `tracing` events to stderr (the `tracing`
@@ -63,7 +63,7 @@ fn parse_args() -> Result<Args, String> {
             "--log" => log = true,
             "-h" | "--help" => {
                 return Err(
-                    "usage: echo-server [--addr 127.0.0.1:9001] [--runtime tokio|async-std|smol|blocking] [--log]"
+                    "usage: echo-server [--addr 127.0.0.1:9001] [--runtime tokio|async-std|smol|blocking|mio] [--log]"
                         .into(),
                 )
             }
@@ -315,6 +315,35 @@ fn serve_blocking(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Serves on ws-mio: its own event loop, one thread per core, no runtime;
+/// the handler echoes. On a signal it stops, sending every open socket a
+/// close frame with 1001 and waiting for their answers (up to the close
+/// timeout).
+fn serve_mio(addr: SocketAddr, shutdown: Shutdown) -> std::io::Result<()> {
+    struct Echo;
+
+    impl ws_mio::Handler for Echo {
+        fn message(&mut self, socket: &mut ws_mio::Socket<'_>, message: Message) {
+            if message.is_data() {
+                if let Err(error) = socket.send(message) {
+                    eprintln!("{:?}: send failed: {error}", socket.id());
+                }
+            }
+        }
+    }
+
+    let running = ws_mio::Server::new(server_config()).bind(addr, || Echo)?;
+    println!(
+        "echo-server (mio) listening on ws://{}",
+        running.local_addr()
+    );
+    smol::block_on(shutdown.triggered());
+    stopping(&shutdown);
+    let left = running.stop();
+    stopped(left);
+    Ok(())
+}
+
 /// Parses the arguments and serves until a signal. Public because `cargo xtask
 /// soak` runs this same server under a counting allocator
 /// (xtask/src/soak_server.rs).
@@ -348,8 +377,9 @@ pub fn main() {
         "async-std" => async_std::task::block_on(serve_async_std(args.addr, shutdown)),
         "smol" => smol::block_on(serve_smol(args.addr, shutdown)),
         "blocking" => serve_blocking(args.addr, shutdown),
+        "mio" => serve_mio(args.addr, shutdown),
         other => {
-            eprintln!("unknown runtime {other:?}: choose tokio, async-std, smol or blocking");
+            eprintln!("unknown runtime {other:?}: choose tokio, async-std, smol, blocking or mio");
             std::process::exit(2);
         }
     };

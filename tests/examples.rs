@@ -91,6 +91,11 @@ async fn echo_server_example_echoes_on_blocking() {
     echo_server_on("blocking").await;
 }
 
+#[tokio::test]
+async fn echo_server_example_echoes_on_mio() {
+    echo_server_on("mio").await;
+}
+
 /// Ctrl-C: the echo server closes every connection with 1001, waits for the
 /// close handshakes and exits 0.
 async fn echo_server_shuts_down_gracefully_on(runtime: &str) {
@@ -161,6 +166,11 @@ async fn echo_server_example_shuts_down_gracefully_on_smol() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_server_example_shuts_down_gracefully_on_blocking() {
     echo_server_shuts_down_gracefully_on("blocking").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_server_example_shuts_down_gracefully_on_mio() {
+    echo_server_shuts_down_gracefully_on("mio").await;
 }
 
 #[test]

@@ -47,12 +47,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 other => return Err(format!("unknown mode {other:?}: server, client or both")),
             },
             "--runtime" => match value()?.as_str() {
-                runtime @ ("tokio" | "async-std" | "smol" | "blocking") => {
+                runtime @ ("tokio" | "async-std" | "smol" | "blocking" | "mio") => {
                     options.runtime = runtime.to_owned()
                 }
                 other => {
                     return Err(format!(
-                        "unknown runtime {other:?}: tokio, async-std, smol or blocking"
+                        "unknown runtime {other:?}: tokio, async-std, smol, blocking or mio (server only)"
                     ))
                 }
             },
@@ -64,6 +64,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if options.runtime == "mio" && options.client {
+        return Err("ws-mio is a server: run it with --mode server".into());
     }
     Ok(options)
 }
