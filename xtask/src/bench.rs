@@ -25,6 +25,7 @@ const LIBS: &[&str] = &[
     FED,
     "ours-async-std",
     "ours-smol",
+    MIO,
     "tokio-tungstenite",
     "fastwebsockets",
     "tokio-websockets",
@@ -46,6 +47,9 @@ const UWS: [&str; 2] = ["uWebSockets", "uWebSockets-uring"];
 /// answers): how much an application gains by batching its writes, beside
 /// the peers' own loops. Echo only; its idle memory is ours-tokio's.
 const FED: &str = "ours-tokio-feed";
+
+/// Ours on ws-mio: its own event loop on the server's one core, no runtime.
+const MIO: &str = "ours-mio";
 
 /// Not WebSocket libraries: a bare socket loop on each runtime that answers
 /// the handshake with fixed bytes and echoes every frame unmasked, checking

@@ -42,7 +42,7 @@ use std::net::SocketAddr;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const LIBRARIES: &str = "ours-hub|ours-naive|ours-tokio|ours-tokio-feed|ours-async-std|ours-smol|tokio-tungstenite|fastwebsockets|tokio-websockets|tokio-floor|tokio-ceiling|async-std-ceiling";
+const LIBRARIES: &str = "ours-hub|ours-naive|ours-tokio|ours-mio|ours-tokio-feed|ours-async-std|ours-smol|tokio-tungstenite|fastwebsockets|tokio-websockets|tokio-floor|tokio-ceiling|async-std-ceiling";
 
 fn main() {
     let mut lib = None;
@@ -58,6 +58,7 @@ fn main() {
     let lib = lib.unwrap_or_else(|| panic!("--lib {LIBRARIES} is required"));
     match lib.as_str() {
         "ours-tokio" => tokio_server(addr, ours_tokio),
+        "ours-mio" => ours_mio(addr),
         "ours-tokio-feed" => tokio_server(addr, ours_tokio_feed),
         "tokio-floor" => tokio_server(addr, tokio_floor),
         "tokio-tungstenite" => tokio_server(addr, tungstenite),
@@ -475,4 +476,27 @@ async fn broadcast_naive(sockets: NaiveSockets, tcp: TcpStream) {
         }
     }
     sockets.writers.lock().unwrap().remove(&id);
+}
+
+/// ws-mio: its own loop on one thread (the benchmark pins the server to
+/// one core), echoing data messages; answers are written once per turn.
+fn ours_mio(addr: SocketAddr) {
+    use ws_toolkit::mio::{Handler, Message, Server, Socket};
+
+    struct Echo;
+
+    impl Handler for Echo {
+        fn message(&mut self, socket: &mut Socket<'_>, message: Message) {
+            if message.is_data() {
+                let _ = socket.send(message);
+            }
+        }
+    }
+
+    let running = Server::new(ours_config().clone())
+        .threads(1)
+        .bind(addr, || Echo)
+        .expect("bind");
+    announce(running.local_addr());
+    running.wait();
 }
