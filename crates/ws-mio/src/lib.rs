@@ -530,7 +530,14 @@ impl<H: Handler> Loop<H> {
             };
             let read = match s.stream.read(&mut self.read_buffer) {
                 Ok(read) => read,
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    // After a read that filled the buffer: what it brought
+                    // was delivered, and its answers must go out now.
+                    if matches!(s.phase, Phase::Open { .. }) {
+                        self.flush(slot);
+                    }
+                    return;
+                }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 // A reset: the end of input, reported as ws-core reports it.
                 Err(_) => 0,
@@ -870,9 +877,15 @@ fn arm(
             }
         }
     };
-    if deadline != *armed {
-        *armed = deadline;
-        if let Some(when) = deadline {
+    match (deadline, *armed) {
+        // Nothing to wait for: the entry in the heap is stale now.
+        (None, _) => *armed = None,
+        // A later deadline (keepalive moved on by traffic): the armed
+        // entry fires first, finds nothing due, and arms this one then; so
+        // the heap holds about one entry per socket, not one per message.
+        (Some(when), Some(earlier)) if earlier <= when => {}
+        (Some(when), _) => {
+            *armed = Some(when);
             timers.push(Reverse((when, slot, generation)));
         }
     }

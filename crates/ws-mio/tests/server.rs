@@ -315,3 +315,19 @@ fn server_pings_an_idle_client_and_drops_one_that_stops_answering() {
     assert_eq!(seen.code, CloseCode::ABNORMAL, "{seen:?}");
     drop(socket);
 }
+
+/// A message that fills the loop's 64 KiB read buffer exactly (its frame
+/// is 65,536 bytes: 8 bytes of masked header, 65,528 of payload): the read
+/// after it finds nothing, and the answer must still go out then, not wait
+/// for the client's next bytes.
+#[test]
+fn server_answers_a_frame_that_fills_its_read_buffer_exactly() {
+    let (server, _) = start(ServerConfig::default());
+    let (mut socket, _) = connect(url(server.local_addr())).unwrap();
+    for round in 0..5 {
+        let payload = vec![round as u8; 65_528];
+        socket.send(Message::binary(payload.clone())).unwrap();
+        let answer = socket.read_within(Duration::from_secs(5)).unwrap();
+        assert_eq!(answer, Some(Message::binary(payload)), "round {round}");
+    }
+}
