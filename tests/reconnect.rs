@@ -12,7 +12,7 @@ mod support;
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -105,10 +105,27 @@ fn reconnecting_client_follows_a_server_killed_and_restarted_at_random_points() 
         let config = ClientConfig::default()
             .proxy(None)
             .handshake_timeout(Duration::from_secs(5));
+        // The per-connection set-up, as a hook: a "hello", echoed, before
+        // the socket is handed out; counted each time it completes.
+        let setups = Arc::new(AtomicU64::new(0));
+        let hook_setups = setups.clone();
         let mut client =
             ws_toolkit::tokio::reconnecting_with_config(format!("ws://{addr}/"), config, policy)
-                .unwrap();
-        let (mut connections, mut setups, mut retries) = (0, 0, 0);
+                .unwrap()
+                .on_connect(move |socket, _queued| {
+                    let setups = hook_setups.clone();
+                    Box::pin(async move {
+                        socket.send(Message::text("hello")).await?;
+                        match socket.next().await {
+                            Some(Ok(echo)) => assert_eq!(echo, Message::text("hello")),
+                            Some(Err(error)) => return Err(error),
+                            None => return Err(ws_toolkit::tokio::Error::Closed),
+                        }
+                        setups.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                });
+        let (mut connections, mut retries) = (0, 0);
         let (mut sent, mut echoed, mut failed_unacknowledged) = (0u64, 0u64, 0u64);
         let mut handshake_failures = 0;
         let mut last_retry: Option<(Instant, Duration)> = None;
@@ -126,15 +143,11 @@ fn reconnecting_client_follows_a_server_killed_and_restarted_at_random_points() 
             match event {
                 ReconnectEvent::Connected(mut socket, _) => {
                     connections += 1;
-                    // The per-connection set-up runs first on each: a
-                    // "hello", echoed like the rest.
-                    setups += 1;
-                    let mut n = 0u64;
+                    // The hook has set this connection up.
+                    assert_eq!(setups.load(Ordering::SeqCst), connections);
+                    let mut n = 1u64;
                     let clean_end = loop {
-                        let message = match n {
-                            0 => Message::text("hello"),
-                            n => Message::binary(vec![n as u8; (n * 7919) as usize % 65_536]),
-                        };
+                        let message = Message::binary(vec![n as u8; (n * 7919) as usize % 65_536]);
                         n += 1;
                         if socket.send(message.clone()).await.is_err() {
                             break false;
@@ -184,7 +197,7 @@ fn reconnecting_client_follows_a_server_killed_and_restarted_at_random_points() 
         println!("announced waits {announced:?}; connected after a retry in {reconnected_after:?}");
         (
             connections,
-            setups,
+            setups.load(Ordering::SeqCst),
             retries,
             sent,
             echoed,
@@ -329,7 +342,23 @@ fn blocking_reconnecting_client_follows_a_restarted_server_and_sends_what_it_que
         bytes: 1 << 20,
     }));
     let config = ws::ClientConfig::default().proxy(None);
-    let mut client = ws::reconnecting_with_config(format!("ws://{addr}/"), config, policy).unwrap();
+    // The hook on every connection: a numbered hello, then what was
+    // queued; each echo is kept.
+    let echoed = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook_echoed = echoed.clone();
+    let mut hellos = 0;
+    let mut client = ws::reconnecting_with_config(format!("ws://{addr}/"), config, policy)
+        .unwrap()
+        .on_connect(move |socket, queued| {
+            hellos += 1;
+            socket.send(Message::text(format!("hello {hellos}")))?;
+            let mut echoes = vec![socket.read()?];
+            for _ in 0..ws::send_queued_on(queued, socket)? {
+                echoes.push(socket.read()?);
+            }
+            hook_echoed.lock().unwrap().extend(echoes);
+            Ok(())
+        });
     // Nothing listens yet: the first attempt fails and announces its wait.
     let Some(ws::ReconnectEvent::Retrying {
         error: Some(_),
@@ -344,24 +373,17 @@ fn blocking_reconnecting_client_follows_a_restarted_server_and_sends_what_it_que
         &["--addr", &addr.to_string()],
     ));
     let mut connections = 0;
-    let mut echoed = Vec::new();
     while let Some(event) = client.next() {
         match event {
             ws::ReconnectEvent::Connected(mut socket, _) => {
                 connections += 1;
-                socket
-                    .send(Message::text(format!("hello {connections}")))
-                    .unwrap();
-                echoed.push(socket.read().unwrap());
                 if connections == 1 {
                     // The server dies; the client sees the end.
                     drop(server.take());
                     assert!(socket.read().is_err());
                     continue;
                 }
-                assert_eq!(client.send_queued(&mut socket).unwrap(), 2);
-                echoed.push(socket.read().unwrap());
-                echoed.push(socket.read().unwrap());
+                assert_eq!(client.queued(), 0);
                 socket.close(ws_toolkit::CloseCode::NORMAL, "").unwrap();
                 break;
             }
@@ -383,7 +405,77 @@ fn blocking_reconnecting_client_follows_a_restarted_server_and_sends_what_it_que
     }
     assert_eq!(connections, 2);
     assert_eq!(
-        echoed,
+        *echoed.lock().unwrap(),
         ["hello 1", "hello 2", "queued 1", "queued 2"].map(Message::text)
     );
+}
+
+/// A hook that fails is a failed attempt: the socket is dropped, the
+/// error is announced with the wait, and the next connection is set up
+/// again; a refusal the hook reports as not worth retrying ends it.
+#[test]
+fn reconnecting_client_counts_a_failed_hook_as_a_failed_attempt() {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let _server = Running::start("echo-server", &["--addr", &addr.to_string()]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let policy = ReconnectConfig {
+            seed: Some(3),
+            ..ReconnectConfig::default()
+        }
+        .delays(INITIAL, MAX);
+        let config = ClientConfig::default().proxy(None);
+        let mut runs = 0;
+        let mut client =
+            ws_toolkit::tokio::reconnecting_with_config(format!("ws://{addr}/"), config, policy)
+                .unwrap()
+                .on_connect(move |socket, _| {
+                    runs += 1;
+                    let run = runs;
+                    Box::pin(async move {
+                        match run {
+                            // The server's answer to the log-in was not
+                            // what it should be: try again.
+                            1 => Err(ws_toolkit::tokio::Error::Closed),
+                            2 => {
+                                socket.send(Message::text("log in")).await?;
+                                Ok(())
+                            }
+                            // An error that retrying will not change (a
+                            // token that is no valid header value).
+                            _ => Err(ws_toolkit::tokio::Error::Uri(
+                                ws_handshake::ClientError::Header("authorization"),
+                            )),
+                        }
+                    })
+                });
+        let Some(ReconnectEvent::Retrying {
+            error: Some(ws_toolkit::tokio::Error::Closed),
+            after,
+        }) = client.next().await
+        else {
+            panic!("the failed hook was not announced");
+        };
+        assert!(after <= INITIAL);
+        let Some(ReconnectEvent::Connected(mut socket, _)) = client.next().await else {
+            panic!("not connected after the hook succeeded");
+        };
+        assert_eq!(
+            socket.next().await.unwrap().unwrap(),
+            Message::text("log in")
+        );
+        drop(socket);
+        assert!(matches!(
+            client.next().await,
+            Some(ReconnectEvent::Retrying { error: None, .. })
+        ));
+        assert!(matches!(
+            client.next().await,
+            Some(ReconnectEvent::GaveUp(ws_toolkit::tokio::Error::Uri(_)))
+        ));
+        assert!(client.next().await.is_none());
+    });
 }

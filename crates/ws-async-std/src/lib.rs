@@ -403,5 +403,7 @@ pub use ws_driver::{
     upgrade, upgrade_with, ClientConfig, Error, IntoClientRequest, ServerConfig, Shutdown, Tracked,
     Upgrade,
 };
-pub use ws_driver::{ProxySetting, QueueError, QueueLimit, ReconnectConfig, ReconnectEvent};
+pub use ws_driver::{
+    Outbox, ProxySetting, QueueError, QueueLimit, ReconnectConfig, ReconnectEvent,
+};
 pub use ws_handshake::{OriginPolicy, RequestError, ResponseError};

@@ -50,7 +50,9 @@ mod transport;
 use std::net::{TcpStream, ToSocketAddrs};
 
 use handshake::Deadline;
-pub use reconnect::{reconnecting, reconnecting_with_config, Reconnect, ReconnectEvent};
+pub use reconnect::{
+    reconnecting, reconnecting_with_config, send_queued_on, ConnectHook, Reconnect, ReconnectEvent,
+};
 pub use socket::WebSocket;
 pub use transport::{MaybeTlsStream, Transport};
 
@@ -61,7 +63,7 @@ pub use ws_core::{
 };
 pub use ws_driver::ws_proxy::{Proxy, ProxyError};
 pub use ws_driver::{ClientConfig, Error, IntoClientRequest, ServerConfig};
-pub use ws_driver::{ProxySetting, QueueError, QueueLimit, ReconnectConfig};
+pub use ws_driver::{Outbox, ProxySetting, QueueError, QueueLimit, ReconnectConfig};
 pub use ws_handshake::{OriginPolicy, RequestError, ResponseError};
 
 /// Accepts a WebSocket on a stream with the default configuration: reads

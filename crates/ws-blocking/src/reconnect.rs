@@ -62,12 +62,33 @@ pub enum ReconnectEvent {
 /// }
 /// # Ok::<(), ws_blocking::Error>(())
 /// ```
-#[derive(Debug)]
+///
+/// What every connection needs first (authenticate, resubscribe, send
+/// what was queued) can be given once as [`Reconnect::on_connect`].
 pub struct Reconnect {
     request: http::Request<()>,
     config: ClientConfig,
     state: ReconnectState,
     outbox: Outbox,
+    hook: Option<ConnectHook>,
+}
+
+/// A hook a [`Reconnect`] runs on every new connection
+/// ([`Reconnect::on_connect`]), with the queue of messages kept while
+/// disconnected.
+pub type ConnectHook =
+    Box<dyn FnMut(&mut WebSocket<MaybeTlsStream>, &mut Outbox) -> Result<(), Error> + Send>;
+
+impl std::fmt::Debug for Reconnect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reconnect")
+            .field("request", &self.request)
+            .field("config", &self.config)
+            .field("state", &self.state)
+            .field("outbox", &self.outbox)
+            .field("hook", &self.hook.as_ref().map(|_| "FnMut"))
+            .finish()
+    }
 }
 
 /// A reconnecting client for `request` with the default client settings;
@@ -101,10 +122,38 @@ pub fn reconnecting_with_config(
         config,
         outbox: Outbox::new(policy.queue_while_disconnected),
         state: ReconnectState::new(policy),
+        hook: None,
     })
 }
 
 impl Reconnect {
+    /// Runs `hook` on every new connection before `next` hands it out:
+    /// the place to authenticate, resubscribe and send what was queued
+    /// ([`send_queued_on`]). A hook that fails counts as a failed attempt:
+    /// the socket is dropped and its error decides, as a connect error
+    /// would, whether `next` says [`ReconnectEvent::Retrying`] or
+    /// [`ReconnectEvent::GaveUp`].
+    ///
+    /// ```no_run
+    /// use ws_blocking::{Message, ReconnectConfig};
+    ///
+    /// let feed = ws_blocking::reconnecting("ws://127.0.0.1:9001/feed", ReconnectConfig::default())?
+    ///     .on_connect(|socket, queued| {
+    ///         socket.send(Message::text("subscribe prices"))?;
+    ///         ws_blocking::send_queued_on(queued, socket)?;
+    ///         Ok(())
+    ///     });
+    /// # drop(feed);
+    /// # Ok::<(), ws_blocking::Error>(())
+    /// ```
+    pub fn on_connect<F>(mut self, hook: F) -> Self
+    where
+        F: FnMut(&mut WebSocket<MaybeTlsStream>, &mut Outbox) -> Result<(), Error> + Send + 'static,
+    {
+        self.hook = Some(Box::new(hook));
+        self
+    }
+
     /// Keeps `message` for the next connection, to be sent by
     /// [`send_queued`](Self::send_queued), in the order queued.
     ///
@@ -135,14 +184,28 @@ impl Reconnect {
     ///
     /// As [`WebSocket::send`], for the message that stays queued.
     pub fn send_queued(&mut self, socket: &mut WebSocket<MaybeTlsStream>) -> Result<usize, Error> {
-        let mut sent = 0;
-        while let Some(message) = self.outbox.front() {
-            socket.send(message.clone())?;
-            self.outbox.pop_front();
-            sent += 1;
-        }
-        Ok(sent)
+        send_queued_on(&mut self.outbox, socket)
     }
+}
+
+/// Sends what `queued` holds on `socket` in order and returns how many
+/// went out (for an [`on_connect`](Reconnect::on_connect) hook). A message
+/// whose send failed stays first in the queue for the next connection.
+///
+/// # Errors
+///
+/// As [`WebSocket::send`], for the message that stays queued.
+pub fn send_queued_on(
+    queued: &mut Outbox,
+    socket: &mut WebSocket<MaybeTlsStream>,
+) -> Result<usize, Error> {
+    let mut sent = 0;
+    while let Some(message) = queued.front() {
+        socket.send(message.clone())?;
+        queued.pop_front();
+        sent += 1;
+    }
+    Ok(sent)
 }
 
 impl Iterator for Reconnect {
@@ -162,7 +225,12 @@ impl Iterator for Reconnect {
         if let Some(wait) = wait {
             std::thread::sleep(wait);
         }
-        match crate::connect_with_config(clone_request(&self.request), &self.config) {
+        let attempt = crate::connect_with_config(clone_request(&self.request), &self.config)
+            .and_then(|(mut socket, response)| match &mut self.hook {
+                Some(hook) => hook(&mut socket, &mut self.outbox).map(|()| (socket, response)),
+                None => Ok((socket, response)),
+            });
+        match attempt {
             Ok((socket, response)) => {
                 self.state.connected(Instant::now());
                 Some(ReconnectEvent::Connected(socket, response))

@@ -48,8 +48,8 @@ pub use config::{ClientConfig, ProxySetting, ServerConfig};
 pub use error::{Error, TlsUnavailable};
 pub use proxy::tunnel;
 pub use reconnect::{
-    clone_request, retry_decision, Backoff, NextStep, Outbox, QueueError, QueueLimit, Reconnect,
-    ReconnectConfig, ReconnectEvent, ReconnectState, RetryDecision,
+    clone_request, retry_decision, Backoff, ConnectHook, NextStep, Outbox, QueueError, QueueLimit,
+    Reconnect, ReconnectConfig, ReconnectEvent, ReconnectState, RetryDecision,
 };
 pub use runtime::{
     downcast, downcast_within, timeout, upcast_within, Connect, ReadTransport, Runtime,

@@ -7,7 +7,9 @@
 //! `connect` and timer.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use ws_core::Message;
@@ -444,6 +446,29 @@ impl Outbox {
         self.bytes = 0;
         self.queue.drain(..).collect()
     }
+
+    /// Sends the messages on `socket` in order and returns how many went
+    /// out. A message whose send failed stays first, for the next
+    /// connection, so it is sent at least once; the ones after it wait too.
+    ///
+    /// Cancel safety: not cancel-safe; a message being sent when cancelled
+    /// stays queued (and may go out twice).
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`], for the message that stays queued.
+    pub async fn send_on<S: Unpin, R: Transport<S>>(
+        &mut self,
+        socket: &mut WebSocket<S, R>,
+    ) -> Result<usize, Error> {
+        let mut sent = 0;
+        while let Some(message) = self.front() {
+            socket.send(message.clone()).await?;
+            self.pop_front();
+            sent += 1;
+        }
+        Ok(sent)
+    }
 }
 
 /// A client that connects again whenever its connection ends, with
@@ -485,13 +510,40 @@ impl Outbox {
 /// take is handed back, and [`take_queued`](Self::take_queued) hands back
 /// what it holds (after [`ReconnectEvent::GaveUp`], say). To stop, stop
 /// calling `next` (a clean close of the last socket ends it).
-#[derive(Debug)]
-pub struct Reconnect<R> {
+///
+/// What every connection needs before the application uses it
+/// (authenticate, resubscribe, send what was queued) can also be given once
+/// as a hook, [`on_connect`](Self::on_connect): `next` runs it on each new
+/// socket and hands out only the sockets it set up.
+pub struct Reconnect<R: Connect> {
     request: http::Request<()>,
     config: ClientConfig,
     state: ReconnectState,
     outbox: Outbox,
-    runtime: std::marker::PhantomData<fn() -> R>,
+    hook: Option<ConnectHook<<R as Connect>::Stream, R>>,
+}
+
+/// A hook a [`Reconnect`] runs on every new connection
+/// ([`Reconnect::on_connect`]): it borrows the socket and the queue of
+/// messages kept while disconnected, and its future sets the connection up.
+pub type ConnectHook<S, R> = Box<
+    dyn for<'a> FnMut(
+            &'a mut WebSocket<S, R>,
+            &'a mut Outbox,
+        ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>
+        + Send,
+>;
+
+impl<R: Connect> std::fmt::Debug for Reconnect<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reconnect")
+            .field("request", &self.request)
+            .field("config", &self.config)
+            .field("state", &self.state)
+            .field("outbox", &self.outbox)
+            .field("hook", &self.hook.as_ref().map(|_| "FnMut"))
+            .finish()
+    }
 }
 
 impl<R> Reconnect<R>
@@ -516,8 +568,44 @@ where
             config,
             outbox: Outbox::new(policy.queue_while_disconnected),
             state: ReconnectState::new(policy),
-            runtime: std::marker::PhantomData,
+            hook: None,
         })
+    }
+
+    /// Runs `hook` on every new connection before [`next`](Self::next)
+    /// hands it out: the place to authenticate, resubscribe and send what
+    /// was queued while disconnected ([`Outbox::send_on`]). A hook that
+    /// fails counts as a failed attempt: the socket is dropped and its
+    /// error decides, as a connect error would ([`retry_decision`]), whether
+    /// `next` says [`ReconnectEvent::Retrying`] or
+    /// [`ReconnectEvent::GaveUp`]. The backoff is reset only by connections
+    /// the hook set up.
+    ///
+    /// ```
+    /// use ws_driver::{Connect, Reconnect, Transport};
+    ///
+    /// fn subscribing<R: Connect + Transport<R::Stream>>(client: Reconnect<R>) -> Reconnect<R> {
+    ///     client.on_connect(|socket, queued| {
+    ///         Box::pin(async move {
+    ///             socket.send(ws_core::Message::text("subscribe prices")).await?;
+    ///             queued.send_on(socket).await?;
+    ///             Ok(())
+    ///         })
+    ///     })
+    /// }
+    /// ```
+    pub fn on_connect<F>(mut self, hook: F) -> Self
+    where
+        F: for<'a> FnMut(
+                &'a mut WebSocket<<R as Connect>::Stream, R>,
+                &'a mut Outbox,
+            )
+                -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>
+            + Send
+            + 'static,
+    {
+        self.hook = Some(Box::new(hook));
+        self
     }
 
     /// Keeps `message` for the next connection, to be sent by
@@ -557,13 +645,7 @@ where
         &mut self,
         socket: &mut WebSocket<<R as Connect>::Stream, R>,
     ) -> Result<usize, Error> {
-        let mut sent = 0;
-        while let Some(message) = self.outbox.front() {
-            socket.send(message.clone()).await?;
-            self.outbox.pop_front();
-            sent += 1;
-        }
-        Ok(sent)
+        self.outbox.send_on(socket).await
     }
 
     /// Connects (at once the first time; after the announced wait when the
@@ -584,7 +666,16 @@ where
             std::future::poll_fn(|cx| timer.poll_fired(cx)).await;
         }
         let request = clone_request(&self.request);
-        match connect::<R>(request, &self.config).await {
+        let attempt = match connect::<R>(request, &self.config).await {
+            Ok((mut socket, response)) => match &mut self.hook {
+                Some(hook) => hook(&mut socket, &mut self.outbox)
+                    .await
+                    .map(|()| (socket, response)),
+                None => Ok((socket, response)),
+            },
+            Err(error) => Err(error),
+        };
+        match attempt {
             Ok((socket, response)) => {
                 self.state.connected(Instant::now());
                 Some(ReconnectEvent::Connected(socket, response))
