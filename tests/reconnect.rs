@@ -223,7 +223,7 @@ fn reconnecting_client_follows_a_server_killed_and_restarted_at_random_points() 
     assert_eq!(handshake_failures, 1);
     // Every message is echoed or reported on a failed connection.
     assert_eq!(sent, echoed + unacknowledged);
-    assert!(unacknowledged <= connections as u64);
+    assert!(unacknowledged <= connections);
 }
 
 #[test]
