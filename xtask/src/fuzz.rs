@@ -14,7 +14,7 @@ pub const USAGE: &str =
     "cargo xtask fuzz [--time SECONDS] [--targets frame_header,inflate,...] [--cmin]";
 
 /// Every target in `fuzz/Cargo.toml`, in the order they run.
-const TARGETS: [&str; 8] = [
+const TARGETS: [&str; 9] = [
     "frame_header",
     "utf8_validator",
     "handshake_request",
@@ -23,6 +23,7 @@ const TARGETS: [&str; 8] = [
     "inflate",
     "connection_pair",
     "proxy_response",
+    "h2_handshake",
 ];
 
 struct Options {

@@ -9,7 +9,7 @@
 //!   into `docs/performance.md`.
 //! * `fuzz [--time 60] [--targets ...] [--cmin]`: every cargo-fuzz target for
 //!   a given time each, growing the corpora in `fuzz/corpus/`.
-//! * `soak [--conns 10000] [--seconds 10] [--runtime tokio|async-std|smol]`:
+//! * `soak [--conns 10000] [--seconds 10] [--runtime tokio|async-std|smol|mio] [--servers N]`:
 //!   many connections echoing, then closing, twice; nothing lost or leaked.
 
 mod autobahn;
@@ -28,6 +28,15 @@ fn main() -> ExitCode {
     if std::env::var_os(soak_server::ENV).is_some() {
         soak_server::run();
         return ExitCode::SUCCESS;
+    }
+    if std::env::var_os(soak::CLIENT_ENV).is_some() {
+        return match soak::client_worker() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("xtask soak client: {message}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_default();

@@ -8,14 +8,18 @@
 //!
 //! Past one source address's ephemeral ports, the connections come from
 //! several (127.0.0.1, 127.0.0.2, ...: [`CONNS_PER_SOURCE`] each), and the
-//! descriptor limit of this process and of the server (which inherits it)
-//! is raised to its hard limit first. A count the hard limit cannot hold is
-//! refused up front with the figures: raising a hard limit needs
-//! `CAP_SYS_RESOURCE`.
+//! descriptor limit is raised to its hard limit first. The clients run in
+//! worker processes (this binary again, [`CLIENT_ENV`]), which connect,
+//! report, and start echoing only once every worker's connections are open,
+//! so all of them are held at once. When one process cannot hold them
+//! under the hard limit (raising a hard limit needs `CAP_SYS_RESOURCE`), as
+//! many echo servers as it takes share the load (`--servers`), each with
+//! its own port and its own worker, and the figures are summed over them.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +29,10 @@ use ws_toolkit::tokio::{ClientConfig, CloseCode, Config, Message};
 use crate::soak_server;
 
 pub const USAGE: &str =
-    "cargo xtask soak [--conns 10000] [--seconds 10] [--runtime tokio|async-std|smol] [--per-source 25000]";
+    "cargo xtask soak [--conns 10000] [--seconds 10] [--runtime tokio|async-std|smol|mio] [--per-source 25000] [--servers N]";
+
+/// The environment variable that makes xtask a soak client worker.
+pub const CLIENT_ENV: &str = "XTASK_SOAK_CLIENT";
 
 struct Options {
     conns: usize,
@@ -33,6 +40,9 @@ struct Options {
     runtime: String,
     /// Connections per source address (127.0.0.1, .2, ...).
     per_source: usize,
+    /// Server processes (and client workers); `None`: as few as the
+    /// descriptor limit allows.
+    servers: Option<usize>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -41,6 +51,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         seconds: 10,
         runtime: "tokio".into(),
         per_source: CONNS_PER_SOURCE,
+        servers: None,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -56,6 +67,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .parse::<usize>()
                     .map_err(|e| format!("--per-source: {e}"))?
                     .clamp(1, CONNS_PER_SOURCE)
+            }
+            "--servers" => {
+                options.servers = Some(
+                    value()?
+                        .parse::<usize>()
+                        .map_err(|e| format!("--servers: {e}"))?
+                        .max(1),
+                )
             }
             other => return Err(format!("unknown argument {other:?}\nusage: {USAGE}")),
         }
@@ -80,18 +99,8 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(runtime: &str) -> Result<Server, String> {
-        let root = crate::workspace_root();
-        // Built in release like the example (this xtask is a debug build).
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--package", "xtask"])
-            .current_dir(&root)
-            .status()
-            .map_err(|e| format!("cargo build: {e}"))?;
-        if !status.success() {
-            return Err("building the soak server (xtask, release) failed".into());
-        }
-        let mut child = Command::new(root.join("target/release/xtask"))
+    fn start(binary: &std::path::Path, runtime: &str) -> Result<Server, String> {
+        let mut child = Command::new(binary)
             .env(soak_server::ENV, "1")
             .args(["--addr", "127.0.0.1:0", "--runtime", runtime])
             .stdin(Stdio::piped())
@@ -186,11 +195,28 @@ struct Counts {
 /// one server address.
 const CONNS_PER_SOURCE: usize = 25_000;
 
+/// Builds xtask in release (the soak server and the client workers are
+/// this binary; `cargo xtask` itself is a debug build) and returns its path.
+fn release_binary() -> Result<std::path::PathBuf, String> {
+    let root = crate::workspace_root();
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--package", "xtask"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("cargo build: {e}"))?;
+    if !status.success() {
+        return Err("building the soak server (xtask, release) failed".into());
+    }
+    Ok(root.join("target/release/xtask"))
+}
+
+/// Descriptors a process needs beside its connections (the runtime's,
+/// the listener, standard streams).
+const SPARE_FDS: u64 = 512;
+
 /// Raises this process's soft descriptor limit to its hard limit (the
-/// server started after inherits it); an error when `conns` connections,
-/// plus room for the runtime's own descriptors, do not fit under it.
-fn raise_fd_limit(conns: usize) -> Result<u64, String> {
-    let needed = conns as u64 + 512;
+/// servers and workers started after inherit it) and returns it.
+fn raise_fd_limit() -> Result<u64, String> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -199,15 +225,6 @@ fn raise_fd_limit(conns: usize) -> Result<u64, String> {
     #[allow(unsafe_code)]
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(format!("getrlimit: {}", std::io::Error::last_os_error()));
-    }
-    if limit.rlim_max < needed {
-        return Err(format!(
-            "--conns {conns} needs {needed} file descriptors in this process and in the server, \
-             but the hard limit (ulimit -Hn) is {}; raising it needs CAP_SYS_RESOURCE \
-             (or run at most --conns {})",
-            limit.rlim_max,
-            limit.rlim_max.saturating_sub(512)
-        ));
     }
     limit.rlim_cur = limit.rlim_max;
     // SAFETY: `limit` is a valid rlimit; only the soft limit changes.
@@ -218,9 +235,136 @@ fn raise_fd_limit(conns: usize) -> Result<u64, String> {
     Ok(limit.rlim_cur)
 }
 
+/// A client worker process: its slice of the connections, to one server.
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a worker said, with its index; `None` when its output ended.
+type Said = (usize, Option<String>);
+
+impl Worker {
+    /// Starts worker `index` for `conns` connections to `addr`, the first
+    /// numbered `first_id` (which picks their source addresses); its lines
+    /// go to `said`.
+    fn start(
+        binary: &std::path::Path,
+        index: usize,
+        addr: &str,
+        conns: usize,
+        first_id: usize,
+        options: &Options,
+        said: mpsc::Sender<Said>,
+    ) -> Result<Worker, String> {
+        let mut child = Command::new(binary)
+            .env(CLIENT_ENV, "1")
+            .args([
+                addr.to_owned(),
+                conns.to_string(),
+                first_id.to_string(),
+                options.seconds.to_string(),
+                options.per_source.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("starting a soak client: {e}"))?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                match line {
+                    Ok(line) => {
+                        if said.send((index, Some(line))).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            let _ = said.send((index, None));
+        });
+        Ok(Worker { child, stdin })
+    }
+}
+
+/// Counts as a worker reports them: connected, sent, echoed, clean
+/// closes, errors.
+fn parse_counts(line: &str) -> Option<[u64; 5]> {
+    let mut fields = line.strip_prefix("counts ")?.split(' ').map(str::parse);
+    let mut counts = [0; 5];
+    for count in &mut counts {
+        *count = fields.next()?.ok()?;
+    }
+    Some(counts)
+}
+
+/// A soak client worker ([`CLIENT_ENV`]): `ADDR CONNS FIRST_ID SECONDS
+/// PER_SOURCE`. Connects, prints `connected N`, waits for `go` on its
+/// standard input, echoes, closes, prints `counts ...`.
+pub fn client_worker() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [addr, conns, first_id, seconds, per_source] = args.as_slice() else {
+        return Err(format!("a soak client takes 5 arguments, not {args:?}"));
+    };
+    let number = |text: &str| text.parse::<usize>().map_err(|e| format!("{text}: {e}"));
+    raise_fd_limit()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio: {e}"))?;
+    let counts = runtime.block_on(wave_counted(
+        addr.clone(),
+        number(conns)?,
+        number(first_id)?,
+        Duration::from_secs(number(seconds)? as u64),
+        number(per_source)?,
+        |connected| async move {
+            println!("connected {connected}");
+            let go = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map(|_| line)
+            })
+            .await;
+            matches!(go, Ok(Ok(line)) if line.trim() == "go")
+        },
+    ))?;
+    println!(
+        "counts {} {} {} {} {}",
+        counts.connected.load(Ordering::SeqCst),
+        counts.sent.load(Ordering::SeqCst),
+        counts.echoed.load(Ordering::SeqCst),
+        counts.clean_closes.load(Ordering::SeqCst),
+        counts.errors.load(Ordering::SeqCst),
+    );
+    Ok(())
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
-    let fd_limit = raise_fd_limit(options.conns)?;
+    let fd_limit = raise_fd_limit()?;
+    let per_process = fd_limit.saturating_sub(SPARE_FDS).max(1) as usize;
+    let servers = options
+        .servers
+        .unwrap_or_else(|| options.conns.div_ceil(per_process))
+        .clamp(1, options.conns.max(1));
+    let share = options.conns.div_ceil(servers);
+    if share > per_process {
+        return Err(format!(
+            "--conns {} over {servers} server(s) is {share} connections per process, but the \
+             hard descriptor limit (ulimit -Hn) {fd_limit} holds {per_process}; raising it needs \
+             CAP_SYS_RESOURCE (or use more --servers)",
+            options.conns
+        ));
+    }
     let sources = options.conns.div_ceil(options.per_source).max(1);
     if sources > 254 {
         return Err(format!(
@@ -229,60 +373,134 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ));
     }
     println!(
-        "soak: {} connections from {sources} source address(es) 127.0.0.1..; descriptor limit {fd_limit}",
-        options.conns
+        "soak: {} connections from {sources} source address(es) 127.0.0.1.. to {servers} {} \
+         server process(es); descriptor limit {fd_limit} per process",
+        options.conns, options.runtime
     );
-    let mut server = Server::start(&options.runtime)?;
+    let binary = release_binary()?;
+    let mut fleet = Vec::with_capacity(servers);
+    for _ in 0..servers {
+        fleet.push(Server::start(&binary, &options.runtime)?);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("tokio: {e}"))?;
-    // A warm-up wave, so the baseline includes the allocator's first growth.
-    runtime.block_on(wave(
-        &server.addr,
-        100,
-        Duration::from_millis(500),
-        options.per_source,
-    ))?;
+    // A warm-up wave on each, so the baseline includes the allocator's
+    // first growth.
+    for server in &fleet {
+        runtime.block_on(wave(
+            &server.addr,
+            100,
+            Duration::from_millis(500),
+            options.per_source,
+        ))?;
+    }
     std::thread::sleep(Duration::from_millis(500));
-    let (base_rss, base_fds) = server.usage();
-    let base_heap = server.settled_heap()?;
+    let usage = |fleet: &[Server]| {
+        fleet
+            .iter()
+            .map(Server::usage)
+            .fold((0, 0), |sum, one| (sum.0 + one.0, sum.1 + one.1))
+    };
+    let base_fds: Vec<usize> = fleet.iter().map(|server| server.usage().1).collect();
+    let base_rss = usage(&fleet).0;
+    let mut base_heap = 0;
+    for server in &mut fleet {
+        base_heap += server.settled_heap()?;
+    }
     println!(
-        "soak: {} server, baseline heap {:.1} KiB, resident {:.1} MiB, {base_fds} fds",
+        "soak: {} server(s), baseline heap {:.1} KiB, resident {:.1} MiB, {} fds",
         options.runtime,
         kib(base_heap),
-        mib(base_rss)
+        mib(base_rss),
+        base_fds.iter().sum::<usize>()
     );
     let mut after = Vec::new();
     for round in 1..=2 {
         let started = Instant::now();
-        let (counts, peak) = runtime.block_on(async {
-            let wave = tokio::spawn(wave_counted(
-                server.addr.clone(),
-                options.conns,
-                Duration::from_secs(options.seconds),
-                options.per_source,
-            ));
-            let mut peak = (0, 0);
-            while !wave.is_finished() {
-                let usage = server.usage();
-                peak = (peak.0.max(usage.0), peak.1.max(usage.1));
-                tokio::time::sleep(Duration::from_millis(200)).await;
+        let (said_tx, said) = mpsc::channel();
+        let mut workers = Vec::with_capacity(servers);
+        for (index, server) in fleet.iter().enumerate() {
+            let first_id = index * share;
+            let conns = share.min(options.conns.saturating_sub(first_id));
+            workers.push(Worker::start(
+                &binary,
+                index,
+                &server.addr,
+                conns,
+                first_id,
+                &options,
+                said_tx.clone(),
+            )?);
+        }
+        drop(said_tx);
+        // Until every worker has reported: all connected, then go, then
+        // the counts; the servers' memory sampled all along.
+        let (mut connected, mut reported) = (vec![None; servers], vec![None; servers]);
+        let mut ended = 0;
+        let mut peak = (0, 0);
+        let mut held = (0, 0.0);
+        while ended < servers {
+            let usage = usage(&fleet);
+            peak = (peak.0.max(usage.0), peak.1.max(usage.1));
+            match said.recv_timeout(Duration::from_millis(200)) {
+                Ok((index, Some(line))) => {
+                    if let Some(count) = line.strip_prefix("connected ") {
+                        connected[index] = count.parse::<u64>().ok();
+                        if connected.iter().all(Option::is_some) {
+                            held = (
+                                connected.iter().flatten().sum(),
+                                started.elapsed().as_secs_f64(),
+                            );
+                            for worker in &mut workers {
+                                let _ = writeln!(worker.stdin, "go")
+                                    .and_then(|()| worker.stdin.flush());
+                            }
+                        }
+                    } else if let Some(counts) = parse_counts(&line) {
+                        reported[index] = Some(counts);
+                    }
+                }
+                Ok((index, None)) if reported[index].is_none() => {
+                    return Err(format!(
+                        "soak wave {round}: client worker {index} ended without its counts"
+                    ))
+                }
+                Ok((_, None)) => ended += 1,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            (wave.await.expect("wave task"), peak)
-        });
-        let counts = counts?;
-        // Let the server finish closing the last connections.
-        let (rss, fds) = settle(&server, base_fds);
-        let heap = server.settled_heap()?;
+        }
+        drop(workers);
+        let Some(reported) = reported.into_iter().collect::<Option<Vec<_>>>() else {
+            return Err(format!(
+                "soak wave {round}: a client worker ended without its counts"
+            ));
+        };
+        let total = |field: usize| reported.iter().map(|counts| counts[field]).sum::<u64>();
+        let (conns, sent, echoed, clean, errors) =
+            (total(0), total(1), total(2), total(3), total(4));
+        // Let the servers finish closing the last connections.
+        let mut fds = 0;
+        let mut leaked_fds = Vec::new();
+        for (server, &base) in fleet.iter().zip(&base_fds) {
+            let (_, now) = settle(server, base);
+            fds += now;
+            if now > base {
+                leaked_fds.push(format!("{now} open, {base} before"));
+            }
+        }
+        let rss = usage(&fleet).0;
+        let mut heap = 0;
+        for server in &mut fleet {
+            heap += server.settled_heap()?;
+        }
         let per_connection = peak.0.saturating_sub(base_rss) / options.conns.max(1) as u64;
         println!(
-            "soak: wave {round}: {} connections, {} messages sent, {} echoed, {} clean closes, {} errors in {:.1} s; server peak {:.1} MiB resident ({per_connection} B per connection over the baseline) / {} fds, after: heap {:.1} KiB, {:.1} MiB resident, {fds} fds",
-            counts.connected.load(Ordering::SeqCst),
-            counts.sent.load(Ordering::SeqCst),
-            counts.echoed.load(Ordering::SeqCst),
-            counts.clean_closes.load(Ordering::SeqCst),
-            counts.errors.load(Ordering::SeqCst),
+            "soak: wave {round}: {conns} connections ({} held open at once after {:.1} s), {sent} messages sent, {echoed} echoed, {clean} clean closes, {errors} errors in {:.1} s; servers' peak {:.1} MiB resident ({per_connection} B per connection over the baseline) / {} fds, after: heap {:.1} KiB, {:.1} MiB resident, {fds} fds",
+            held.0,
+            held.1,
             started.elapsed().as_secs_f64(),
             mib(peak.0),
             peak.1,
@@ -290,21 +508,22 @@ pub fn run(args: &[String]) -> Result<(), String> {
             mib(rss),
         );
         let mut problems = Vec::new();
-        if counts.connected.load(Ordering::SeqCst) != options.conns as u64 {
+        if conns != options.conns as u64 || held.0 != options.conns as u64 {
             problems.push("not every connection was made".to_owned());
         }
-        if counts.sent.load(Ordering::SeqCst) != counts.echoed.load(Ordering::SeqCst) {
+        if sent != echoed {
             problems.push("messages were lost (sent != echoed)".to_owned());
         }
-        if counts.errors.load(Ordering::SeqCst) != 0 {
+        if errors != 0 {
             problems.push("connections failed".to_owned());
         }
-        if counts.clean_closes.load(Ordering::SeqCst) != options.conns as u64 {
+        if clean != options.conns as u64 {
             problems.push("not every close handshake completed".to_owned());
         }
-        if fds > base_fds {
+        if !leaked_fds.is_empty() {
             problems.push(format!(
-                "file descriptors leaked: {fds} open, {base_fds} before"
+                "file descriptors leaked: {}",
+                leaked_fds.join(", ")
             ));
         }
         if !problems.is_empty() {
@@ -318,7 +537,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // not grow again. A byte per connection is room for the runtime's
     // bookkeeping; any leaked buffer, task or connection is hundreds.
     let growth = after[1].saturating_sub(after[0]);
-    let allowed = options.conns as u64 + (16 << 10);
+    let allowed = options.conns as u64 + (16 << 10) * servers as u64;
     println!(
         "soak: heap after wave 1 {:.1} KiB, after wave 2 {:.1} KiB (baseline {:.1} KiB): {}",
         kib(after[0]),
@@ -332,7 +551,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     );
     if growth > allowed {
         return Err(format!(
-            "the server's heap grew by {:.1} KiB ({} bytes per connection) between two identical waves: a leak",
+            "the servers' heap grew by {:.1} KiB ({} bytes per connection) between two identical waves: a leak",
             kib(growth),
             growth / options.conns.max(1) as u64
         ));
@@ -368,7 +587,10 @@ async fn wave(
     duration: Duration,
     per_source: usize,
 ) -> Result<(), String> {
-    let counts = wave_counted(addr.to_owned(), conns, duration, per_source).await?;
+    let counts = wave_counted(addr.to_owned(), conns, 0, duration, per_source, |_| async {
+        true
+    })
+    .await?;
     if counts.errors.load(Ordering::SeqCst) == 0 {
         Ok(())
     } else {
@@ -376,31 +598,41 @@ async fn wave(
     }
 }
 
-/// `conns` connections at once (`per_source` from each of 127.0.0.1, .2,
-/// ...), each echoing messages of varied sizes until `duration` has passed
-/// since the last one connected, then closing.
-async fn wave_counted(
+/// `conns` connections at once (numbered from `first_id`, `per_source`
+/// from each of 127.0.0.1, .2, ...), each echoing messages of varied sizes
+/// until `duration` has passed since the last one connected, then closing.
+/// Once all are connected (or failed to), `ready` is told how many are and
+/// says whether to go on; until then every connection waits, open.
+async fn wave_counted<F, Ready>(
     addr: String,
     conns: usize,
+    first_id: usize,
     duration: Duration,
     per_source: usize,
-) -> Result<Counts, String> {
+    ready: F,
+) -> Result<Counts, String>
+where
+    F: FnOnce(u64) -> Ready,
+    Ready: std::future::Future<Output = bool>,
+{
     let counts = Arc::new(Counts::default());
     // Connects in batches the listener's backlog can take.
     let connecting = Arc::new(tokio::sync::Semaphore::new(256));
     let all_connected = Arc::new(tokio::sync::Barrier::new(conns + 1));
+    let (go_tx, go) = tokio::sync::watch::channel(false);
     let config = ClientConfig::default()
         .handshake_timeout(Duration::from_secs(60))
         .connection(Config::default().close_timeout(Duration::from_secs(30)));
     let config = Arc::new(config);
     let mut tasks = Vec::with_capacity(conns);
-    for id in 0..conns {
-        let (counts, connecting, all_connected, config, url) = (
+    for id in first_id..first_id + conns {
+        let (counts, connecting, all_connected, config, url, mut go) = (
             counts.clone(),
             connecting.clone(),
             all_connected.clone(),
             config.clone(),
             format!("ws://{addr}/"),
+            go.clone(),
         );
         let source = std::net::Ipv4Addr::new(127, 0, 0, 1 + (id / per_source) as u8);
         let server_addr: std::net::SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
@@ -408,12 +640,17 @@ async fn wave_counted(
             let permit = connecting.acquire().await.expect("open semaphore");
             let connected = connect_from(source, server_addr, url, &config).await;
             drop(permit);
+            match &connected {
+                Ok(_) => counts.connected.fetch_add(1, Ordering::SeqCst),
+                Err(_) => counts.errors.fetch_add(1, Ordering::SeqCst),
+            };
             all_connected.wait().await;
             let Ok((mut socket, _)) = connected else {
-                counts.errors.fetch_add(1, Ordering::SeqCst);
                 return;
             };
-            counts.connected.fetch_add(1, Ordering::SeqCst);
+            if go.wait_for(|go| *go).await.is_err() {
+                return;
+            }
             let deadline = Instant::now() + duration;
             let mut n = id as u64;
             while Instant::now() < deadline {
@@ -455,6 +692,10 @@ async fn wave_counted(
         }));
     }
     all_connected.wait().await;
+    if ready(counts.connected.load(Ordering::SeqCst)).await {
+        let _ = go_tx.send(true);
+    }
+    drop(go_tx);
     for task in tasks {
         task.await
             .map_err(|e| format!("a soak connection panicked: {e}"))?;
