@@ -194,6 +194,15 @@ fn reconnecting_client_follows_a_server_killed_and_restarted_at_random_points() 
         }
         announced.sort();
         reconnected_after.sort();
+        // Within the backoff's bounds: an attempt after a wait of at most
+        // MAX connected (a server that is up answers on loopback at once;
+        // a second of slack for a shared machine).
+        assert!(
+            reconnected_after
+                .iter()
+                .all(|took| *took <= MAX + Duration::from_secs(1)),
+            "{reconnected_after:?}"
+        );
         println!("announced waits {announced:?}; connected after a retry in {reconnected_after:?}");
         (
             connections,
