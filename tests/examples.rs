@@ -697,6 +697,15 @@ fn echo_server_example_survives_emfile_on_blocking() {
 }
 
 #[test]
+fn echo_server_example_survives_emfile_on_mio() {
+    survives_emfile(
+        "echo-server",
+        &["--addr", "127.0.0.1:0", "--runtime", "mio"],
+        "/",
+    );
+}
+
+#[test]
 fn chat_example_survives_emfile() {
     survives_emfile("chat", &["--addr", "127.0.0.1:0"], "/ws?name=many");
 }
