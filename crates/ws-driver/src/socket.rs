@@ -78,7 +78,7 @@ impl<S: Unpin, R: Transport<S>> WebSocket<S, R> {
     }
 
     /// Wraps a stream and a connection made for it (for example one with
-    /// permessage-deflate, [`Connection::with_deflate`]). `leftover` holds
+    /// permessage-deflate, `Connection::with_deflate` with ws-core's `deflate` feature). `leftover` holds
     /// bytes read past the handshake.
     pub fn from_connection(io: S, mut conn: Connection, leftover: &[u8]) -> Self {
         conn.receive(leftover);

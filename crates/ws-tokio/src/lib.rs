@@ -311,7 +311,7 @@ pub async fn connect_with_config(
 /// [`Reconnect::next`](ws_driver::Reconnect::next) connects (again) with
 /// exponential backoff and full jitter after the last connection ended or
 /// an attempt failed, and says so with a
-/// [`ReconnectEvent`](ws_driver::ReconnectEvent), as python-websockets'
+/// [`ReconnectEvent`], as python-websockets'
 /// `async for websocket in connect(uri)` does. Proxies, TLS and timeouts
 /// are the default [`ClientConfig`]'s; see [`reconnecting_with_config`].
 ///
