@@ -15,6 +15,7 @@ mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use support::example::Running;
 
@@ -27,23 +28,46 @@ fn chromium() -> PathBuf {
     support::apt::ensure_installed_alone("/usr/bin/chromium", "chromium")
 }
 
-/// The folder with `node_modules/playwright-core` and the page script.
+/// The folder with `node_modules/playwright-core` and the page scripts,
+/// installed once per test binary: the tests run in parallel, and two `npm
+/// install`s into one folder clobber each other's `node_modules`.
 fn playwright() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(install_playwright).clone()
+}
+
+fn install_playwright() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("target/browser-test");
-    if !dir
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
+    let installed = || {
+        dir.join("node_modules/playwright-core/package.json")
+            .exists()
+    };
+    let mut failures = Vec::new();
+    // The registry is reached over the network: a transient failure gets
+    // two more tries before the test gives up with what npm printed.
+    while !installed() && failures.len() < 3 {
         std::fs::create_dir_all(&dir).unwrap();
-        let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        let output = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&dir)
             .arg("playwright-core@1")
-            .status()
+            .output()
             .expect("npm (Node.js) is needed for this test");
-        assert!(status.success(), "npm install playwright-core failed");
+        if !output.status.success() {
+            failures.push(format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+            std::thread::sleep(std::time::Duration::from_secs(2));
+        }
     }
+    assert!(
+        installed(),
+        "npm install playwright-core failed:\n{}",
+        failures.join("\n---\n")
+    );
     for script in ["chat.js", "leaderboard.js", "origin.js", "h2.js"] {
         std::fs::copy(root.join("tests/browser").join(script), dir.join(script)).unwrap();
     }
