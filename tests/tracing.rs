@@ -275,14 +275,23 @@ fn blocking_client_records_its_session_in_a_span() {
     let events = Recorder::capture(|| {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
+        // The server's thread records into the same subscriber. Left
+        // without one, it could be the first to reach an event's callsite
+        // (the handshake's events are the same callsites for both roles)
+        // while this test's subscriber is the only one alive, and tracing
+        // would cache that callsite as disabled for every thread: the
+        // client's event would then go unrecorded.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let server = std::thread::spawn(move || {
-            let (tcp, _) = listener.accept().unwrap();
-            let mut socket = ws_toolkit::blocking::accept(tcp).unwrap();
-            while let Some(Ok(message)) = socket.recv() {
-                if message.is_data() {
-                    socket.send(message).unwrap();
+            tracing::dispatcher::with_default(&dispatch, || {
+                let (tcp, _) = listener.accept().unwrap();
+                let mut socket = ws_toolkit::blocking::accept(tcp).unwrap();
+                while let Some(Ok(message)) = socket.recv() {
+                    if message.is_data() {
+                        socket.send(message).unwrap();
+                    }
                 }
-            }
+            })
         });
         let (mut client, _) = ws_toolkit::blocking::connect(format!("ws://{addr}/")).unwrap();
         client
@@ -295,15 +304,20 @@ fn blocking_client_records_its_session_in_a_span() {
         client.close(CloseCode::GOING_AWAY, "done").unwrap();
         server.join().unwrap();
     });
-    // The server ran on another thread, outside this subscriber: only the
-    // client's events are here.
-    let accepted = of(&events, "client", "handshake accepted");
-    assert_eq!(accepted.len(), 1, "{events:#?}");
+    for role in ["client", "server"] {
+        let accepted = of(&events, role, "handshake accepted");
+        assert_eq!(accepted.len(), 1, "{role}: {events:#?}");
+        let closed = of(&events, role, "closed");
+        assert_eq!(closed.len(), 1, "{role}: {events:#?}");
+        assert_eq!(closed[0].field("clean"), Some("true"), "{role}");
+    }
     let sent = of(&events, "client", "close sent");
+    assert_eq!(sent.len(), 1, "{events:#?}");
     assert_eq!(sent[0].field("code"), Some("1001"));
     assert_eq!(sent[0].field("reason"), Some("done"));
-    let closed = of(&events, "client", "closed");
-    assert_eq!(closed[0].field("clean"), Some("true"));
+    let received = of(&events, "server", "close received");
+    assert_eq!(received.len(), 1, "{events:#?}");
+    assert_eq!(received[0].field("code"), Some("1001"));
 }
 
 #[test]
