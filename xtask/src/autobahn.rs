@@ -21,16 +21,18 @@ const EXPECTED_CASES: usize = 517;
 struct Options {
     server: bool,
     client: bool,
-    runtime: String,
+    runtimes: Vec<String>,
     cases: Vec<String>,
+    jobs: usize,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         server: true,
         client: true,
-        runtime: "tokio".into(),
+        runtimes: vec!["tokio".into()],
         cases: vec!["*".into()],
+        jobs: crate::pool::default_workers(),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -46,29 +48,120 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 "both" => (options.server, options.client) = (true, true),
                 other => return Err(format!("unknown mode {other:?}: server, client or both")),
             },
-            "--runtime" => match value()?.as_str() {
-                runtime @ ("tokio" | "async-std" | "smol" | "blocking" | "mio") => {
-                    options.runtime = runtime.to_owned()
+            "--runtime" => {
+                options.runtimes.clear();
+                for runtime in value()?.split(',').map(str::trim) {
+                    match runtime {
+                        "tokio" | "async-std" | "smol" | "blocking" | "mio" => {
+                            options.runtimes.push(runtime.to_owned())
+                        }
+                        other => {
+                            return Err(format!(
+                                "unknown runtime {other:?}: tokio, async-std, smol, blocking or mio (server only)"
+                            ))
+                        }
+                    }
                 }
-                other => {
-                    return Err(format!(
-                        "unknown runtime {other:?}: tokio, async-std, smol, blocking or mio (server only)"
-                    ))
-                }
-            },
+            }
             "--cases" => {
                 options.cases = value()?
                     .split(',')
                     .map(|case| case.trim().to_owned())
                     .collect()
             }
+            "--jobs" => {
+                options.jobs = value()?
+                    .parse()
+                    .ok()
+                    .filter(|&jobs| jobs > 0)
+                    .ok_or("--jobs needs a whole number above 0")?
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if options.runtime == "mio" && options.client {
-        return Err("ws-mio is a server: run it with --mode server".into());
+    if options.runtimes.iter().any(|runtime| runtime == "mio") && !options.server {
+        return Err("ws-mio is a server: run it with --mode server or both".into());
     }
     Ok(options)
+}
+
+/// Server or client mode: who wstest plays against.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// wstest's fuzzing client against our echo server.
+    Server,
+    /// Our autobahn client against wstest's fuzzing server.
+    Client,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Server => "server",
+            Mode::Client => "client",
+        }
+    }
+}
+
+/// One wstest run: a runtime, a mode and a share of the cases.
+struct Job {
+    runtime: String,
+    mode: Mode,
+    /// A name for the share, for its report folder.
+    part: &'static str,
+    cases: Vec<String>,
+    exclude: Vec<String>,
+}
+
+/// The runs a whole suite is split into. wstest is single-threaded Python
+/// and spends most of its time in zlib for sections 12 and 13, so a run is
+/// bound by one core; section 12 (about half the time) runs apart from the
+/// rest, so that the runs fill every core evenly.
+fn jobs(options: &Options) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for runtime in &options.runtimes {
+        let mut modes = Vec::new();
+        if options.server {
+            modes.push(Mode::Server);
+        }
+        if options.client {
+            if runtime == "mio" {
+                println!("autobahn: ws-mio is a server only; its client mode is not run");
+            } else {
+                modes.push(Mode::Client);
+            }
+        }
+        for mode in modes {
+            let excluded: Vec<String> = EXCLUDED_CASES.iter().map(|&c| c.to_owned()).collect();
+            if options.cases == ["*"] {
+                jobs.push(Job {
+                    runtime: runtime.clone(),
+                    mode,
+                    part: "section-12",
+                    cases: vec!["12.*".into()],
+                    exclude: excluded.clone(),
+                });
+                let mut rest = excluded;
+                rest.push("12.*".into());
+                jobs.push(Job {
+                    runtime: runtime.clone(),
+                    mode,
+                    part: "others",
+                    cases: vec!["*".into()],
+                    exclude: rest,
+                });
+            } else {
+                jobs.push(Job {
+                    runtime: runtime.clone(),
+                    mode,
+                    part: "selected",
+                    cases: options.cases.clone(),
+                    exclude: excluded,
+                });
+            }
+        }
+    }
+    jobs
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -79,23 +172,72 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let reports = root.join("target").join("autobahn");
     std::fs::create_dir_all(&reports)
         .map_err(|error| format!("creating {}: {error}", reports.display()))?;
+    let jobs = jobs(&options);
+    let workers = options.jobs.min(jobs.len()).max(1);
+    println!("autobahn: {} wstest runs, {workers} at a time", jobs.len());
+    let started = Instant::now();
+    let done = crate::pool::run_all(
+        jobs,
+        workers,
+        |job| {
+            let job_started = Instant::now();
+            let outcome = run_job(&root, &wstest, &reports, job);
+            println!(
+                "autobahn: {} {} mode, {}: done in {} s",
+                job.runtime,
+                job.mode.name(),
+                job.part,
+                job_started.elapsed().as_secs()
+            );
+            outcome
+        },
+        |_| false,
+    );
     let mut failures = Vec::new();
-    if options.server {
-        match run_server_mode(&root, &wstest, &reports, &options) {
-            Ok(verdict) => failures.extend(verdict.report("server")),
-            Err(error) => failures.push(format!("server mode: {error}")),
+    let mut merged: Vec<(String, Mode, Result<Verdict, String>)> = Vec::new();
+    for (job, outcome) in done {
+        match merged
+            .iter_mut()
+            .find(|(runtime, mode, _)| *runtime == job.runtime && *mode == job.mode)
+        {
+            Some((_, _, total)) => {
+                *total = match (std::mem::replace(total, Err(String::new())), outcome) {
+                    (Ok(mut verdict), Ok(more)) => {
+                        verdict.absorb(more);
+                        Ok(verdict)
+                    }
+                    (Err(error), _) | (_, Err(error)) => Err(error),
+                }
+            }
+            None => merged.push((job.runtime, job.mode, outcome)),
         }
     }
-    if options.client {
-        match run_client_mode(&root, &wstest, &reports, &options) {
-            Ok(verdict) => failures.extend(verdict.report("client")),
-            Err(error) => failures.push(format!("client mode: {error}")),
+    for (runtime, mode, outcome) in merged {
+        let label = format!("{runtime} {}", mode.name());
+        match outcome {
+            Ok(verdict) => failures.extend(verdict.report(&label, options.cases == ["*"])),
+            Err(error) => failures.push(format!("{label} mode: {error}")),
         }
     }
+    println!("autobahn: finished in {} s", started.elapsed().as_secs());
     if failures.is_empty() {
         Ok(())
     } else {
         Err(failures.join("\n"))
+    }
+}
+
+fn run_job(root: &Path, wstest: &Wstest, reports: &Path, job: &Job) -> Result<Verdict, String> {
+    let dir = reports
+        .join(&job.runtime)
+        .join(format!("{}s", job.mode.name()))
+        .join(job.part);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .map_err(|error| format!("creating {}: {error}", dir.display()))?;
+    match job.mode {
+        Mode::Server => run_server_mode(root, wstest, &dir, job),
+        Mode::Client => run_client_mode(root, wstest, &dir, job),
     }
 }
 
@@ -107,10 +249,19 @@ enum Wstest {
 
 impl Wstest {
     fn command(&self, mode: &str, spec: &Path) -> Command {
+        // The fuzzing server also serves its reports on a web port, 8080
+        // unless told: off, or two runs at once (or anything else on 8080)
+        // end the second one right after it opened its WebSocket port.
+        let web = ["--webport", "0"];
+        let web = if mode == "fuzzingserver" {
+            &web[..]
+        } else {
+            &[]
+        };
         match self {
             Wstest::Local(path) => {
                 let mut command = Command::new(path);
-                command.args(["-m", mode, "-s"]).arg(spec);
+                command.args(["-m", mode]).args(web).arg("-s").arg(spec);
                 command
             }
             Wstest::Docker => {
@@ -119,7 +270,9 @@ impl Wstest {
                 command
                     .args(["run", "--rm", "--net=host", "-v"])
                     .arg(format!("{}:{}", dir.display(), dir.display()))
-                    .args(["crossbario/autobahn-testsuite", "wstest", "-m", mode, "-s"])
+                    .args(["crossbario/autobahn-testsuite", "wstest", "-m", mode])
+                    .args(web)
+                    .arg("-s")
                     .arg(spec);
                 command
             }
@@ -188,13 +341,24 @@ fn example(root: &Path, name: &str) -> PathBuf {
     root.join("target/release/examples").join(name)
 }
 
+/// A port nothing listens on, never one handed out before in this run
+/// (several runs start at once, each between picking its port and binding it).
 fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .map_err(|error| format!("finding a free port: {error}"))?;
-    Ok(listener
-        .local_addr()
-        .map_err(|error| error.to_string())?
-        .port())
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().map_err(|_| "a run panicked".to_string())?;
+    for _ in 0..100 {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .map_err(|error| format!("finding a free port: {error}"))?;
+        let port = listener
+            .local_addr()
+            .map_err(|error| error.to_string())?
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return Ok(port);
+        }
+    }
+    Err("no free port on 127.0.0.1 that this run has not used".into())
 }
 
 fn wait_for_port(port: u16, child: &mut Child) -> Result<(), String> {
@@ -225,19 +389,14 @@ fn agent(runtime: &str) -> String {
     format!("ws-toolkit-{runtime}")
 }
 
-fn run_server_mode(
-    root: &Path,
-    wstest: &Wstest,
-    reports: &Path,
-    options: &Options,
-) -> Result<Verdict, String> {
+fn run_server_mode(root: &Path, wstest: &Wstest, dir: &Path, job: &Job) -> Result<Verdict, String> {
     let port = free_port()?;
     let server = Command::new(example(root, "echo-server"))
         .args([
             "--addr",
             &format!("127.0.0.1:{port}"),
             "--runtime",
-            &options.runtime,
+            &job.runtime,
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -245,24 +404,23 @@ fn run_server_mode(
         .map_err(|error| format!("starting echo-server: {error}"))?;
     let mut server = Guard(server);
     wait_for_port(port, &mut server.0)?;
-    let outdir = reports.join("servers");
-    let _ = std::fs::remove_dir_all(&outdir);
+    let outdir = dir.join("report");
     let spec = serde_json::json!({
         "outdir": outdir,
-        "servers": [{ "agent": agent(&options.runtime), "url": format!("ws://127.0.0.1:{port}") }],
-        "cases": options.cases,
-        "exclude-cases": EXCLUDED_CASES,
+        "servers": [{ "agent": agent(&job.runtime), "url": format!("ws://127.0.0.1:{port}") }],
+        "cases": job.cases,
+        "exclude-cases": job.exclude,
         "exclude-agent-cases": {},
     });
-    let spec_path = reports.join("fuzzingclient.json");
+    let spec_path = dir.join("fuzzingclient.json");
     write_json(&spec_path, &spec)?;
     println!(
-        "autobahn: server mode, {} echo-server on 127.0.0.1:{port}",
-        options.runtime
+        "autobahn: server mode, {} echo-server on 127.0.0.1:{port}, {}",
+        job.runtime, job.part
     );
     let status = wstest
         .command("fuzzingclient", &spec_path)
-        .current_dir(reports)
+        .current_dir(dir)
         .stdout(Stdio::null())
         .status()
         .map_err(|error| format!("running wstest: {error}"))?;
@@ -270,34 +428,24 @@ fn run_server_mode(
         return Err(format!("wstest fuzzingclient exited with {status}"));
     }
     drop(server);
-    judge(
-        &outdir.join("index.json"),
-        &agent(&options.runtime),
-        options,
-    )
+    judge(&outdir.join("index.json"), &agent(&job.runtime))
 }
 
-fn run_client_mode(
-    root: &Path,
-    wstest: &Wstest,
-    reports: &Path,
-    options: &Options,
-) -> Result<Verdict, String> {
+fn run_client_mode(root: &Path, wstest: &Wstest, dir: &Path, job: &Job) -> Result<Verdict, String> {
     let port = free_port()?;
-    let outdir = reports.join("clients");
-    let _ = std::fs::remove_dir_all(&outdir);
+    let outdir = dir.join("report");
     let spec = serde_json::json!({
         "url": format!("ws://127.0.0.1:{port}"),
         "outdir": outdir,
-        "cases": options.cases,
-        "exclude-cases": EXCLUDED_CASES,
+        "cases": job.cases,
+        "exclude-cases": job.exclude,
         "exclude-agent-cases": {},
     });
-    let spec_path = reports.join("fuzzingserver.json");
+    let spec_path = dir.join("fuzzingserver.json");
     write_json(&spec_path, &spec)?;
     let fuzzer = wstest
         .command("fuzzingserver", &spec_path)
-        .current_dir(reports)
+        .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -305,17 +453,17 @@ fn run_client_mode(
     let mut fuzzer = Guard(fuzzer);
     wait_for_port(port, &mut fuzzer.0)?;
     println!(
-        "autobahn: client mode, {} autobahn-client against 127.0.0.1:{port}",
-        options.runtime
+        "autobahn: client mode, {} autobahn-client against 127.0.0.1:{port}, {}",
+        job.runtime, job.part
     );
     let status = Command::new(example(root, "autobahn-client"))
         .args([
             "--url",
             &format!("ws://127.0.0.1:{port}"),
             "--agent",
-            &agent(&options.runtime),
+            &agent(&job.runtime),
         ])
-        .args(["--runtime", &options.runtime])
+        .args(["--runtime", &job.runtime])
         .stdout(Stdio::null())
         .status()
         .map_err(|error| format!("running autobahn-client: {error}"))?;
@@ -323,11 +471,7 @@ fn run_client_mode(
         return Err(format!("autobahn-client exited with {status}"));
     }
     drop(fuzzer);
-    judge(
-        &outdir.join("index.json"),
-        &agent(&options.runtime),
-        options,
-    )
+    judge(&outdir.join("index.json"), &agent(&job.runtime))
 }
 
 fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), String> {
@@ -339,12 +483,22 @@ struct Verdict {
     counts: BTreeMap<String, usize>,
     failing: Vec<String>,
     total: usize,
-    expect_all: bool,
 }
 
 impl Verdict {
-    /// Prints the verdict; returns the failures.
-    fn report(&self, mode: &str) -> Vec<String> {
+    /// Adds another share of the same runtime and mode.
+    fn absorb(&mut self, other: Verdict) {
+        for (behavior, n) in other.counts {
+            *self.counts.entry(behavior).or_insert(0) += n;
+        }
+        self.failing.extend(other.failing);
+        self.failing.sort_by_key(|id| case_sort_key(id));
+        self.total += other.total;
+    }
+
+    /// Prints the verdict; returns the failures. `expect_all`: every case
+    /// ran, so the total must be the suite's.
+    fn report(&self, mode: &str, expect_all: bool) -> Vec<String> {
         let counts: Vec<String> = self
             .counts
             .iter()
@@ -364,7 +518,7 @@ impl Verdict {
                 self.total
             ));
         }
-        if self.expect_all && self.total != EXPECTED_CASES {
+        if expect_all && self.total != EXPECTED_CASES {
             failures.push(format!(
                 "{mode} mode: {} cases ran, expected {EXPECTED_CASES}",
                 self.total
@@ -374,7 +528,7 @@ impl Verdict {
     }
 }
 
-fn judge(index: &Path, agent: &str, options: &Options) -> Result<Verdict, String> {
+fn judge(index: &Path, agent: &str) -> Result<Verdict, String> {
     let text = std::fs::read_to_string(index)
         .map_err(|error| format!("reading {}: {error}", index.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -410,7 +564,6 @@ fn judge(index: &Path, agent: &str, options: &Options) -> Result<Verdict, String
         counts,
         failing,
         total: cases.len(),
-        expect_all: options.cases == ["*"],
     })
 }
 

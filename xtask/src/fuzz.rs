@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 pub const USAGE: &str =
-    "cargo xtask fuzz [--time SECONDS] [--targets frame_header,inflate,...] [--cmin]";
+    "cargo xtask fuzz [--time SECONDS] [--targets frame_header,inflate,...] [--cmin] [--jobs N]";
 
 /// Every target in `fuzz/Cargo.toml`, in the order they run.
 const TARGETS: [&str; 9] = [
@@ -30,6 +30,8 @@ struct Options {
     seconds: u64,
     targets: Vec<String>,
     cmin: bool,
+    /// Targets fuzzed at once (libFuzzer runs one on one thread).
+    jobs: usize,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -37,6 +39,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         seconds: 60,
         targets: TARGETS.iter().map(|t| t.to_string()).collect(),
         cmin: false,
+        jobs: crate::pool::default_workers(),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -62,6 +65,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 }
             }
             "--cmin" => options.cmin = true,
+            "--jobs" => {
+                let value = args.next().ok_or("--jobs needs a value")?;
+                options.jobs = value
+                    .parse()
+                    .ok()
+                    .filter(|&jobs| jobs > 0)
+                    .ok_or_else(|| format!("bad --jobs {value:?}: a whole number above 0"))?;
+            }
             other => return Err(format!("unknown argument {other:?}\nusage: {USAGE}")),
         }
     }
@@ -71,56 +82,86 @@ fn parse(args: &[String]) -> Result<Options, String> {
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
     let root = crate::workspace_root();
-    let fuzz_dir = root.join("fuzz");
     ensure_cargo_fuzz()?;
+    // Built once up front, so that the runs below (several at once) do not
+    // queue on cargo's build lock one after another.
+    let status = cargo_fuzz(&root)
+        .arg("build")
+        .status()
+        .map_err(|error| format!("running cargo fuzz build: {error}"))?;
+    if !status.success() {
+        return Err("cargo fuzz build failed".into());
+    }
+    println!(
+        "fuzz: {} targets, {} s each, {} at a time",
+        options.targets.len(),
+        options.seconds,
+        options.jobs.min(options.targets.len())
+    );
+    let outcomes = crate::pool::run_all(
+        options.targets.clone(),
+        options.jobs,
+        |target| {
+            let outcome = fuzz_target(&root, &options, target);
+            if let Ok(line) = &outcome {
+                println!("fuzz: {line}");
+            }
+            outcome
+        },
+        Result::is_err,
+    );
     let mut summary = Vec::new();
-    for target in &options.targets {
-        let corpus = fuzz_dir.join("corpus").join(target);
-        let seeds = fuzz_dir.join("seeds").join(target);
-        std::fs::create_dir_all(&corpus)
-            .map_err(|error| format!("creating {}: {error}", corpus.display()))?;
-        println!("fuzz: {target} for {} s", options.seconds);
-        let mut command = cargo_fuzz(&root);
-        command
-            .args(["run", target])
-            .arg(&corpus)
-            .args(seeds.is_dir().then_some(&seeds))
-            .arg("--")
-            .arg(format!("-max_total_time={}", options.seconds))
-            .arg("-rss_limit_mb=4096")
-            .arg("-print_final_stats=1")
-            .stderr(Stdio::piped());
-        let output = command
-            .output()
-            .map_err(|error| format!("running cargo fuzz: {error}"))?;
-        let log = String::from_utf8_lossy(&output.stderr);
-        if !output.status.success() {
-            let artifact = log
-                .lines()
-                .find_map(|line| line.split("Test unit written to ").nth(1))
-                .unwrap_or("(no artifact; see the log above)");
-            eprintln!("{log}");
-            return Err(format!(
-                "fuzz target {target} failed; the input is {artifact}\nreproduce: RUSTC_BOOTSTRAP=1 cargo fuzz run {target} {artifact}"
-            ));
-        }
-        let execs = final_stat(&log, "stat::number_of_executed_units:").unwrap_or(0);
-        let per_second = final_stat(&log, "stat::average_exec_per_sec:").unwrap_or(0);
-        if options.cmin {
-            minimize(&root, target, &corpus)?;
-        }
-        let files = std::fs::read_dir(&corpus)
-            .map(|dir| dir.count())
-            .unwrap_or(0);
-        let line = format!(
-            "{target}: {execs} runs in {} s ({per_second}/s), no crash; corpus {files} inputs",
-            options.seconds
-        );
-        println!("fuzz: {line}");
-        summary.push(line);
+    for (_, outcome) in outcomes {
+        summary.push(outcome?);
     }
     println!("\nfuzz summary:\n  {}", summary.join("\n  "));
     Ok(())
+}
+
+/// One target for the time asked; its summary line, or the crash.
+fn fuzz_target(root: &Path, options: &Options, target: &str) -> Result<String, String> {
+    let fuzz_dir = root.join("fuzz");
+    let corpus = fuzz_dir.join("corpus").join(target);
+    let seeds = fuzz_dir.join("seeds").join(target);
+    std::fs::create_dir_all(&corpus)
+        .map_err(|error| format!("creating {}: {error}", corpus.display()))?;
+    println!("fuzz: {target} for {} s", options.seconds);
+    let mut command = cargo_fuzz(root);
+    command
+        .args(["run", target])
+        .arg(&corpus)
+        .args(seeds.is_dir().then_some(&seeds))
+        .arg("--")
+        .arg(format!("-max_total_time={}", options.seconds))
+        .arg("-rss_limit_mb=4096")
+        .arg("-print_final_stats=1")
+        .stderr(Stdio::piped());
+    let output = command
+        .output()
+        .map_err(|error| format!("running cargo fuzz: {error}"))?;
+    let log = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        let artifact = log
+            .lines()
+            .find_map(|line| line.split("Test unit written to ").nth(1))
+            .unwrap_or("(no artifact; see the log above)");
+        eprintln!("{log}");
+        return Err(format!(
+            "fuzz target {target} failed; the input is {artifact}\nreproduce: RUSTC_BOOTSTRAP=1 cargo fuzz run {target} {artifact}"
+        ));
+    }
+    let execs = final_stat(&log, "stat::number_of_executed_units:").unwrap_or(0);
+    let per_second = final_stat(&log, "stat::average_exec_per_sec:").unwrap_or(0);
+    if options.cmin {
+        minimize(root, target, &corpus)?;
+    }
+    let files = std::fs::read_dir(&corpus)
+        .map(|dir| dir.count())
+        .unwrap_or(0);
+    Ok(format!(
+        "{target}: {execs} runs in {} s ({per_second}/s), no crash; corpus {files} inputs",
+        options.seconds
+    ))
 }
 
 /// A number from libFuzzer's final statistics (`-print_final_stats=1`).

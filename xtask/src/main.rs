@@ -1,8 +1,9 @@
 //! `cargo xtask <command>`: the project's automation.
 //!
-//! * `autobahn [--mode server|client|both] [--runtime tokio|async-std|smol|blocking] [--cases 1.*,2.1.1]`:
+//! * `autobahn [--mode server|client|both] [--runtime tokio,async-std,smol,blocking,mio] [--cases 1.*,2.1.1] [--jobs N]`:
 //!   runs the Autobahn TestSuite against our echo server and our client, on
-//!   loopback, and judges strictly.
+//!   loopback, as many wstest runs at once as `--jobs` (the cores by
+//!   default), and judges strictly.
 //! * `bench [--rounds 5] [--only echo,idle,micro,broadcast,h2] [--quick] ...`: the echo
 //!   benchmark against the peers, memory per idle connection, WebSockets
 //!   over HTTP/2 beside HTTP/1.1 and the criterion microbenchmarks, written
@@ -17,6 +18,7 @@ mod bench;
 mod broadcast;
 mod fuzz;
 mod h2bench;
+mod pool;
 mod soak;
 mod soak_server;
 
@@ -47,7 +49,7 @@ fn main() -> ExitCode {
         "fuzz" => fuzz::run(&rest),
         "soak" => soak::run(&rest),
         _ => Err(format!(
-            "unknown command {command:?}\n\nusage: cargo xtask autobahn [--mode server|client|both] [--runtime tokio|async-std|smol|blocking] [--cases PATTERNS]\n       {}
+            "unknown command {command:?}\n\nusage: cargo xtask autobahn [--mode server|client|both] [--runtime tokio,async-std,smol,blocking,mio] [--cases PATTERNS] [--jobs N]\n       {}
        {}
        {}",
             bench::USAGE,
