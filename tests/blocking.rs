@@ -361,6 +361,8 @@ fn blocking_server_fails_an_unmasked_client_frame_with_1002() {
     let mut tcp = raw_client(addr);
     tcp.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
     let rest = read_to_end(&mut tcp);
+    // The server shut its side down and lingers, reading, until ours ends.
+    drop(tcp);
     let (error, after, closed) = server.join();
     match &error {
         Error::Protocol(error) => assert_eq!(error.close_code(), CloseCode::PROTOCOL_ERROR),
@@ -369,6 +371,44 @@ fn blocking_server_fails_an_unmasked_client_frame_with_1002() {
     assert!(matches!(after, Error::Closed), "{after:?}");
     assert!(!closed.unwrap().clean);
     assert_eq!(&rest[..4], &[0x88, 0x02, 0x03, 0xea], "{rest:?}");
+}
+
+/// Autobahn case 3.4 once ended NON-STRICT here: the server failed the
+/// connection (a frame with RSV bits) and dropped the socket with the
+/// client's next bytes unread, so the kernel reset it, and the client, still
+/// writing, met the reset before it read the echo and the close frame. The
+/// server now shuts its side down and lingers, reading, until the client
+/// ends: a client still sending pings for 200 ms writes every one, then
+/// reads the echo, the 1002 close and the end.
+#[test]
+fn blocking_server_that_failed_lingers_for_a_client_still_sending_and_resets_nothing() {
+    let (addr, server) = serve_one(ServerConfig::default(), echo);
+    let mut tcp = raw_client(addr);
+    let frame = |first: u8, payload: &[u8]| {
+        let mut frame = vec![first, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+        frame.extend_from_slice(payload);
+        frame
+    };
+    let mut bytes = frame(0x81, b"Hello, world!");
+    bytes.extend_from_slice(&frame(0xc1, b"Hello, world!")); // RSV1
+    tcp.write_all(&bytes).unwrap();
+    let mut written = 0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(10));
+        if tcp.write_all(&frame(0x89, b"")).is_err() {
+            break;
+        }
+        written += 1;
+    }
+    let rest = read_to_end(&mut tcp);
+    drop(tcp);
+    let closed = server.join();
+    assert_eq!(written, 20, "a write met a reset");
+    let mut expected = vec![0x81, 13];
+    expected.extend_from_slice(b"Hello, world!");
+    expected.extend_from_slice(&[0x88, 0x02, 0x03, 0xea]);
+    assert_eq!(rest, expected);
+    assert!(!closed.clean);
 }
 
 #[test]

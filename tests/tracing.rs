@@ -234,6 +234,8 @@ fn tokio_server_records_a_refused_handshake_a_protocol_error_and_a_keepalive_tim
             tcp.write_all(&[0x83, 0x80, 0, 0, 0, 0]).await.unwrap();
             let mut answer = Vec::new();
             let _ = tcp.read_to_end(&mut answer).await;
+            // The server lingers until this client ends too.
+            drop(tcp);
             // 3. A client that answers no ping: timed out with 1011.
             let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
             silent.write_all(upgrade(13).as_bytes()).await.unwrap();

@@ -370,6 +370,9 @@ fn server_and_client_with_every_size_setting_zero_refuse_non_empty_messages_with
             ),
             "{closing:?}"
         );
+        // Read on to the end: the server that failed lingers until we end.
+        while within(10, client.next()).await.is_some() {}
+        drop(client);
         let (first, second) = within(10, served).await;
         assert_eq!(first.unwrap().unwrap(), Message::binary(Vec::new()));
         assert!(

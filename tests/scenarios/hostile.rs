@@ -151,8 +151,12 @@ async fn server_answer_to(
     let (addr, served) = serve_one(config).await;
     let mut tcp = raw_client(addr).await;
     rt::write_raw(&mut tcp, bytes).await;
+    // Read to the server's end first, then end ours: a server that failed
+    // lingers, reading, until its client ends (instead of resetting it).
+    let close_code = within(10, close_code_sent_to(&mut tcp)).await;
+    drop(tcp);
     let first = within(10, served).await.unwrap();
-    (first, within(10, close_code_sent_to(&mut tcp)).await)
+    (first, close_code)
 }
 
 /// A binary frame header announcing `len` bytes (64-bit length form),
@@ -419,6 +423,41 @@ fn server_fails_a_flood_of_tiny_fragments_with_1009() {
     })
 }
 
+/// Autobahn case 3.4 (a text message, a frame with RSV bits, a ping, sent
+/// a byte at a time) once ended NON-STRICT on ws-blocking: the server failed
+/// the connection and dropped the socket with the ping's bytes unread, the
+/// kernel answered them with a reset, and the client, still writing, met
+/// the reset before it read the close frame already delivered to it. Where
+/// a shutdown shows the client our end at once (tokio), the server lingers,
+/// reading, until the client ends: a client still sending pings for 200 ms
+/// after the failure writes every one, then reads the 1002 close.
+#[test]
+fn server_that_failed_lingers_for_a_client_still_sending_and_resets_nothing() {
+    rt::run(async {
+        let (addr, served) = serve_one(ServerConfig::default()).await;
+        let mut tcp = raw_client(addr).await;
+        let mut bytes = client_frame(0x81, b"Hello, world!");
+        bytes.extend_from_slice(&client_frame(0xc1, b"Hello, world!")); // RSV1
+        rt::write_raw(&mut tcp, &bytes).await;
+        let mut written = 0;
+        for _ in 0..20 {
+            rt::sleep(Duration::from_millis(10)).await;
+            if !rt::try_write_raw(&mut tcp, &client_frame(0x89, b"")).await {
+                break;
+            }
+            written += 1;
+        }
+        let close_code = within(10, close_code_sent_to(&mut tcp)).await;
+        drop(tcp);
+        let first = within(10, served).await.unwrap();
+        assert_eq!(first.unwrap().unwrap(), Message::text("Hello, world!"));
+        if rt::SERVER_LINGERS {
+            assert_eq!(written, 20, "a write met a reset");
+            assert_eq!(close_code, Some(1002));
+        }
+    })
+}
+
 #[test]
 fn server_fails_a_deflate_bomb_with_1009() {
     rt::run(async {
@@ -437,18 +476,21 @@ fn server_fails_a_deflate_bomb_with_1009() {
             .send(Message::binary(vec![0u8; 64 << 20]))
             .await
             .unwrap();
-        let first = within(30, served).await.unwrap();
+        let closing = within(30, socket.next()).await;
+        assert!(
+            matches!(&closing, Some(Ok(Message::Close(Some(frame)))) if frame.code == CloseCode::MESSAGE_TOO_BIG),
+            "{closing:?}"
+        );
+        // Our end after the server's: a server that failed lingers until then.
+        while within(10, socket.next()).await.is_some() {}
+        drop(socket);
+        let first = within(10, served).await.unwrap();
         assert!(
             matches!(
                 first,
                 Some(Err(Error::Protocol(ProtocolError::MessageTooBig { .. })))
             ),
             "{first:?}"
-        );
-        let closing = within(10, socket.next()).await;
-        assert!(
-            matches!(&closing, Some(Ok(Message::Close(Some(frame)))) if frame.code == CloseCode::MESSAGE_TOO_BIG),
-            "{closing:?}"
         );
     })
 }
@@ -842,8 +884,11 @@ async fn split_server_answer_to(
     });
     let mut tcp = raw_client(addr).await;
     rt::write_raw(&mut tcp, bytes).await;
+    // As in `server_answer_to`: our end after the server's, then its result.
+    let answer = within(10, rt::read_until_closed(&mut tcp)).await;
+    drop(tcp);
     let seen = within(10, served).await;
-    (seen, within(10, rt::read_until_closed(&mut tcp)).await)
+    (seen, answer)
 }
 
 #[test]

@@ -29,4 +29,8 @@ pub async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output>
     async_std::future::timeout(limit, future).await.ok()
 }
 
+/// Whether a server that failed a connection lingers, reading, until its
+/// client ends (futures' `close` on async-std's `TcpStream` is a flush, no FIN).
+pub const SERVER_LINGERS: bool = false;
+
 super::net_helpers!(net: async_std::net, io: futures_util::io, tls: futures_rustls);

@@ -54,4 +54,8 @@ pub async fn connect_with_config(
     connect_with(tcp, request, config).await
 }
 
+/// Whether a server that failed a connection lingers, reading, until its
+/// client ends (futures' `close` on async-std's `TcpStream` is a flush, no FIN).
+pub const SERVER_LINGERS: bool = false;
+
 super::net_helpers!(net: smol::net, io: futures_util::io, tls: futures_rustls);

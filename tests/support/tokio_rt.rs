@@ -34,4 +34,8 @@ pub async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output>
     tokio::time::timeout(limit, future).await.ok()
 }
 
+/// Whether a server that failed a connection lingers, reading, until its
+/// client ends (tokio's `shutdown` sends a FIN).
+pub const SERVER_LINGERS: bool = true;
+
 super::net_helpers!(net: tokio::net, io: tokio::io, tls: tokio_rustls);

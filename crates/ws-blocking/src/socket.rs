@@ -383,8 +383,10 @@ impl<S: Transport> WebSocket<S> {
                 return Err(error);
             }
             if self.conn.should_close_transport() && !self.write_shutdown {
+                // A real FIN, and this loop reads on: after a failure it
+                // lingers for the peer's end rather than reset it.
                 self.shutdown_write();
-                self.conn.transport_closed();
+                self.conn.transport_shut_down();
                 continue;
             }
             let deadline = match self.due() {

@@ -897,6 +897,44 @@ impl Connection {
         }
     }
 
+    /// Tells the connection that the driver shut the transport down for
+    /// writing (a real TCP FIN, which the peer sees at once) after
+    /// [`should_close_transport`](Self::should_close_transport) asked it to,
+    /// and that it keeps reading until [`Event::Closed`]. When both close
+    /// frames were exchanged this is [`transport_closed`](Self::transport_closed):
+    /// the peer sends nothing more. After a failure ([RFC 6455 section 7.1.7])
+    /// the peer may still be sending: a socket closed with its bytes unread
+    /// answers them with a reset, and a reset can make the peer lose what
+    /// it had not read yet of ours (the messages before the failure and the
+    /// close frame that says why). So the connection lingers: it discards
+    /// what arrives and is closed at the peer's end of input, or when
+    /// [`Config::close_timeout`] (armed when the close frame was sent) runs out.
+    ///
+    /// ```
+    /// use ws_core::{Config, Connection, Event, Role};
+    ///
+    /// let mut server = Connection::new(Role::Server, Config::default());
+    /// server.receive(&[0x81, 0x00]); // an unmasked frame from a client: 1002
+    /// assert!(matches!(server.poll_event(), Some(Event::Error(_))));
+    /// let close = server.transmit().to_vec();
+    /// server.advance_transmit(close.len());
+    /// assert!(server.should_close_transport());
+    /// server.transport_shut_down();
+    /// server.receive(b"more from the peer");
+    /// assert!(server.poll_event().is_none()); // discarded, still lingering
+    /// server.receive_eof();
+    /// assert!(matches!(server.poll_event(), Some(Event::Closed(_))));
+    /// ```
+    ///
+    /// [RFC 6455 section 7.1.7]: https://www.rfc-editor.org/rfc/rfc6455#section-7.1.7
+    pub fn transport_shut_down(&mut self) {
+        // A failed connection lingers until the peer's end of input.
+        let lingering = self.failed && !self.rx.eof();
+        if self.should_close_transport() && !lingering {
+            self.finish_closed();
+        }
+    }
+
     /// When the driver must call [`handle_timeout`](Self::handle_timeout)
     /// next: [`Timeout::Now`] when a timer is due to start (it needs the
     /// current time), else the earliest deadline armed, `None` when there is

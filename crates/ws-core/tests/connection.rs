@@ -404,6 +404,71 @@ fn client_waits_for_tcp_close_after_close_handshake() {
 }
 
 #[test]
+fn server_that_shut_down_after_the_close_handshake_is_closed_at_once() {
+    let mut server = server();
+    feed(
+        &mut server,
+        &frame_to(Role::Server, OpCode::Close, true, &1000u16.to_be_bytes()),
+    );
+    sent(&mut server);
+    assert!(server.should_close_transport());
+    server.transport_shut_down();
+    let events = drain(&mut server);
+    assert!(closed_of(&events).clean);
+    assert_eq!(server.state(), State::Closed);
+}
+
+/// After failing, a server that shut the transport down keeps reading
+/// (discarding) until the client's end of input: closing with the client's
+/// bytes unread would reset the connection, and a reset can make the client
+/// lose the messages and the close frame it had not read yet.
+#[test]
+fn server_that_failed_lingers_after_shutting_down_until_the_client_ends() {
+    let mut server = server();
+    let mut bytes = frame_to(Role::Server, OpCode::Text, true, b"Hello");
+    bytes.extend_from_slice(&[0xc1, 0x80, 1, 2, 3, 4]); // RSV1, no extension
+    let events = feed(&mut server, &bytes);
+    assert_eq!(events[0], Event::Message(Message::text("Hello")));
+    assert_eq!(
+        *error_of(&events),
+        ProtocolError::Frame(FrameError::ReservedBits(0x40))
+    );
+    let frames = sent(&mut server);
+    assert_eq!(close_code_of(&frames[0]), Some(1002));
+    assert!(server.should_close_transport());
+    server.transport_shut_down();
+    assert_eq!(server.state(), State::Closing);
+    let ping = frame_to(Role::Server, OpCode::Ping, true, b"");
+    assert!(feed(&mut server, &ping).is_empty(), "input is discarded");
+    assert!(sent(&mut server).is_empty(), "the ping is not answered");
+    server.receive_eof();
+    let events = drain(&mut server);
+    let closed = closed_of(&events);
+    assert!(!closed.clean);
+    assert_eq!(server.state(), State::Closed);
+}
+
+#[test]
+fn server_that_failed_stops_lingering_when_the_close_timeout_runs_out() {
+    let mut server = Connection::new(
+        Role::Server,
+        Config::default().close_timeout(Duration::from_secs(2)),
+    );
+    let start = Instant::now();
+    feed(&mut server, &[0x81, 0x00]); // unmasked: 1002
+    sent(&mut server);
+    let deadline = deadline_at(&mut server, start).expect("close timer armed");
+    assert_eq!(deadline, start + Duration::from_secs(2));
+    server.transport_shut_down();
+    server.handle_timeout(start + Duration::from_secs(1));
+    assert!(drain(&mut server).is_empty(), "still lingering");
+    server.handle_timeout(deadline);
+    let events = drain(&mut server);
+    assert!(!closed_of(&events).clean);
+    assert_eq!(server.state(), State::Closed);
+}
+
+#[test]
 fn client_gives_up_on_the_server_after_the_close_timeout() {
     let mut client = Connection::new(
         Role::Client,

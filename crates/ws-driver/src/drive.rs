@@ -358,7 +358,12 @@ impl<R: Runtime> Driver<R> {
             // side reports the end either way.
             if R::poll_shutdown(io, cx).is_ready() {
                 self.write_shutdown = true;
-                self.conn.transport_closed();
+                if R::SHUTDOWN_SHOWS_END {
+                    // This loop reads on: linger for the peer's end.
+                    self.conn.transport_shut_down();
+                } else {
+                    self.conn.transport_closed();
+                }
                 return Step::Again;
             }
         }

@@ -73,6 +73,15 @@ pub trait WriteTransport<S>: Runtime {
     fn poll_flush(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Shuts the write side down (TCP FIN, TLS close_notify).
     fn poll_shutdown(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Whether [`poll_shutdown`](Self::poll_shutdown) shows the peer the end
+    /// at once (tokio's `shutdown`: a TCP FIN, an HTTP/2 stream's end), so
+    /// that after a failure the driver keeps reading until the peer ends
+    /// too ([`ws_core::Connection::transport_shut_down`]) instead of dropping
+    /// its bytes unread, which resets the connection. `false` where the end
+    /// only shows when the stream is dropped (futures' `close` on async-std's
+    /// `TcpStream` is a flush): lingering there would wait for a peer that
+    /// waits for us.
+    const SHUTDOWN_SHOWS_END: bool = false;
 }
 
 /// How a runtime does I/O on a stream `S` that it both reads and writes.

@@ -785,8 +785,11 @@ impl<H: Handler> Loop<H> {
                     // reports it (1006 to the handler).
                     conn.receive_eof();
                 } else if conn.should_close_transport() {
+                    // A FIN; the socket stays registered for reading, so
+                    // after a failure it lingers for the peer's end (up to
+                    // the close timeout) rather than reset it.
                     let _ = s.stream.shutdown(Shutdown::Write);
-                    conn.transport_closed();
+                    conn.transport_shut_down();
                 }
                 if self.deliver(slot) {
                     return;

@@ -202,6 +202,10 @@ fn server_fails_a_client_that_sends_invalid_utf8_with_1007() {
             ""
         )))
     );
+    // The server shut its side down and lingers, reading, until the client
+    // ends too (rather than reset a client that may still be sending).
+    assert!(matches!(socket.read(), Err(ws_blocking::Error::Closed)));
+    drop(socket);
     let (_, seen) = closed.recv_timeout(Duration::from_secs(5)).unwrap();
     assert!(
         !seen.clean || seen.code == CloseCode::INVALID_PAYLOAD,
@@ -330,4 +334,56 @@ fn server_answers_a_frame_that_fills_its_read_buffer_exactly() {
         let answer = socket.read_within(Duration::from_secs(5)).unwrap();
         assert_eq!(answer, Some(Message::binary(payload)), "round {round}");
     }
+}
+
+/// Autobahn case 3.4's lesson (it once ended NON-STRICT on ws-blocking): a
+/// server that fails a connection and drops the socket with the client's
+/// next bytes unread has the kernel reset it, and a client still writing
+/// meets the reset before it reads the echo and the close frame. ws-mio
+/// shuts its side down and keeps the socket, reading, until the client
+/// ends: a raw client still sending pings for 200 ms after a frame with RSV
+/// bits writes every one, then reads the echo, the 1002 close and the end.
+#[test]
+fn server_that_failed_lingers_for_a_client_still_sending_and_resets_nothing() {
+    let (server, closed) = start(ServerConfig::default());
+    let mut tcp = TcpStream::connect(server.local_addr()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    tcp.write_all(
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(tcp.read(&mut byte).unwrap(), 1, "the answer ended early");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    let frame = |first: u8, payload: &[u8]| {
+        let mut frame = vec![first, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+        frame.extend_from_slice(payload);
+        frame
+    };
+    let mut bytes = frame(0x81, b"Hello, world!");
+    bytes.extend_from_slice(&frame(0xc1, b"Hello, world!")); // RSV1
+    tcp.write_all(&bytes).unwrap();
+    let mut written = 0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(10));
+        if tcp.write_all(&frame(0x89, b"")).is_err() {
+            break;
+        }
+        written += 1;
+    }
+    let mut rest = Vec::new();
+    let _ = tcp.read_to_end(&mut rest);
+    drop(tcp);
+    assert_eq!(written, 20, "a write met a reset");
+    let mut expected = vec![0x81, 13];
+    expected.extend_from_slice(b"Hello, world!");
+    expected.extend_from_slice(&[0x88, 0x02, 0x03, 0xea]);
+    assert_eq!(rest, expected);
+    let (_, seen) = closed.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(!seen.clean, "{seen:?}");
 }

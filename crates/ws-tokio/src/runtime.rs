@@ -84,6 +84,10 @@ impl<S: AsyncWrite + Unpin> ws_driver::WriteTransport<S> for Tokio {
     fn poll_shutdown(io: Pin<&mut S>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         io.poll_shutdown(cx)
     }
+
+    // tokio's `shutdown` is `shutdown(SHUT_WR)` on a socket, the end of an
+    // HTTP/2 stream on hyper's upgraded one.
+    const SHUTDOWN_SHOWS_END: bool = true;
 }
 
 /// The read half of a stream split for [`WebSocket::split`](crate::WebSocket::split).
